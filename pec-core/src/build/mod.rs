@@ -1,0 +1,1 @@
+//! Builders of every envelope, receipt and notice (in progress).

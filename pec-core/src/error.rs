@@ -1,0 +1,675 @@
+//! Errors of the PEC engine.
+//!
+//! One public [`Error`] enum wraps a sub-enum per area. Every error has a stable numeric
+//! [`Error::code`] that the C ABI (`pec_result`), the Python layer (`PecError.code`) and the
+//! Perl layer (`Mail::PEC::Error->code`) expose unchanged. Codes are never renumbered: a
+//! retired code stays reserved. The table lives in [`Code`].
+//!
+//! Verification *findings* (a bad signature, an expired certificate) are not errors: they are
+//! reasons in a [`crate::smime::VerificationReport`]. Errors are reserved for input that cannot
+//! be processed at all (unreadable bytes, a broken provider file, an HSM that does not answer).
+
+use std::fmt;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Any error of the PEC engine.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A message, header or MIME structure could not be parsed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A `daticert.xml` document could not be read or written.
+    #[error(transparent)]
+    Daticert(#[from] DaticertError),
+    /// A hostile-input limit was exceeded.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    /// A message could not be built from the given inputs.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// CMS / S/MIME structure or signing failure.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// A certificate, key, CRL or trust anchor could not be loaded.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// PKCS#11 (HSM) failure.
+    #[error(transparent)]
+    Hsm(#[from] HsmError),
+    /// Providers index (LDIF / LDAP) failure.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// The caller used the API in a way it does not support.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// An I/O error while reading a file the caller named.
+    #[error("i/o error on {path}: {message}")]
+    Io {
+        /// The path that could not be read.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The stable numeric code of this error, shared by the C, Python and Perl layers.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::Parse(e) => e.code(),
+            Error::Daticert(e) => e.code(),
+            Error::Limit(_) => Code::LimitExceeded,
+            Error::Build(e) => e.code(),
+            Error::Signature(e) => e.code(),
+            Error::Certificate(e) => e.code(),
+            Error::Hsm(e) => e.code(),
+            Error::Directory(e) => e.code(),
+            Error::InvalidArgument(_) => Code::InvalidParameter,
+            Error::Io { .. } => Code::Io,
+        }
+    }
+
+    /// Builds an [`Error::Io`] from a path and an `std::io::Error`.
+    pub fn io(path: impl fmt::Display, err: &std::io::Error) -> Self {
+        Error::Io { path: path.to_string(), message: err.to_string() }
+    }
+}
+
+/// Errors while parsing a message or its headers.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The input is empty.
+    #[error("empty message")]
+    Empty,
+    /// The header block is not RFC 5322 (no header field, or a line that is not a field).
+    #[error("malformed header block: {0}")]
+    MalformedHeaders(&'static str),
+    /// A MIME structure is broken (missing boundary, unterminated multipart, ...).
+    #[error("malformed MIME structure: {0}")]
+    MalformedMime(&'static str),
+    /// The message ends before its structure does.
+    #[error("truncated message: {0}")]
+    Truncated(&'static str),
+    /// A base64 or quoted-printable body could not be decoded.
+    #[error("bad {encoding} content in part {part}")]
+    BadEncoding {
+        /// `base64` or `quoted-printable`.
+        encoding: &'static str,
+        /// Which part (file name or MIME path).
+        part: String,
+    },
+    /// A header value contains CR or LF (header injection) or a NUL byte.
+    #[error("header {header} contains a line break or NUL (header injection refused)")]
+    HeaderInjection {
+        /// The header whose value was refused.
+        header: String,
+    },
+    /// An address is not a valid `local@domain` addr-spec.
+    #[error("invalid address: {0:?}")]
+    InvalidAddress(String),
+    /// A date or time could not be parsed.
+    #[error("invalid date or time: {0:?}")]
+    InvalidTime(String),
+    /// The message is a PEC message, but a required header or part is missing.
+    #[error("PEC message is missing {0}")]
+    MissingPart(&'static str),
+}
+
+impl ParseError {
+    fn code(&self) -> Code {
+        match self {
+            ParseError::Empty | ParseError::MalformedHeaders(_) | ParseError::MalformedMime(_) => {
+                Code::MalformedMessage
+            }
+            ParseError::Truncated(_) => Code::Truncated,
+            ParseError::BadEncoding { .. } => Code::BadEncoding,
+            ParseError::HeaderInjection { .. } => Code::HeaderInjection,
+            ParseError::InvalidAddress(_) => Code::InvalidAddress,
+            ParseError::InvalidTime(_) => Code::InvalidTime,
+            ParseError::MissingPart(_) => Code::MissingPart,
+        }
+    }
+}
+
+/// Errors of `daticert.xml` reading and writing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaticertError {
+    /// The XML is not well-formed.
+    #[error("daticert.xml is not well-formed XML at byte {position}: {message}")]
+    Malformed {
+        /// Byte offset in the document.
+        position: u64,
+        /// What the XML reader reported.
+        message: String,
+    },
+    /// The document declares entities or an internal DTD subset with declarations;
+    /// they are refused, never expanded.
+    #[error("daticert.xml declares entities (refused, never expanded)")]
+    EntityDeclaration,
+    /// A required element or attribute is missing.
+    #[error("daticert.xml lacks required {0}")]
+    Missing(&'static str),
+    /// The root element is not `postacert`.
+    #[error("daticert.xml root element is {0:?}, expected postacert")]
+    WrongRoot(String),
+    /// The document is not UTF-8.
+    #[error("daticert.xml is not valid UTF-8")]
+    NotUtf8,
+}
+
+impl DaticertError {
+    fn code(&self) -> Code {
+        match self {
+            DaticertError::Missing(_) | DaticertError::WrongRoot(_) => Code::DaticertInvalid,
+            _ => Code::DaticertMalformed,
+        }
+    }
+}
+
+/// A hostile-input limit was exceeded. See [`crate::limits::Limits`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("limit exceeded: {what} is {actual}, the maximum is {limit}")]
+pub struct LimitError {
+    /// Which limit (`message size`, `MIME depth`, `MIME parts`, `header line`, ...).
+    pub what: &'static str,
+    /// The configured maximum.
+    pub limit: u64,
+    /// The value found (or a lower bound of it).
+    pub actual: u64,
+}
+
+/// Errors while building an envelope, receipt or notice.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The kind named is not one this library builds.
+    #[error("unknown message kind {0:?}")]
+    UnknownKind(String),
+    /// A required input is missing (`--original`, `--envelope`, `--recipient`, ...).
+    #[error("missing input: {0}")]
+    MissingInput(&'static str),
+    /// The input message is not of the kind this builder needs (e.g. not a transport envelope).
+    #[error("wrong input: expected {expected}, got {found}")]
+    WrongInput {
+        /// What the builder expects.
+        expected: &'static str,
+        /// What it got.
+        found: String,
+    },
+    /// The original fails the access point's formal checks (RFC 6109 §3.1.1).
+    #[error("formal checks failed: {}", violations.join("; "))]
+    FormalChecks {
+        /// Each violation, as text.
+        violations: Vec<String>,
+    },
+    /// The provider configuration is invalid.
+    #[error("invalid provider configuration: {0}")]
+    ProviderConfig(String),
+}
+
+impl BuildError {
+    fn code(&self) -> Code {
+        match self {
+            BuildError::UnknownKind(_) => Code::UnknownKind,
+            BuildError::MissingInput(_) => Code::MissingInput,
+            BuildError::WrongInput { .. } => Code::WrongInput,
+            BuildError::FormalChecks { .. } => Code::FormalChecks,
+            BuildError::ProviderConfig(_) => Code::ProviderConfig,
+        }
+    }
+}
+
+/// CMS / S/MIME errors (structure, signing). Verification outcomes are reasons, not errors.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The message carries no signature.
+    #[error("message is not signed")]
+    NoSignature,
+    /// The CMS structure is not valid DER / not a SignedData.
+    #[error("malformed CMS signature: {0}")]
+    Malformed(String),
+    /// An algorithm this library does not implement.
+    #[error("unsupported algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    /// The signer failed to produce a signature.
+    #[error("signing failed: {0}")]
+    SigningFailed(String),
+}
+
+impl SignatureError {
+    fn code(&self) -> Code {
+        match self {
+            SignatureError::NoSignature => Code::NoSignature,
+            SignatureError::Malformed(_) => Code::MalformedSignature,
+            SignatureError::UnsupportedAlgorithm(_) => Code::UnsupportedAlgorithm,
+            SignatureError::SigningFailed(_) => Code::SigningFailed,
+        }
+    }
+}
+
+/// Errors loading certificates, keys, CRLs and trust anchors.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// A certificate is not valid DER/PEM.
+    #[error("bad certificate: {0}")]
+    BadCertificate(String),
+    /// A private key could not be loaded.
+    #[error("bad private key: {0}")]
+    BadKey(String),
+    /// The private key does not match the certificate.
+    #[error("private key does not match the certificate")]
+    KeyMismatch,
+    /// A CRL could not be parsed.
+    #[error("bad CRL: {0}")]
+    BadCrl(String),
+}
+
+impl CertificateError {
+    fn code(&self) -> Code {
+        match self {
+            CertificateError::BadCertificate(_) => Code::BadCertificate,
+            CertificateError::BadKey(_) | CertificateError::KeyMismatch => Code::BadKey,
+            CertificateError::BadCrl(_) => Code::BadCrl,
+        }
+    }
+}
+
+/// PKCS#11 errors. `ckr` is the PKCS#11 return value's name (`CKR_PIN_INCORRECT`, ...).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HsmError {
+    /// The PKCS#11 module could not be loaded.
+    #[error("cannot load PKCS#11 module {path}: {message}")]
+    Module {
+        /// Module path.
+        path: String,
+        /// Loader message.
+        message: String,
+    },
+    /// The `pkcs11:` URI is malformed or the PIN source is unusable.
+    #[error("invalid PKCS#11 URI or PIN source: {0}")]
+    Uri(String),
+    /// No token matches the URI.
+    #[error("no PKCS#11 token matches {0}")]
+    TokenNotFound(String),
+    /// No key (or certificate) matches the URI on the token.
+    #[error("no PKCS#11 object matches {0}")]
+    KeyNotFound(String),
+    /// The PIN was refused.
+    #[error("PKCS#11 login failed: {ckr}")]
+    PinIncorrect {
+        /// CKR name.
+        ckr: String,
+    },
+    /// Any other PKCS#11 failure.
+    #[error("PKCS#11 {function} failed: {ckr}")]
+    Pkcs11 {
+        /// The PKCS#11 function (`C_Sign`, ...).
+        function: String,
+        /// CKR name.
+        ckr: String,
+    },
+    /// Sessions kept failing after the bounded retry.
+    #[error("PKCS#11 session could not be recovered after {attempts} attempts: {ckr}")]
+    RetriesExhausted {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last CKR name.
+        ckr: String,
+    },
+}
+
+impl HsmError {
+    fn code(&self) -> Code {
+        match self {
+            HsmError::Module { .. } => Code::Pkcs11Module,
+            HsmError::Uri(_) => Code::Pkcs11Uri,
+            HsmError::TokenNotFound(_) => Code::Pkcs11TokenNotFound,
+            HsmError::KeyNotFound(_) => Code::Pkcs11KeyNotFound,
+            HsmError::PinIncorrect { .. } => Code::Pkcs11PinIncorrect,
+            HsmError::Pkcs11 { .. } => Code::Pkcs11Failure,
+            HsmError::RetriesExhausted { .. } => Code::Pkcs11Session,
+        }
+    }
+}
+
+/// Providers index errors.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DirectoryError {
+    /// The LDIF is malformed at the given line (1-based).
+    #[error("LDIF line {line}: {message}")]
+    Ldif {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A provider entry lacks a required attribute or holds a bad value.
+    #[error("index entry {dn}: {message}")]
+    Entry {
+        /// The entry's DN.
+        dn: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The LDAP server could not be reached or bound.
+    #[error("LDAP connection to {url} failed: {message}")]
+    Connect {
+        /// Server URL.
+        url: String,
+        /// Reason.
+        message: String,
+    },
+    /// An LDAP operation timed out.
+    #[error("LDAP {operation} timed out after {millis} ms")]
+    Timeout {
+        /// `connect`, `bind` or `search`.
+        operation: &'static str,
+        /// Timeout in milliseconds.
+        millis: u64,
+    },
+    /// An LDAP search failed.
+    #[error("LDAP search failed: {0}")]
+    Search(String),
+    /// A signed (`.p7m`) index failed verification.
+    #[error("signed index refused: {0}")]
+    BadSignature(String),
+}
+
+impl DirectoryError {
+    fn code(&self) -> Code {
+        match self {
+            DirectoryError::Ldif { .. } | DirectoryError::Entry { .. } => Code::LdifMalformed,
+            DirectoryError::Connect { .. } => Code::LdapConnect,
+            DirectoryError::Timeout { .. } => Code::LdapTimeout,
+            DirectoryError::Search(_) => Code::LdapSearch,
+            DirectoryError::BadSignature(_) => Code::IndexSignature,
+        }
+    }
+}
+
+/// The stable result codes shared by every language layer.
+///
+/// Blocks of 100 per area: 1xx API/FFI, 2xx parsing, 3xx S/MIME, 4xx certificates and
+/// CRLs, 5xx PKCS#11, 6xx providers index, 7xx building. The verification reason codes
+/// ([`crate::smime::Reason`]) map onto 3xx, 4xx and 6xx codes. Never renumber; retire a code
+/// by leaving a reserved comment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+#[non_exhaustive]
+pub enum Code {
+    /// Success.
+    Ok = 0,
+    // 1xx: API / FFI layer
+    /// A required pointer argument was NULL.
+    NullParameter = 100,
+    /// A panic was caught at the API boundary (a bug: please report it).
+    Panic = 101,
+    /// The caller's buffer is too small.
+    InsufficientSize = 102,
+    /// An argument has an invalid value.
+    InvalidParameter = 103,
+    /// A string argument is not valid UTF-8.
+    InvalidUtf8 = 104,
+    /// A file could not be read or written.
+    Io = 105,
+    // 2xx: parsing
+    /// The message is not a well-formed RFC 5322 / MIME message.
+    MalformedMessage = 200,
+    /// The message is truncated.
+    Truncated = 201,
+    /// A hostile-input limit was exceeded.
+    LimitExceeded = 202,
+    /// Bad base64 or quoted-printable content.
+    BadEncoding = 203,
+    /// `daticert.xml` is not well-formed (or declares entities).
+    DaticertMalformed = 204,
+    /// `daticert.xml` lacks a required element or attribute.
+    DaticertInvalid = 205,
+    /// A header value would inject a line break.
+    HeaderInjection = 206,
+    /// An address is not a valid addr-spec.
+    InvalidAddress = 207,
+    /// A date or time is invalid.
+    InvalidTime = 208,
+    /// A PEC message lacks a required part.
+    MissingPart = 209,
+    // 3xx: S/MIME
+    /// Verification reason `no-signature`.
+    NoSignature = 300,
+    /// Verification reason `malformed-signature`.
+    MalformedSignature = 301,
+    /// Verification reason `content-mismatch`.
+    ContentMismatch = 302,
+    /// Verification reason `bad-signature`.
+    BadSignature = 303,
+    /// An algorithm this library does not implement.
+    UnsupportedAlgorithm = 304,
+    /// The signer failed.
+    SigningFailed = 305,
+    // 4xx: certificates, CRLs
+    /// Verification reason `untrusted-chain`.
+    UntrustedChain = 400,
+    /// Verification reason `expired`.
+    Expired = 401,
+    /// Verification reason `not-yet-valid`.
+    NotYetValid = 402,
+    /// Verification reason `revoked`.
+    Revoked = 403,
+    /// Verification reason `revocation-unknown`.
+    RevocationUnknown = 404,
+    /// A certificate could not be parsed.
+    BadCertificate = 405,
+    /// A CRL could not be parsed.
+    BadCrl = 406,
+    /// A private key could not be loaded or does not match.
+    BadKey = 407,
+    // 5xx: PKCS#11
+    /// The PKCS#11 module could not be loaded.
+    Pkcs11Module = 500,
+    /// No token matches.
+    Pkcs11TokenNotFound = 501,
+    /// No key or certificate matches.
+    Pkcs11KeyNotFound = 502,
+    /// Wrong PIN.
+    Pkcs11PinIncorrect = 503,
+    /// Other PKCS#11 failure.
+    Pkcs11Failure = 504,
+    /// Sessions could not be recovered.
+    Pkcs11Session = 505,
+    /// Malformed `pkcs11:` URI or PIN source.
+    Pkcs11Uri = 506,
+    // 6xx: providers index
+    /// Malformed LDIF or index entry.
+    LdifMalformed = 600,
+    /// LDAP server unreachable or bind refused.
+    LdapConnect = 601,
+    /// LDAP timeout.
+    LdapTimeout = 602,
+    /// LDAP search failed.
+    LdapSearch = 603,
+    /// Signed index refused.
+    IndexSignature = 604,
+    /// Verification reason `not-in-index`.
+    NotInIndex = 605,
+    /// Verification reason `from-domain-mismatch`.
+    FromDomainMismatch = 606,
+    // 7xx: building
+    /// Unknown message kind.
+    UnknownKind = 700,
+    /// A required input is missing.
+    MissingInput = 701,
+    /// The input is not of the expected kind.
+    WrongInput = 702,
+    /// The original failed the access point's formal checks.
+    FormalChecks = 703,
+    /// Invalid provider configuration.
+    ProviderConfig = 704,
+}
+
+impl Code {
+    /// Every code, in numeric order (for tables in bindings and documentation).
+    pub const ALL: &'static [Code] = &[
+        Code::Ok,
+        Code::NullParameter,
+        Code::Panic,
+        Code::InsufficientSize,
+        Code::InvalidParameter,
+        Code::InvalidUtf8,
+        Code::Io,
+        Code::MalformedMessage,
+        Code::Truncated,
+        Code::LimitExceeded,
+        Code::BadEncoding,
+        Code::DaticertMalformed,
+        Code::DaticertInvalid,
+        Code::HeaderInjection,
+        Code::InvalidAddress,
+        Code::InvalidTime,
+        Code::MissingPart,
+        Code::NoSignature,
+        Code::MalformedSignature,
+        Code::ContentMismatch,
+        Code::BadSignature,
+        Code::UnsupportedAlgorithm,
+        Code::SigningFailed,
+        Code::UntrustedChain,
+        Code::Expired,
+        Code::NotYetValid,
+        Code::Revoked,
+        Code::RevocationUnknown,
+        Code::BadCertificate,
+        Code::BadCrl,
+        Code::BadKey,
+        Code::Pkcs11Module,
+        Code::Pkcs11TokenNotFound,
+        Code::Pkcs11KeyNotFound,
+        Code::Pkcs11PinIncorrect,
+        Code::Pkcs11Failure,
+        Code::Pkcs11Session,
+        Code::Pkcs11Uri,
+        Code::LdifMalformed,
+        Code::LdapConnect,
+        Code::LdapTimeout,
+        Code::LdapSearch,
+        Code::IndexSignature,
+        Code::NotInIndex,
+        Code::FromDomainMismatch,
+        Code::UnknownKind,
+        Code::MissingInput,
+        Code::WrongInput,
+        Code::FormalChecks,
+        Code::ProviderConfig,
+    ];
+
+    /// The numeric value.
+    pub fn as_u32(self) -> u32 {
+        self as u32
+    }
+
+    /// The code for a number, if it is one.
+    pub fn from_u32(n: u32) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_u32() == n)
+    }
+
+    /// A stable snake_case name (`malformed_message`), used as the Python/Perl constant name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Code::Ok => "ok",
+            Code::NullParameter => "null_parameter",
+            Code::Panic => "panic",
+            Code::InsufficientSize => "insufficient_size",
+            Code::InvalidParameter => "invalid_parameter",
+            Code::InvalidUtf8 => "invalid_utf8",
+            Code::Io => "io",
+            Code::MalformedMessage => "malformed_message",
+            Code::Truncated => "truncated",
+            Code::LimitExceeded => "limit_exceeded",
+            Code::BadEncoding => "bad_encoding",
+            Code::DaticertMalformed => "daticert_malformed",
+            Code::DaticertInvalid => "daticert_invalid",
+            Code::HeaderInjection => "header_injection",
+            Code::InvalidAddress => "invalid_address",
+            Code::InvalidTime => "invalid_time",
+            Code::MissingPart => "missing_part",
+            Code::NoSignature => "no_signature",
+            Code::MalformedSignature => "malformed_signature",
+            Code::ContentMismatch => "content_mismatch",
+            Code::BadSignature => "bad_signature",
+            Code::UnsupportedAlgorithm => "unsupported_algorithm",
+            Code::SigningFailed => "signing_failed",
+            Code::UntrustedChain => "untrusted_chain",
+            Code::Expired => "expired",
+            Code::NotYetValid => "not_yet_valid",
+            Code::Revoked => "revoked",
+            Code::RevocationUnknown => "revocation_unknown",
+            Code::BadCertificate => "bad_certificate",
+            Code::BadCrl => "bad_crl",
+            Code::BadKey => "bad_key",
+            Code::Pkcs11Module => "pkcs11_module",
+            Code::Pkcs11TokenNotFound => "pkcs11_token_not_found",
+            Code::Pkcs11KeyNotFound => "pkcs11_key_not_found",
+            Code::Pkcs11PinIncorrect => "pkcs11_pin_incorrect",
+            Code::Pkcs11Failure => "pkcs11_failure",
+            Code::Pkcs11Session => "pkcs11_session",
+            Code::Pkcs11Uri => "pkcs11_uri",
+            Code::LdifMalformed => "ldif_malformed",
+            Code::LdapConnect => "ldap_connect",
+            Code::LdapTimeout => "ldap_timeout",
+            Code::LdapSearch => "ldap_search",
+            Code::IndexSignature => "index_signature",
+            Code::NotInIndex => "not_in_index",
+            Code::FromDomainMismatch => "from_domain_mismatch",
+            Code::UnknownKind => "unknown_kind",
+            Code::MissingInput => "missing_input",
+            Code::WrongInput => "wrong_input",
+            Code::FormalChecks => "formal_checks",
+            Code::ProviderConfig => "provider_config",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_u32()), "duplicate code {}", c.as_u32());
+            assert_eq!(Code::from_u32(c.as_u32()), Some(*c));
+        }
+        assert_eq!(Code::from_u32(9999), None);
+    }
+
+    #[test]
+    fn codes_never_renumbered() {
+        // Pinned values: changing any of these breaks C, Python and Perl callers.
+        assert_eq!(Code::Ok.as_u32(), 0);
+        assert_eq!(Code::Panic.as_u32(), 101);
+        assert_eq!(Code::MalformedMessage.as_u32(), 200);
+        assert_eq!(Code::NoSignature.as_u32(), 300);
+        assert_eq!(Code::BadSignature.as_u32(), 303);
+        assert_eq!(Code::UntrustedChain.as_u32(), 400);
+        assert_eq!(Code::Revoked.as_u32(), 403);
+        assert_eq!(Code::Pkcs11PinIncorrect.as_u32(), 503);
+        assert_eq!(Code::NotInIndex.as_u32(), 605);
+        assert_eq!(Code::FromDomainMismatch.as_u32(), 606);
+        assert_eq!(Code::FormalChecks.as_u32(), 703);
+    }
+}

@@ -1,0 +1,32 @@
+//! # pec-core
+//!
+//! The engine of Italian certified email (PEC, *Posta Elettronica Certificata*,
+//! RFC 6109): the data model and `daticert.xml`, every envelope and receipt built, every PEC
+//! message parsed and classified, S/MIME signing and verification against the providers
+//! index, and the index itself.
+//!
+//! Everything here works on bytes the caller hands in; nothing re-serialises signed bytes.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod build;
+pub mod chain;
+pub mod checks;
+pub mod crypto;
+pub mod daticert;
+pub mod error;
+pub mod headers;
+pub mod identifier;
+pub mod index;
+pub mod limits;
+pub mod message;
+pub mod mime;
+pub mod model;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
+pub mod provider;
+pub mod revocation;
+pub mod signer;
+pub mod smime;
+
+pub use error::{Code, Error, Result};

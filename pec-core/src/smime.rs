@@ -1,0 +1,269 @@
+//! S/MIME (CMS SignedData) signing and verification of PEC messages (RFC 6109 §2.1, §7.3;
+//! spec digest §7).
+//!
+//! Verification never returns a bare bool: it returns a [`VerificationReport`] with a
+//! [`Verdict`], the [`Reason`]s, the signer, the signing time and the digest strength.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::crypto::DigestAlgorithm;
+use crate::error::Code;
+
+/// The overall outcome of a verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Signature, chain, validity, revocation (and index, when given) all pass.
+    Valid,
+    /// Something is definitely wrong (bad signature, revoked, untrusted, impersonation...).
+    Invalid,
+    /// Nothing is wrong, but something could not be established (revocation unknown).
+    Indeterminate,
+}
+
+impl Verdict {
+    /// Wire name: `valid`, `invalid`, `indeterminate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Invalid => "invalid",
+            Verdict::Indeterminate => "indeterminate",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A verification finding. The wire names are stable: the C, Python and Perl layers use them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// `no-signature`: the message is not signed.
+    NoSignature,
+    /// `malformed-signature`: the CMS structure cannot be decoded.
+    MalformedSignature,
+    /// `content-mismatch`: the messageDigest does not match the signed bytes.
+    ContentMismatch,
+    /// `bad-signature`: the RSA signature over the signed attributes is wrong.
+    BadSignature,
+    /// `untrusted-chain`: no path to a trust anchor (or a path violating constraints).
+    UntrustedChain,
+    /// `expired`: a certificate of the path had expired at the evaluation time.
+    Expired,
+    /// `not-yet-valid`: a certificate of the path was not yet valid at the evaluation time.
+    NotYetValid,
+    /// `revoked`: a certificate of the path is revoked by a CRL.
+    Revoked,
+    /// `revocation-unknown`: no usable CRL for a certificate of the path.
+    RevocationUnknown,
+    /// `not-in-index`: the signer certificate is not in the providers index.
+    NotInIndex,
+    /// `from-domain-mismatch`: the `From:` domain is not managed by the signing provider.
+    FromDomainMismatch,
+}
+
+impl Reason {
+    /// Every reason.
+    pub const ALL: &'static [Reason] = &[
+        Reason::NoSignature,
+        Reason::MalformedSignature,
+        Reason::ContentMismatch,
+        Reason::BadSignature,
+        Reason::UntrustedChain,
+        Reason::Expired,
+        Reason::NotYetValid,
+        Reason::Revoked,
+        Reason::RevocationUnknown,
+        Reason::NotInIndex,
+        Reason::FromDomainMismatch,
+    ];
+
+    /// The stable wire name (`no-signature`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NoSignature => "no-signature",
+            Reason::MalformedSignature => "malformed-signature",
+            Reason::ContentMismatch => "content-mismatch",
+            Reason::BadSignature => "bad-signature",
+            Reason::UntrustedChain => "untrusted-chain",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not-yet-valid",
+            Reason::Revoked => "revoked",
+            Reason::RevocationUnknown => "revocation-unknown",
+            Reason::NotInIndex => "not-in-index",
+            Reason::FromDomainMismatch => "from-domain-mismatch",
+        }
+    }
+
+    /// The stable numeric code (shared with `pec_result`).
+    pub fn code(self) -> Code {
+        match self {
+            Reason::NoSignature => Code::NoSignature,
+            Reason::MalformedSignature => Code::MalformedSignature,
+            Reason::ContentMismatch => Code::ContentMismatch,
+            Reason::BadSignature => Code::BadSignature,
+            Reason::UntrustedChain => Code::UntrustedChain,
+            Reason::Expired => Code::Expired,
+            Reason::NotYetValid => Code::NotYetValid,
+            Reason::Revoked => Code::Revoked,
+            Reason::RevocationUnknown => Code::RevocationUnknown,
+            Reason::NotInIndex => Code::NotInIndex,
+            Reason::FromDomainMismatch => Code::FromDomainMismatch,
+        }
+    }
+
+    /// Whether this finding makes the verdict `invalid` (otherwise `indeterminate`).
+    pub fn is_fatal(self) -> bool {
+        !matches!(self, Reason::RevocationUnknown)
+    }
+
+    /// Parses a wire name.
+    pub fn from_wire(s: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Revocation outcome for the signer's path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RevocationStatus {
+    /// Every certificate of the path was checked against a valid CRL and is not revoked.
+    Good,
+    /// A certificate of the path is revoked.
+    Revoked,
+    /// Some certificate could not be checked (no CRL, CRL out of date, bad CRL signature).
+    Unknown,
+    /// Revocation was not checked (no CRLs given and no fetcher).
+    NotChecked,
+}
+
+impl RevocationStatus {
+    /// Wire name: `good`, `revoked`, `unknown`, `not-checked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationStatus::Good => "good",
+            RevocationStatus::Revoked => "revoked",
+            RevocationStatus::Unknown => "unknown",
+            RevocationStatus::NotChecked => "not-checked",
+        }
+    }
+}
+
+/// The signer certificate, described.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignerSummary {
+    /// Subject DN (RFC 4514 string).
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// SHA-1 of the DER certificate, lowercase hex (what `providerCertificateHash` holds).
+    pub sha1: String,
+    /// notBefore.
+    pub not_before: Option<DateTime<Utc>>,
+    /// notAfter.
+    pub not_after: Option<DateTime<Utc>>,
+    /// The rfc822Name of subjectAltName (or emailAddress of the subject), if any.
+    pub email: Option<String>,
+    /// The DER certificate.
+    pub der: Vec<u8>,
+}
+
+/// The provider that signed, from the index.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderSummary {
+    /// `providerName`.
+    pub name: String,
+    /// `mailReceipt`.
+    pub mail_receipt: String,
+}
+
+/// The result of verifying a signed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerificationReport {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Every finding, sorted and without duplicates; empty when valid.
+    pub reasons: Vec<Reason>,
+    /// Digest algorithm of the SignerInfo.
+    pub digest: Option<DigestAlgorithm>,
+    /// Whether the digest is weak (SHA-1): the signature may still be valid.
+    pub weak_digest: bool,
+    /// The CMS signingTime attribute.
+    pub signing_time: Option<DateTime<Utc>>,
+    /// The instant the path was evaluated at.
+    pub evaluated_at: Option<DateTime<Utc>>,
+    /// The signer certificate.
+    pub signer: Option<SignerSummary>,
+    /// Subjects of the validated (or best-effort) path, signer first.
+    pub chain: Vec<String>,
+    /// Revocation outcome.
+    pub revocation: RevocationStatus,
+    /// The provider from the index, when an index was given and matched.
+    pub provider: Option<ProviderSummary>,
+    /// Whether the digest matched only after CRLF canonicalisation (mail stored with LF).
+    pub canonicalized: bool,
+}
+
+impl VerificationReport {
+    /// A report with the given reasons; the verdict is derived from them.
+    pub fn from_reasons(mut reasons: Vec<Reason>) -> Self {
+        reasons.sort();
+        reasons.dedup();
+        VerificationReport {
+            verdict: Self::verdict_of(&reasons),
+            reasons,
+            digest: None,
+            weak_digest: false,
+            signing_time: None,
+            evaluated_at: None,
+            signer: None,
+            chain: Vec::new(),
+            revocation: RevocationStatus::NotChecked,
+            provider: None,
+            canonicalized: false,
+        }
+    }
+
+    /// Adds a reason and re-derives the verdict.
+    pub fn add_reason(&mut self, r: Reason) {
+        if !self.reasons.contains(&r) {
+            self.reasons.push(r);
+            self.reasons.sort();
+        }
+        self.verdict = Self::verdict_of(&self.reasons);
+    }
+
+    fn verdict_of(reasons: &[Reason]) -> Verdict {
+        if reasons.iter().any(|r| r.is_fatal()) {
+            Verdict::Invalid
+        } else if reasons.is_empty() {
+            Verdict::Valid
+        } else {
+            Verdict::Indeterminate
+        }
+    }
+}
+
+/// At which instant certificates are evaluated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VerifyTime {
+    /// The current time.
+    #[default]
+    Now,
+    /// A given instant.
+    At(DateTime<Utc>),
+    /// The CMS signingTime (legal evidence is judged at signing time); falls back to now when
+    /// the signature has none.
+    SigningTime,
+}
