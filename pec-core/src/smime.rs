@@ -267,3 +267,28 @@ pub enum VerifyTime {
     /// the signature has none.
     SigningTime,
 }
+
+/// What a verification checks against.
+#[derive(Clone, Default)]
+pub struct VerifyOptions {
+    /// Trust anchors for the certificate path.
+    pub trust: std::sync::Arc<crate::chain::TrustStore>,
+    /// CRLs (revocation is `not-checked` without them).
+    pub crls: Option<std::sync::Arc<crate::revocation::CrlStore>>,
+    /// The providers index used as trust list (signer must be in it; `From:` domain must be
+    /// managed by that provider).
+    pub index: Option<std::sync::Arc<dyn crate::index::ProviderDirectory>>,
+    /// When certificates are evaluated.
+    pub time: VerifyTime,
+}
+
+impl fmt::Debug for VerifyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("trust", &self.trust.len())
+            .field("crls", &self.crls)
+            .field("index", &self.index.is_some())
+            .field("time", &self.time)
+            .finish()
+    }
+}
