@@ -1,1 +1,47 @@
-//! (in progress)
+//! Hostile-input limits, documented and enforced. Each exceeded limit is a typed
+//! [`crate::error::LimitError`].
+
+/// Limits applied while parsing untrusted input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum size of a message, in bytes (default 64 MiB: twice the 30 MB PEC limit,
+    /// RFC 6109 §3.1.1, to leave room for base64 and envelopes).
+    pub max_message_size: usize,
+    /// Maximum MIME nesting depth (default 32).
+    pub max_depth: usize,
+    /// Maximum number of MIME parts in a message (default 10 000).
+    pub max_parts: usize,
+    /// Maximum length of one header field, unfolded, in bytes (default 64 KiB).
+    pub max_header_field: usize,
+    /// Maximum number of header fields in one header block (default 2 000).
+    pub max_header_fields: usize,
+    /// Maximum boundary length (RFC 2046 allows 70; default 200 for real-world slack).
+    pub max_boundary: usize,
+    /// Maximum nesting of forwarded PEC messages examined (default 8).
+    pub max_forward_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: 64 * 1024 * 1024,
+            max_depth: 32,
+            max_parts: 10_000,
+            max_header_field: 64 * 1024,
+            max_header_fields: 2_000,
+            max_boundary: 200,
+            max_forward_depth: 8,
+        }
+    }
+}
+
+impl Limits {
+    pub(crate) fn check(what: &'static str, limit: usize, actual: usize) -> crate::Result<()> {
+        if actual > limit {
+            Err(crate::error::LimitError { what, limit: limit as u64, actual: actual as u64 }
+                .into())
+        } else {
+            Ok(())
+        }
+    }
+}
