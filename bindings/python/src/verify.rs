@@ -1,0 +1,277 @@
+//! `pec.verify` and `pec.Verifier`: S/MIME verification of a message as it arrived, against
+//! trust anchors, CRLs and optionally the providers index (spec digest §7.3).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pec_core::chain::TrustStore;
+use pec_core::revocation::CrlStore;
+use pec_core::smime::{
+    ProviderSummary, SignerSummary, VerificationReport, VerifyOptions, VerifyTime,
+};
+use pec_core::{Error, verify_message};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use crate::errors::{detached, invalid_argument};
+use crate::index::Index;
+use crate::time::aware_datetime;
+
+/// A certificate, described (the signer of a verified message).
+#[pyclass(module = "pec", frozen, name = "CertificateInfo")]
+#[derive(Debug)]
+pub struct CertificateInfo {
+    /// Subject DN (RFC 4514).
+    #[pyo3(get)]
+    subject: String,
+    /// Issuer DN.
+    #[pyo3(get)]
+    issuer: String,
+    /// Serial number, hex.
+    #[pyo3(get)]
+    serial: String,
+    /// SHA-1 of the DER, lowercase hex (`providerCertificateHash`).
+    #[pyo3(get)]
+    sha1: String,
+    /// notBefore (UTC).
+    #[pyo3(get)]
+    not_before: Option<DateTime<Utc>>,
+    /// notAfter (UTC).
+    #[pyo3(get)]
+    not_after: Option<DateTime<Utc>>,
+    /// The rfc822Name (or emailAddress), if any.
+    #[pyo3(get)]
+    email: Option<String>,
+    der: Vec<u8>,
+}
+
+#[pymethods]
+impl CertificateInfo {
+    /// The DER certificate.
+    #[getter]
+    fn der<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.der)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<pec.CertificateInfo subject={:?} sha1={}>", self.subject, self.sha1)
+    }
+}
+
+impl From<SignerSummary> for CertificateInfo {
+    fn from(s: SignerSummary) -> Self {
+        CertificateInfo {
+            subject: s.subject,
+            issuer: s.issuer,
+            serial: s.serial,
+            sha1: s.sha1,
+            not_before: s.not_before,
+            not_after: s.not_after,
+            email: s.email,
+            der: s.der,
+        }
+    }
+}
+
+/// The provider that signed, from the index.
+#[pyclass(module = "pec", frozen, name = "ProviderInfo")]
+#[derive(Debug)]
+pub struct ProviderInfo {
+    /// `providerName`.
+    #[pyo3(get)]
+    name: String,
+    /// `mailReceipt`.
+    #[pyo3(get)]
+    mail_receipt: String,
+}
+
+#[pymethods]
+impl ProviderInfo {
+    fn __repr__(&self) -> String {
+        format!("<pec.ProviderInfo name={:?}>", self.name)
+    }
+}
+
+impl From<ProviderSummary> for ProviderInfo {
+    fn from(p: ProviderSummary) -> Self {
+        ProviderInfo { name: p.name, mail_receipt: p.mail_receipt }
+    }
+}
+
+/// The result of verifying a message: never a bare bool.
+#[pyclass(module = "pec", frozen, name = "VerificationReport")]
+#[derive(Debug)]
+pub struct Report {
+    /// `"valid"`, `"invalid"` or `"indeterminate"`.
+    #[pyo3(get)]
+    verdict: &'static str,
+    /// The findings (`"bad-signature"`, `"revoked"`...), sorted; empty when valid.
+    #[pyo3(get)]
+    reasons: Vec<&'static str>,
+    /// The stable codes of the findings (same order as `reasons`).
+    #[pyo3(get)]
+    reason_codes: Vec<u32>,
+    /// Digest algorithm of the signature (`"sha1"`, `"sha256"`...).
+    #[pyo3(get)]
+    digest: Option<&'static str>,
+    /// Whether the digest is weak (SHA-1); the signature may still be valid.
+    #[pyo3(get)]
+    weak_digest: bool,
+    /// The CMS signingTime (UTC).
+    #[pyo3(get)]
+    signing_time: Option<DateTime<Utc>>,
+    /// The instant certificates were evaluated at (UTC).
+    #[pyo3(get)]
+    evaluated_at: Option<DateTime<Utc>>,
+    signer: Option<Py<CertificateInfo>>,
+    /// Subjects of the certificate path, signer first.
+    #[pyo3(get)]
+    chain: Vec<String>,
+    /// `"good"`, `"revoked"`, `"unknown"` or `"not-checked"`.
+    #[pyo3(get)]
+    revocation: &'static str,
+    provider: Option<Py<ProviderInfo>>,
+    /// Whether the digest matched only after CRLF canonicalisation.
+    #[pyo3(get)]
+    canonicalized: bool,
+}
+
+impl Report {
+    fn from_core(py: Python<'_>, r: VerificationReport) -> PyResult<Report> {
+        Ok(Report {
+            verdict: r.verdict.as_str(),
+            reasons: r.reasons.iter().map(|x| x.as_str()).collect(),
+            reason_codes: r.reasons.iter().map(|x| x.code().as_u32()).collect(),
+            digest: r.digest.map(|d| d.name()),
+            weak_digest: r.weak_digest,
+            signing_time: r.signing_time,
+            evaluated_at: r.evaluated_at,
+            signer: r.signer.map(|s| Py::new(py, CertificateInfo::from(s))).transpose()?,
+            chain: r.chain,
+            revocation: r.revocation.as_str(),
+            provider: r.provider.map(|p| Py::new(py, ProviderInfo::from(p))).transpose()?,
+            canonicalized: r.canonicalized,
+        })
+    }
+}
+
+#[pymethods]
+impl Report {
+    /// The signer certificate, or `None`.
+    #[getter]
+    fn signer(&self, py: Python<'_>) -> Option<Py<CertificateInfo>> {
+        self.signer.as_ref().map(|s| s.clone_ref(py))
+    }
+
+    /// The provider from the index, or `None`.
+    #[getter]
+    fn provider(&self, py: Python<'_>) -> Option<Py<ProviderInfo>> {
+        self.provider.as_ref().map(|s| s.clone_ref(py))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<pec.VerificationReport verdict={} reasons={:?}>", self.verdict, self.reasons)
+    }
+}
+
+/// Trust anchors, CRLs, index and evaluation time, loaded once and reused: verifying many
+/// messages (from many threads) with one `Verifier` does not reload `/etc/ssl/certs`.
+#[pyclass(module = "pec", frozen, name = "Verifier")]
+#[derive(Debug)]
+pub struct Verifier {
+    opts: VerifyOptions,
+}
+
+fn parse_at(at: Option<&Bound<'_, PyAny>>) -> PyResult<VerifyTime> {
+    let Some(at) = at else { return Ok(VerifyTime::Now) };
+    if at.is_none() {
+        return Ok(VerifyTime::Now);
+    }
+    if let Ok(s) = at.cast::<PyString>() {
+        return match s.to_cow()?.as_ref() {
+            "signing-time" => Ok(VerifyTime::SigningTime),
+            "now" => Ok(VerifyTime::Now),
+            other => Err(invalid_argument(
+                at.py(),
+                format!(
+                    "at must be a timezone-aware datetime, \"signing-time\" or \"now\", not {other:?}"
+                ),
+            )),
+        };
+    }
+    Ok(VerifyTime::At(aware_datetime(at)?.with_timezone(&Utc)))
+}
+
+fn load_options(
+    ca_file: Option<PathBuf>,
+    ca_path: Option<PathBuf>,
+    crl_files: Vec<PathBuf>,
+) -> Result<(TrustStore, Option<CrlStore>), Error> {
+    let mut trust = TrustStore::new();
+    if let Some(file) = ca_file {
+        let bytes = std::fs::read(&file).map_err(|e| Error::io(file.display(), &e))?;
+        if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+            trust.add_pem_bundle(&bytes)?;
+        } else {
+            trust.add_der(&bytes)?;
+        }
+    }
+    if let Some(dir) = ca_path {
+        trust.add_dir(&dir)?;
+    }
+    let crls = if crl_files.is_empty() {
+        None
+    } else {
+        let mut store = CrlStore::new();
+        for file in crl_files {
+            let bytes = std::fs::read(&file).map_err(|e| Error::io(file.display(), &e))?;
+            store.add(&bytes)?;
+        }
+        Some(store)
+    };
+    Ok((trust, crls))
+}
+
+#[pymethods]
+impl Verifier {
+    /// Loads trust anchors (`ca_file`: PEM bundle or DER; `ca_path`: a directory such as
+    /// `/etc/ssl/certs`), CRL files (PEM or DER), an optional `pec.Index` used as trust list,
+    /// and the evaluation time `at` (a timezone-aware `datetime`, `"signing-time"`, or `None`
+    /// for now).
+    #[new]
+    #[pyo3(signature = (ca_file=None, ca_path=None, crl_files=Vec::new(), index=None, at=None))]
+    fn new(
+        py: Python<'_>,
+        ca_file: Option<PathBuf>,
+        ca_path: Option<PathBuf>,
+        crl_files: Vec<PathBuf>,
+        index: Option<PyRef<'_, Index>>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let time = parse_at(at)?;
+        let directory = index.map(|i| i.directory());
+        let (trust, crls) = detached(py, move || load_options(ca_file, ca_path, crl_files))?;
+        Ok(Verifier {
+            opts: VerifyOptions {
+                trust: Arc::new(trust),
+                crls: crls.map(Arc::new),
+                index: directory,
+                time,
+            },
+        })
+    }
+
+    /// Verifies a signed message given as `bytes`, with the GIL released; returns a
+    /// `VerificationReport` (a finding is a reason, not an exception).
+    fn verify(&self, py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<Report> {
+        let raw = data.as_bytes();
+        let opts = &self.opts;
+        let report = detached(py, || verify_message(raw, opts))?;
+        Report::from_core(py, report)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<pec.Verifier {:?}>", self.opts)
+    }
+}
