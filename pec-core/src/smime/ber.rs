@@ -203,6 +203,7 @@ fn parse_one(input: &[u8], depth: usize) -> BerResult<(Tlv<'_>, usize)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
@@ -225,7 +226,7 @@ mod tests {
         assert!(Tlv::parse_exact(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
         assert!(Tlv::parse_exact(&[0x30]).is_err());
         assert!(Tlv::parse_exact(&[0x30, 0x80, 0x04, 0x00]).is_err());
-        let mut deep = vec![0x30u8, 0x80].repeat(10_000);
+        let mut deep = [0x30u8, 0x80].repeat(10_000);
         deep.extend(vec![0u8; 20_000]);
         assert!(Tlv::parse_exact(&deep).is_err());
         assert!(Tlv::parse_exact(&vec![0u8; 1 << 20]).is_err());

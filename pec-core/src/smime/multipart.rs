@@ -171,6 +171,7 @@ fn boundary_for(entity: &[u8]) -> Result<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

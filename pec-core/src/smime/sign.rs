@@ -192,6 +192,7 @@ fn sign_cms(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
     use chrono::TimeZone;
