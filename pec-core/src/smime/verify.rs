@@ -30,7 +30,8 @@ const MAX_ITEMS: usize = 256;
 /// (spec digest §4).
 ///
 /// Steps (spec digest §7.3): decode (`malformed-signature` on any decoding failure, a
-/// structure that is not SignedData, no SignerInfo, no messageDigest, or a signer
+/// structure that is not SignedData, no SignerInfo, no messageDigest, a signed contentType
+/// other than the eContentType, or a signer
 /// certificate that is not among the embedded `certificates`, which PEC requires, RFC 6109
 /// §2.1); the first SignerInfo's messageDigest is compared with the digest of `content`,
 /// then of its CRLF-canonicalised form (mail stored with LF; `canonicalized` is set), then of
@@ -85,6 +86,7 @@ struct SignerInfoView<'a> {
 
 /// The parts of a SignedData that verification needs.
 struct SignedDataView<'a> {
+    econtent_type: ObjectIdentifier,
     econtent: Option<Cow<'a, [u8]>>,
     certificates: Vec<&'a [u8]>,
     signer: SignerInfoView<'a>,
@@ -101,6 +103,7 @@ struct CertView<'a> {
 
 /// Signed attributes of interest.
 struct Attrs<'a> {
+    content_type: Option<ObjectIdentifier>,
     message_digest: Cow<'a, [u8]>,
     signing_time: Option<DateTime<Utc>>,
 }
@@ -137,7 +140,7 @@ fn parse_signed_data(sd: Tlv<'_>) -> BerResult<SignedDataView<'_>> {
         .next_required("SignedData without encapContentInfo")?
         .expect(tag::SEQUENCE, "bad encapContentInfo")?;
     let mut eit = encap.children();
-    oid_of(eit.next_required("encapContentInfo without eContentType")?)?;
+    let econtent_type = oid_of(eit.next_required("encapContentInfo without eContentType")?)?;
     let econtent = match eit.next_if(tag::CTX0)? {
         Some(explicit) => Some(explicit.children().next_required("empty eContent")?.octets()?),
         None => None,
@@ -157,7 +160,7 @@ fn parse_signed_data(sd: Tlv<'_>) -> BerResult<SignedDataView<'_>> {
         it.next_required("SignedData without signerInfos")?.expect(tag::SET, "bad signerInfos")?;
     let first = infos.children().next_required("no SignerInfo")?;
     let signer = parse_signer_info(first)?;
-    Ok(SignedDataView { econtent, certificates, signer })
+    Ok(SignedDataView { econtent_type, econtent, certificates, signer })
 }
 
 fn parse_signer_info(si: Tlv<'_>) -> BerResult<SignerInfoView<'_>> {
@@ -231,6 +234,7 @@ fn parse_certificate(raw: &[u8]) -> BerResult<CertView<'_>> {
 fn parse_attrs<'a>(signed_attrs: Tlv<'a>) -> BerResult<Attrs<'a>> {
     let mut message_digest = None;
     let mut signing_time = None;
+    let mut content_type = None;
     for attr in signed_attrs.children().take(MAX_ITEMS) {
         let attr = attr?.expect(tag::SEQUENCE, "attribute is not a SEQUENCE")?;
         let mut it = attr.children();
@@ -244,12 +248,14 @@ fn parse_attrs<'a>(signed_attrs: Tlv<'a>) -> BerResult<Attrs<'a>> {
                 return Err(Malformed("more than one messageDigest"));
             }
             message_digest = Some(value.octets()?);
+        } else if id == oid::CONTENT_TYPE {
+            content_type = Some(oid_of(value)?);
         } else if id == oid::SIGNING_TIME {
             signing_time = parse_time(value.tag, value.content);
         }
     }
     let message_digest = message_digest.ok_or(Malformed("signed attributes lack messageDigest"))?;
-    Ok(Attrs { message_digest, signing_time })
+    Ok(Attrs { content_type, message_digest, signing_time })
 }
 
 /// Parses a UTCTime (`YYMMDDhhmm[ss]Z` or with `+hhmm`) or GeneralizedTime
@@ -406,6 +412,10 @@ fn verify_cms(
     };
 
     let mut report = VerificationReport::from_reasons(Vec::new());
+    // RFC 5652 §11.1: the signed contentType must equal the eContentType.
+    if attrs.as_ref().and_then(|a| a.content_type).is_some_and(|ct| ct != sd.econtent_type) {
+        report.add_reason(Reason::MalformedSignature);
+    }
     let digest = DigestAlgorithm::from_oid(&si.digest_alg);
     report.digest = digest;
     report.weak_digest = digest.is_some_and(DigestAlgorithm::is_weak);
