@@ -16,6 +16,7 @@ mod index;
 mod message;
 mod provider;
 mod signer;
+mod test_support;
 mod time;
 mod verify;
 
@@ -41,5 +42,7 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<signer::SoftwareSigner>()?;
     m.add_class::<signer::Pkcs11Signer>()?;
     m.add_class::<provider::Provider>()?;
+    m.add_function(wrap_pyfunction!(signer::sign, m)?)?;
+    test_support::register(m)?;
     Ok(())
 }

@@ -204,6 +204,9 @@ pub struct Message {
     warnings: Vec<String>,
 }
 
+/// The `multipart/signed` halves without the GIL: content range, signature, protocol, micalg.
+struct SignedOwned(Range<usize>, Vec<u8>, String, Option<String>);
+
 /// What the parse computes without the GIL (owned values only).
 struct Parsed {
     body_start: usize,
@@ -218,7 +221,7 @@ struct Parsed {
     daticert: Option<Daticert>,
     original: Option<Slice>,
     hash_parts: Vec<(String, String)>,
-    signed: Option<(Range<usize>, Vec<u8>, String, Option<String>)>,
+    signed: Option<SignedOwned>,
     warnings: Vec<String>,
 }
 
@@ -239,7 +242,7 @@ fn parse_owned(raw: &[u8]) -> pec_core::Result<Parsed> {
         hash_parts: m.hash_parts.into_iter().map(|h| (h.filename, h.sha1)).collect(),
         signed: m.signed.map(|s| {
             let content = range_in(raw, s.content).unwrap_or(0..0);
-            (content, s.signature, s.protocol, s.micalg)
+            SignedOwned(content, s.signature, s.protocol, s.micalg)
         }),
         warnings: m.warnings,
     })
@@ -257,7 +260,7 @@ impl Message {
                 None => None,
             };
             let signed = match parsed.signed {
-                Some((content, signature, protocol, micalg)) => Some(Py::new(
+                Some(SignedOwned(content, signature, protocol, micalg)) => Some(Py::new(
                     py,
                     SignedParts {
                         raw: raw_ref.clone_ref(py),

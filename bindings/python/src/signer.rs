@@ -3,12 +3,12 @@
 
 use std::sync::{Arc, RwLock};
 
-use pec_core::signer::Signer;
+use pec_core::signer::{Signer, SoftwareSigner as CoreSoftwareSigner};
 use pyo3::exceptions::{PyNotImplementedError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors::guard;
+use crate::errors::{detached, guard};
 
 /// A signer with its key in memory (RSA, PKCS#8 or PKCS#1 PEM).
 #[pyclass(module = "pec", frozen, name = "SoftwareSigner")]
@@ -33,11 +33,10 @@ impl SoftwareSigner {
         cert_pem: &Bound<'_, PyBytes>,
         chain_pem: Option<&Bound<'_, PyBytes>>,
     ) -> PyResult<SoftwareSigner> {
-        let _ = (py, key_pem, cert_pem, chain_pem);
-        // TODO(smime): wire `pec_core::signer::SoftwareSigner::from_pem` once it lands.
-        Err(PyNotImplementedError::new_err(
-            "pec.SoftwareSigner: the core's SoftwareSigner has not landed yet",
-        ))
+        let (key, cert) = (key_pem.as_bytes(), cert_pem.as_bytes());
+        let chain = chain_pem.map(|c| c.as_bytes()).unwrap_or_default();
+        let signer = detached(py, || CoreSoftwareSigner::from_pem(key, cert, chain))?;
+        Ok(SoftwareSigner { inner: Arc::new(signer) })
     }
 
     /// The DER of the signer certificate.
@@ -130,4 +129,24 @@ pub fn extract_signer(ob: &Bound<'_, PyAny>) -> PyResult<Arc<dyn Signer>> {
         "signer must be a pec.SoftwareSigner or pec.Pkcs11Signer, not {}",
         ob.get_type().name()?
     )))
+}
+
+/// Signs a complete unsigned RFC 5322 message as S/MIME `multipart/signed` (the GIL is
+/// released); `time` is the CMS signingTime (timezone-aware; `None` for now).
+#[pyfunction]
+#[pyo3(signature = (message, signer, time=None))]
+pub fn sign<'py>(
+    py: Python<'py>,
+    message: &Bound<'py, PyBytes>,
+    signer: &Bound<'py, PyAny>,
+    time: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let signer = extract_signer(signer)?;
+    let at = match time {
+        Some(t) => crate::time::aware_datetime(t)?.with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    let raw = message.as_bytes();
+    let out = detached(py, || pec_core::smime::sign_message(raw, signer.as_ref(), at))?;
+    Ok(PyBytes::new(py, &out))
 }

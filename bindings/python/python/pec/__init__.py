@@ -77,6 +77,7 @@ __all__ = [
     "VerificationReport",
     "Verifier",
     "parse",
+    "sign",
     "verify",
 ]
 
@@ -136,3 +137,14 @@ def verify(
         ca_file=ca_file, ca_path=ca_path, crl_files=list(crl_files), index=index, at=at
     )
     return verifier.verify(_as_bytes(data))
+
+
+def sign(
+    message: _BytesLike,
+    signer: Union[SoftwareSigner, Pkcs11Signer],
+    time: Optional[_dt.datetime] = None,
+) -> bytes:
+    """Signs a complete unsigned RFC 5322 message as S/MIME ``multipart/signed`` (CMS,
+    SHA-256, the signer certificate and chain embedded). ``time`` is the signingTime, a
+    timezone-aware ``datetime`` (``None``: now). The GIL is released while signing."""
+    return _rust.sign(_as_bytes(message, "message"), signer, time)

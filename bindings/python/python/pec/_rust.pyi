@@ -13,6 +13,11 @@ KINDS: list[str]
 __version__: str
 
 def parse(data: bytes) -> Message: ...
+def sign(
+    message: bytes,
+    signer: Union[SoftwareSigner, Pkcs11Signer],
+    time: Optional[datetime.datetime] = None,
+) -> bytes: ...
 
 @final
 class Daticert:

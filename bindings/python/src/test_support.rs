@@ -1,0 +1,99 @@
+//! `pec._rust.test_support`: the core's generated test PKI, for this package's own tests and
+//! demos (like pyca's `_rust.test_support`). Not API: never use these keys for anything real.
+
+use chrono::Utc;
+use pec_core::testpki::{ProviderSpec, TestPki as CoreTestPki, pem};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::detached;
+use crate::time::aware_datetime;
+
+/// A root CA, a name-constrained PEC CA and one signing certificate per provider.
+#[pyclass(module = "pec._rust.test_support", frozen, name = "TestPki")]
+#[derive(Debug)]
+pub struct TestPki {
+    pki: CoreTestPki,
+}
+
+#[pymethods]
+impl TestPki {
+    /// Generates the PKI for `providers` (`[(name, domain)]`), valid from `not_before` to
+    /// `not_after` (timezone-aware datetimes).
+    #[new]
+    fn new(
+        py: Python<'_>,
+        providers: Vec<(String, String)>,
+        not_before: &Bound<'_, PyAny>,
+        not_after: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let nb = aware_datetime(not_before)?.with_timezone(&Utc);
+        let na = aware_datetime(not_after)?.with_timezone(&Utc);
+        let pki = detached(py, || {
+            let specs: Vec<ProviderSpec<'_>> =
+                providers.iter().map(|(name, domain)| ProviderSpec { name, domain }).collect();
+            CoreTestPki::generate(&specs, nb, na)
+        })?;
+        Ok(TestPki { pki })
+    }
+
+    /// The root certificate (PEM), the trust anchor.
+    #[getter]
+    fn root_pem<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.pki.root.cert_pem().as_bytes())
+    }
+
+    /// The intermediate PEC CA certificate (PEM).
+    #[getter]
+    fn ca_pem<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.pki.ca.cert_pem().as_bytes())
+    }
+
+    /// `[(key_pem, cert_pem, serial)]` of each provider, in order.
+    #[getter]
+    fn providers<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        self.pki
+            .providers
+            .iter()
+            .map(|p| {
+                (
+                    PyBytes::new(py, p.key_pem().as_bytes()),
+                    PyBytes::new(py, p.cert_pem().as_bytes()),
+                    PyBytes::new(py, &p.serial),
+                )
+            })
+            .collect()
+    }
+
+    /// The CA's CRL revoking nothing (PEM).
+    #[getter]
+    fn crl_pem<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, pem("X509 CRL", &self.pki.crl_der).as_bytes())
+    }
+
+    /// A CRL of the CA revoking `serials` (PEM).
+    fn crl_revoking<'py>(
+        &self,
+        py: Python<'py>,
+        serials: Vec<Vec<u8>>,
+        this_update: &Bound<'py, PyAny>,
+        next_update: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let tu = aware_datetime(this_update)?.with_timezone(&Utc);
+        let nu = aware_datetime(next_update)?.with_timezone(&Utc);
+        let refs: Vec<&[u8]> = serials.iter().map(Vec::as_slice).collect();
+        let der = detached(py, || self.pki.crl_revoking(&refs, tu, nu))?;
+        Ok(PyBytes::new(py, pem("X509 CRL", &der).as_bytes()))
+    }
+}
+
+/// Adds the `test_support` submodule.
+pub fn register(parent: &Bound<'_, PyModule>) -> PyResult<()> {
+    let m = PyModule::new(parent.py(), "test_support")?;
+    m.add_class::<TestPki>()?;
+    parent.add_submodule(&m)?;
+    Ok(())
+}

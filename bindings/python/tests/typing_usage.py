@@ -1,0 +1,51 @@
+"""A small user of the typed API, checked with `mypy --strict` by test_typing.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import pec
+
+
+def summarise(data: bytes) -> str:
+    m: pec.Message = pec.parse(data)
+    kind: Optional[str] = m.kind
+    parts = [kind or "mail", m.identificativo or "", m.subject or ""]
+    d = m.daticert
+    if d is not None:
+        who: list[tuple[str, str]] = d.destinatari
+        parts += [d.mittente, str(len(who))]
+        when: Optional[dt.datetime] = d.data
+        if when is not None:
+            parts.append(when.isoformat())
+    original: Optional[bytes] = m.original
+    if original is not None:
+        parts.append(str(len(original)))
+    return " ".join(parts)
+
+
+def check(data: bytes, index: Optional[pec.Index] = None) -> bool:
+    r = pec.verify(data, ca_path="/etc/ssl/certs", at="signing-time", index=index)
+    reasons: list[str] = r.reasons
+    t: Optional[dt.datetime] = r.signing_time
+    _ = (reasons, t, r.weak_digest, r.digest, r.provider, r.signer)
+    return r.verdict == "valid"
+
+
+def build(key: bytes, cert: bytes, original: bytes) -> bytes:
+    signer = pec.SoftwareSigner.from_pem(key, cert, chain_pem=b"")
+    prov = pec.Provider(name="Gestore", domain="pec.example.it", certified_domains=["pec.example.it"])
+    now = dt.datetime.now(dt.timezone.utc)
+    out: bytes = prov.build("accettazione", original=original, time=now, signer=signer)
+    return out
+
+
+def errors(data: bytes) -> int:
+    try:
+        pec.parse(data)
+    except pec.ParseError as e:
+        code: int = e.code
+        name: str = e.name
+        return code + len(name)
+    return 0
