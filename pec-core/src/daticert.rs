@@ -59,3 +59,14 @@ pub struct CertDate {
     /// `zona`, `[+|-]hhmm`.
     pub zone: String,
 }
+
+impl Daticert {
+    /// Parses a daticert.xml (placeholder until the reader lands).
+    ///
+    /// # Errors
+    /// Always, for now.
+    pub fn parse(bytes: &[u8]) -> crate::Result<Daticert> {
+        let _ = bytes;
+        Err(crate::error::DaticertError::Missing("reader").into())
+    }
+}

@@ -28,5 +28,9 @@ pub mod provider;
 pub mod revocation;
 pub mod signer;
 pub mod smime;
+pub mod testpki;
+pub mod verify;
 
 pub use error::{Code, Error, Result};
+pub use message::PecMessage;
+pub use verify::verify_message;

@@ -5,9 +5,14 @@
 use std::borrow::Cow;
 
 use crate::daticert::Daticert;
-use crate::error::Result;
+use crate::error::{ParseError, Result};
+use crate::headers::decode_unstructured;
 use crate::limits::Limits;
-use crate::model::{MessageKind, ReceiptType};
+use crate::mime::{Entity, Headers};
+use crate::model::{
+    CertType, MessageKind, ReceiptKind, ReceiptType, SecurityCheck, TransportKind, header,
+    subject_prefix,
+};
 
 /// A parsed message: a PEC envelope or notification, or ordinary mail (`kind` is `None`).
 /// Borrows the bytes it was parsed from; nothing signed is copied or re-serialised.
@@ -43,6 +48,8 @@ pub struct PecMessage<'a> {
     pub hash_parts: Vec<HashPart>,
     /// The signed content and the signature, when the message is `multipart/signed`.
     pub signed: Option<SignedParts<'a>>,
+    /// The outer header block (offsets into `raw`).
+    pub headers: Headers<'a>,
     /// Inconsistencies found while cross-checking headers with daticert (not errors).
     pub warnings: Vec<String>,
 }
@@ -81,31 +88,324 @@ impl<'a> PecMessage<'a> {
 
     /// Parses `raw` with explicit limits.
     ///
+    /// Classification follows spec digest §11: the kind comes from the outermost headers
+    /// (`X-Ricevuta`, else `X-Trasporto`); the signed part is the first `multipart/signed`
+    /// found (tolerating an outer `multipart/mixed` added by a mailing list); `daticert.xml`
+    /// and `postacert.eml` are looked up inside the signed content by file name or type.
+    ///
     /// # Errors
-    /// Malformed input or an exceeded limit.
+    /// Empty input, input without any header field, NUL bytes in the header block, a broken
+    /// `daticert.xml` or its encoding in a PEC message, exceeded limits.
     pub fn parse_with_limits(raw: &'a [u8], limits: &Limits) -> Result<PecMessage<'a>> {
-        let _ = limits;
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(ParseError::Empty.into());
+        }
+        let root = Entity::parse(raw, limits)?;
+        if root.headers.fields.is_empty() {
+            return Err(ParseError::MalformedHeaders("no header fields").into());
+        }
+        if raw[..root.headers.body_start].contains(&0) {
+            return Err(ParseError::MalformedHeaders("NUL byte in the header block").into());
+        }
+        let headers = root.headers.clone();
+        let mut warnings = Vec::new();
+
+        let header_kind = if let Some(v) = headers.value(header::RICEVUTA) {
+            Some(MessageKind::Receipt(ReceiptKind::from_wire(&v)))
+        } else {
+            headers
+                .value(header::TRASPORTO)
+                .map(|v| MessageKind::Transport(TransportKind::from_wire(&v)))
+        };
+
+        // the signed part: breadth-first, top first
+        let signed_entity = find_first(&root, |e| e.content_type.mime_type == "multipart/signed");
+        let mut signed = None;
+        if let Some(se) = signed_entity {
+            if let Some(content) = se.children.first() {
+                let signature = match se.children.get(1) {
+                    Some(sig) => match sig.decoded_body() {
+                        Ok(b) => b.into_owned(),
+                        Err(_) => {
+                            warnings.push("smime.p7s is not valid base64".into());
+                            Vec::new()
+                        }
+                    },
+                    None => {
+                        warnings.push("multipart/signed without a signature part".into());
+                        Vec::new()
+                    }
+                };
+                signed = Some(SignedParts {
+                    content: content.bytes,
+                    signature,
+                    protocol: se.content_type.param("protocol").unwrap_or_default().to_string(),
+                    micalg: se.content_type.param("micalg").map(str::to_string),
+                });
+            }
+        }
+        // where the PEC parts live: the signed content, else the whole message
+        let content_root: &Entity<'a> =
+            signed_entity.and_then(|se| se.children.first()).unwrap_or(&root);
+
+        let daticert_part = find_first(content_root, |e| {
+            let name = e.filename().map(|n| n.to_ascii_lowercase());
+            matches!(name.as_deref(), Some("daticert.xml") | Some("certdata.xml"))
+        })
+        .or_else(|| {
+            find_first(content_root, |e| {
+                e.content_type.mime_type == "application/xml" && e.filename().is_none()
+            })
+        });
+        let original_part = find_first(content_root, |e| {
+            e.filename().is_some_and(|n| n.eq_ignore_ascii_case("postacert.eml"))
+        })
+        .or_else(|| find_first(content_root, |e| e.content_type.mime_type == "message/rfc822"));
+
+        let is_pec_candidate = header_kind.is_some() || signed.is_some();
+        let daticert = match daticert_part {
+            Some(p) if is_pec_candidate => {
+                let bytes = p.decoded_body()?;
+                Some(Daticert::parse(&bytes)?)
+            }
+            _ => None,
+        };
+
+        let mut kind = header_kind;
+        if kind.is_none() {
+            // no PEC header: a signed message with a daticert is classified by it
+            if let Some(ct) = daticert.as_ref().and_then(|d| d.kind.as_ref()) {
+                kind = kind_of_cert_type(ct);
+                warnings.push("no X-Ricevuta/X-Trasporto header: kind taken from daticert".into());
+            }
+        }
+        if let (Some(k), Some(ct)) = (&kind, daticert.as_ref().and_then(|d| d.kind.as_ref())) {
+            if k.cert_type().as_ref() != Some(ct) {
+                warnings.push(format!(
+                    "header kind {} does not match daticert tipo {}",
+                    k.as_str(),
+                    ct.as_str()
+                ));
+            }
+        }
+
+        let original = match original_part {
+            Some(p) if kind.is_some() => Some(p.decoded_body()?),
+            _ => None,
+        };
+
+        let message_id = headers.value("Message-ID").map(|v| strip_angle(&v).to_string());
+        let identificativo =
+            daticert.as_ref().map(|d| d.identifier.clone()).filter(|s| !s.is_empty()).or_else(
+                || match kind {
+                    Some(MessageKind::Transport(_)) => message_id.clone(),
+                    _ => None,
+                },
+            );
+        if let (Some(MessageKind::Transport(TransportKind::Certified)), Some(id), Some(mid)) =
+            (&kind, &identificativo, &message_id)
+        {
+            if id != mid {
+                warnings
+                    .push("daticert identificativo differs from the envelope Message-ID".into());
+            }
+        }
+        let msgid = headers
+            .value(header::RIFERIMENTO_MESSAGE_ID)
+            .filter(|s| !s.is_empty())
+            .or_else(|| daticert.as_ref().and_then(|d| d.msgid.clone()));
+        let raw_subject = headers.get("Subject").map(|f| decode_unstructured(f.raw_value));
+        let subject = match (&kind, raw_subject) {
+            (Some(_), Some(s)) => Some(strip_subject_prefix(&s).to_string()),
+            (Some(_), None) => daticert.as_ref().and_then(|d| d.subject.clone()),
+            (None, s) => s,
+        };
+        let receipt_type = headers
+            .value(header::TIPO_RICEVUTA)
+            .filter(|s| !s.is_empty())
+            .map(|v| ReceiptType::from_wire(&v))
+            .or_else(|| daticert.as_ref().and_then(|d| d.receipt_type.clone()));
+        let security_error = headers
+            .value(header::VERIFICA_SICUREZZA)
+            .is_some_and(|v| SecurityCheck::from_wire(&v) == SecurityCheck::Error);
+        let from = headers.get("From").map(|f| decode_unstructured(f.raw_value));
+
+        let hash_parts = match (&kind, &original) {
+            (Some(MessageKind::Receipt(ReceiptKind::Delivery)), Some(orig)) => {
+                collect_hash_parts(orig, limits)
+            }
+            _ => Vec::new(),
+        };
+
         Ok(PecMessage {
             raw,
-            kind: None,
-            receipt_type: None,
-            security_error: false,
-            message_id: None,
-            identificativo: None,
-            msgid: None,
-            subject: None,
-            from: None,
-            daticert: None,
-            original: None,
-            hash_parts: Vec::new(),
-            signed: None,
-            warnings: Vec::new(),
+            kind,
+            receipt_type,
+            security_error,
+            message_id,
+            identificativo,
+            msgid,
+            subject,
+            from,
+            daticert,
+            original,
+            hash_parts,
+            signed,
+            headers,
+            warnings,
         })
     }
 
     /// The first header field `name` of the outer message, unfolded and RFC 2047-decoded.
     pub fn header(&self, name: &str) -> Option<String> {
-        let _ = name;
-        None
+        self.headers.get(name).map(|f| decode_unstructured(f.raw_value))
+    }
+
+    /// Whether this is a PEC system message (an envelope or a notification).
+    pub fn is_pec(&self) -> bool {
+        self.kind.is_some()
+    }
+
+    /// The domain of the `From:` address (for the index check of verification): the
+    /// address in angle brackets, else the last `@`-word.
+    pub fn from_domain(&self) -> Option<String> {
+        let from = self.from.as_deref()?;
+        let addr = match (from.rfind('<'), from.rfind('>')) {
+            (Some(a), Some(b)) if a < b => &from[a + 1..b],
+            _ => from.split_whitespace().last().unwrap_or(from),
+        };
+        addr.rsplit_once('@').map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
+    }
+}
+
+fn kind_of_cert_type(ct: &CertType) -> Option<MessageKind> {
+    Some(match ct {
+        CertType::Certified => MessageKind::TRANSPORT_ENVELOPE,
+        CertType::Acceptance => MessageKind::Receipt(ReceiptKind::Acceptance),
+        CertType::NonAcceptance => MessageKind::Receipt(ReceiptKind::NonAcceptance),
+        CertType::TakeCharge => MessageKind::Receipt(ReceiptKind::TakeCharge),
+        CertType::Delivery => MessageKind::Receipt(ReceiptKind::Delivery),
+        CertType::NonDelivery => MessageKind::Receipt(ReceiptKind::NonDelivery),
+        CertType::DeliveryTimeout => MessageKind::Receipt(ReceiptKind::DeliveryTimeout),
+        CertType::VirusDetection => MessageKind::Receipt(ReceiptKind::VirusDetection),
+        CertType::Other(_) => return None,
+    })
+}
+
+/// Breadth-first search of the MIME tree (bounded by the tree, which the limits bound).
+fn find_first<'e, 'a>(
+    root: &'e Entity<'a>,
+    pred: impl Fn(&Entity<'a>) -> bool,
+) -> Option<&'e Entity<'a>> {
+    let mut queue = std::collections::VecDeque::new();
+    queue.push_back(root);
+    while let Some(e) = queue.pop_front() {
+        if pred(e) {
+            return Some(e);
+        }
+        queue.extend(e.children.iter());
+    }
+    None
+}
+
+/// Removes the first PEC subject prefix (case-insensitive, whitespace runs tolerated).
+pub fn strip_subject_prefix(subject: &str) -> &str {
+    let s = subject.trim_start();
+    for prefix in subject_prefix::ALL {
+        if let Some(rest) = match_prefix_loose(s, prefix) {
+            return rest;
+        }
+    }
+    s
+}
+
+/// Matches `prefix` at the start of `s` ignoring ASCII case and treating any whitespace run
+/// as one space; returns the rest after the prefix (and one following space).
+fn match_prefix_loose<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
+    let sb = s.as_bytes();
+    let pb = prefix.trim_end().as_bytes();
+    let (mut i, mut j) = (0usize, 0usize);
+    while j < pb.len() {
+        let p = pb[j];
+        if p == b' ' {
+            if i >= sb.len() || !sb[i].is_ascii_whitespace() {
+                return None;
+            }
+            while i < sb.len() && sb[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            j += 1;
+            continue;
+        }
+        if i >= sb.len() || !sb[i].eq_ignore_ascii_case(&p) {
+            return None;
+        }
+        i += 1;
+        j += 1;
+    }
+    // the prefix ends with ':'; skip following whitespace
+    while i < sb.len() && sb[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    s.get(i..)
+}
+
+fn collect_hash_parts(original: &[u8], limits: &Limits) -> Vec<HashPart> {
+    let Ok(tree) = Entity::parse(original, limits) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in tree.walk() {
+        let Some(name) = e.filename() else { continue };
+        if !name.to_ascii_lowercase().ends_with(".hash") {
+            continue;
+        }
+        let Ok(body) = e.decoded_body() else { continue };
+        let text = String::from_utf8_lossy(&body);
+        let hex: String = text.trim().to_ascii_lowercase();
+        if hex.len() == 40 && hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+            out.push(HashPart { filename: name, sha1: hex });
+        }
+    }
+    out
+}
+
+fn strip_angle(s: &str) -> &str {
+    let t = s.trim();
+    t.strip_prefix('<').and_then(|x| x.strip_suffix('>')).unwrap_or(t).trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_prefixes() {
+        assert_eq!(strip_subject_prefix("POSTA CERTIFICATA: Fattura"), "Fattura");
+        assert_eq!(
+            strip_subject_prefix("ANOMALIA MESSAGGIO: POSTA CERTIFICATA: x"),
+            "POSTA CERTIFICATA: x"
+        );
+        assert_eq!(
+            strip_subject_prefix("Avviso di mancata consegna per sup.  tempo massimo: y"),
+            "y"
+        );
+        assert_eq!(strip_subject_prefix("AVVISO DI NON ACCETTAZIONE PER VIRUS: z"), "z");
+        assert_eq!(strip_subject_prefix("CONSEGNA: a"), "a");
+        assert_eq!(strip_subject_prefix("Hello"), "Hello");
+    }
+
+    #[test]
+    fn ordinary_mail_is_not_an_error() {
+        let m = PecMessage::parse(b"From: a@b.it\r\nSubject: hi\r\n\r\nbody\r\n").unwrap();
+        assert!(m.kind.is_none());
+        assert_eq!(m.subject.as_deref(), Some("hi"));
+        assert_eq!(m.from_domain().as_deref(), Some("b.it"));
+    }
+
+    #[test]
+    fn garbage_is_a_typed_error() {
+        assert!(PecMessage::parse(b"").is_err());
+        assert!(PecMessage::parse(b"\x00\x01\x02 not a message").is_err());
     }
 }
