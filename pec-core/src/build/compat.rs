@@ -349,17 +349,6 @@ pub fn daticert_to_xml(d: &Daticert) -> Result<String> {
     Ok(x)
 }
 
-/// Stand-in for `smime::sign_message` (not landed yet).
-pub fn sign_message(
-    message: &[u8],
-    signer: &dyn crate::signer::Signer,
-    signing_time: DateTime<Utc>,
-) -> Result<Vec<u8>> {
-    let _ = (message, signer, signing_time);
-    Err(crate::error::SignatureError::SigningFailed("S/MIME signing not available yet".into())
-        .into())
-}
-
 /// `Daticert::parse`, errors as `None` (the caller falls back to the headers).
 pub fn parse_daticert(xml: &[u8]) -> Option<Daticert> {
     Daticert::parse(xml).ok()

@@ -29,9 +29,10 @@ use crate::model::{
 };
 use crate::provider::Provider;
 use crate::signer::Signer;
+use crate::smime::sign_message;
 use compat::{
     check_no_injection, daticert_to_xml, encode_unstructured, on_behalf_of_from, quoted_printable,
-    sign_message, strip_angle, validate_addr_spec,
+    strip_angle, validate_addr_spec,
 };
 use source::{EnvelopeData, OriginalInfo};
 use text::HumanText;
@@ -91,6 +92,13 @@ pub struct BuildRequest<'a> {
     pub timeout: Option<Timeout>,
     /// The SMTP transaction (reverse and forward paths), when known.
     pub smtp: Option<SmtpEnvelope>,
+}
+
+impl Default for BuildRequest<'_> {
+    /// A transport-envelope request with every input empty.
+    fn default() -> Self {
+        BuildRequest::new(MessageKind::TRANSPORT_ENVELOPE)
+    }
 }
 
 impl<'a> BuildRequest<'a> {
