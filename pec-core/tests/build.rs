@@ -644,3 +644,60 @@ fn signed_builds_verify_with_openssl() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// An in-memory index fake (through the trait, no cfg hooks).
+struct FakeIndex(Vec<std::sync::Arc<pec_core::index::ProviderRecord>>);
+
+impl pec_core::index::ProviderDirectory for FakeIndex {
+    fn by_domain(&self, domain: &str) -> Option<std::sync::Arc<pec_core::index::ProviderRecord>> {
+        self.0.iter().find(|r| r.manages(domain)).cloned()
+    }
+    fn by_cert_hash(&self, _: &str) -> Option<std::sync::Arc<pec_core::index::ProviderRecord>> {
+        None
+    }
+    fn by_name(&self, name: &str) -> Option<std::sync::Arc<pec_core::index::ProviderRecord>> {
+        self.0.iter().find(|r| r.name.eq_ignore_ascii_case(name)).cloned()
+    }
+}
+
+#[test]
+fn index_classifies_recipients_and_addresses_take_charge() {
+    use pec_core::index::ProviderRecord;
+    let index = std::sync::Arc::new(FakeIndex(vec![
+        std::sync::Arc::new(ProviderRecord {
+            name: "Example PEC S.p.A.".into(),
+            mail_receipt: "ricevute@pec.example.it".into(),
+            managed_domains: vec!["pec.example.it".into()],
+            ..ProviderRecord::default()
+        }),
+        std::sync::Arc::new(ProviderRecord {
+            name: "Ente PEC S.r.l.".into(),
+            mail_receipt: "ricevute@pec.ente.example.it".into(),
+            managed_domains: vec!["pec.ente.example.it".into()],
+            ..ProviderRecord::default()
+        }),
+    ]));
+    let sender = Provider::from_toml("name = \"Example PEC S.p.A.\"\ndomain = \"pec.example.it\"")
+        .unwrap()
+        .with_directory(index.clone());
+    let receiver = recipient_provider().with_directory(index);
+    let original = read("original-attachments.eml");
+    let mut r = req(MessageKind::TRANSPORT_ENVELOPE);
+    r.original = Some(&original);
+    let env = sender.build(&r, None).unwrap();
+    let x = xml_str(&common(&env, &MessageKind::TRANSPORT_ENVELOPE).daticert);
+    assert!(
+        x.contains("<destinatari tipo=\"certificato\">ufficio@pec.ente.example.it</destinatari>")
+    );
+    assert!(x.contains("<destinatari tipo=\"esterno\">info@example.com</destinatari>"));
+    let mut r = req(receipt(ReceiptKind::TakeCharge));
+    r.envelope = Some(&env);
+    r.recipients = vec!["ufficio@pec.ente.example.it".into()];
+    let out = receiver.build(&r, None).unwrap();
+    assert!(String::from_utf8_lossy(&out).contains("To: ricevute@pec.example.it\r\n"));
+    let mut r = req(receipt(ReceiptKind::VirusDetection));
+    r.envelope = Some(&env);
+    r.recipients = vec!["ufficio@pec.ente.example.it".into()];
+    let out = receiver.build(&r, None).unwrap();
+    assert!(String::from_utf8_lossy(&out).contains("To: ricevute@pec.example.it\r\n"));
+}

@@ -1,5 +1,8 @@
 //! Temporary stand-ins for modules landing on main (`timeref`, `identifier`, `headers`,
-//! `daticert::to_xml`), with the same names and signatures. Removed once they land.
+//! `daticert::to_xml`), with the same names and signatures. Removed once they land:
+//! import `crate::timeref::TimeReference`, `crate::identifier::{IdentifierGenerator,
+//! strip_angle, with_angle}`, `crate::headers::*`, call `Daticert::to_xml` instead of
+//! [`daticert_to_xml`], and make `build::TimeReference` re-export `crate::timeref`'s.
 #![allow(dead_code, missing_docs)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
