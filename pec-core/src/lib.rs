@@ -28,5 +28,6 @@ pub mod provider;
 pub mod revocation;
 pub mod signer;
 pub mod smime;
+pub mod timeref;
 
 pub use error::{Code, Error, Result};
