@@ -293,7 +293,8 @@ fn writer_layout_matches_real_files() {
 #[test]
 fn writer_refuses_missing_fields() {
     let ok = base(CertType::Acceptance, "P", "2026-09-14T09:00:05+02:00");
-    let cases: Vec<(&str, Box<dyn Fn(&mut Daticert)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Daticert)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("postacert@tipo", Box::new(|d| d.kind = None)),
         ("intestazione/mittente", Box::new(|d| d.sender.clear())),
         ("intestazione/destinatari", Box::new(|d| d.recipients.clear())),
