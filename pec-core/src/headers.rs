@@ -563,12 +563,15 @@ pub fn parse_address_list(raw: &str) -> Vec<Mailbox> {
         match c {
             '"' => {
                 let mut content = String::new();
+                let mut raw = String::from('"');
                 while let Some(&d) = chars.get(i) {
                     i += 1;
+                    raw.push(d);
                     match d {
                         '\\' => {
                             if let Some(&e) = chars.get(i) {
                                 content.push(e);
+                                raw.push(e);
                                 i += 1;
                             }
                         }
@@ -577,9 +580,7 @@ pub fn parse_address_list(raw: &str) -> Vec<Mailbox> {
                     }
                 }
                 if seg.angle.is_none() {
-                    seg.raw.push('"');
-                    seg.raw.push_str(&content);
-                    seg.raw.push('"');
+                    seg.raw.push_str(&raw);
                     seg.phrase.push_str(&content);
                 }
             }
@@ -658,7 +659,9 @@ pub fn parse_address_list(raw: &str) -> Vec<Mailbox> {
             ':' if seg.angle.is_none() => seg = Segment::default(),
             c => {
                 if seg.angle.is_none() {
-                    seg.raw.push(c);
+                    if !c.is_whitespace() {
+                        seg.raw.push(c);
+                    }
                     seg.phrase.push(c);
                 }
             }
@@ -686,7 +689,7 @@ impl Segment {
                 });
                 (a.split_whitespace().collect::<String>(), display_name(&seg.phrase))
             }
-            None => (seg.raw.split_whitespace().collect::<String>(), display_name(&seg.comment)),
+            None => (seg.raw, display_name(&seg.comment)),
         };
         if !address.is_empty() {
             list.push(Mailbox { name, address });
@@ -721,24 +724,51 @@ pub fn on_behalf_of_from(sender: &str, provider_domain: &str) -> Result<String> 
 
 /// The original sender named in an envelope's `From:` display name (spec §3.2): matches
 /// `per conto di:?\s*` (any case; also the RFC's English `on behalf of:`), then returns the
-/// rest if it is a valid addr-spec. Accepts the display name alone, quoted or not, or the
+/// rest (or, when nothing follows, the `<address>` of the value) if it is a valid addr-spec.
+/// Accepts the display name alone, quoted or not, RFC 2047-encoded or not, or the
 /// whole `From:` value. `None` when the form does not match. `daticert.xml` `<mittente>` is
 /// the authoritative sender; this is a fallback.
 pub fn sender_from_on_behalf(display: &str) -> Option<String> {
-    let mut name = display.trim().to_string();
-    if name.contains('<') {
-        let list = parse_address_list(&name);
-        name = list.into_iter().next()?.name?;
+    let s = display.trim();
+    // A whole `From:` value: split off the trailing `<address>`.
+    let (name_part, angle) = match (s.rfind('<'), s.strip_suffix('>')) {
+        (Some(lt), Some(inner)) => (s.get(..lt)?, inner.get(lt + 1..)),
+        _ => (s, None),
+    };
+    let name_part = name_part.trim();
+    let mut name = match name_part.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(inner) => unescape_quoted(inner),
+        None => name_part.to_string(),
+    };
+    if name.contains("=?") {
+        name = decode_unstructured(name.as_bytes());
     }
-    let unquoted = name.trim().trim_matches('"').trim();
-    let lower = unquoted.to_ascii_lowercase();
-    let rest_start =
+    let name = name.trim().trim_matches('"').trim();
+    let lower = name.to_ascii_lowercase();
+    let start =
         ["per conto di", "on behalf of"].iter().find(|p| lower.starts_with(*p)).map(|p| p.len())?;
-    let rest = unquoted.get(rest_start..)?;
+    let rest = name.get(start..)?;
     let rest = rest.strip_prefix(':').unwrap_or(rest).trim();
     let rest = rest.strip_prefix('<').and_then(|r| r.strip_suffix('>')).unwrap_or(rest).trim();
-    validate_addr_spec(rest).ok()?;
-    Some(rest.to_string())
+    let candidate = if rest.is_empty() { angle?.trim() } else { rest };
+    validate_addr_spec(candidate).ok()?;
+    Some(candidate.to_string())
+}
+
+/// The content of a quoted string with its quoted pairs resolved (`\"` → `"`).
+fn unescape_quoted(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Encodes a UTF-8 text as quoted-printable (RFC 2045 §6.7) for the human-readable parts:
