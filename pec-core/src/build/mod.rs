@@ -11,7 +11,6 @@
 //! transport `envelope` (for `errore`, the anomaly envelope, any received message).
 
 pub mod brief;
-pub(crate) mod compat;
 mod source;
 mod text;
 
@@ -21,6 +20,11 @@ use crate::checks::{SmtpEnvelope, Violation, formal_checks, same_address};
 use crate::crypto::sha1_hex;
 use crate::daticert::{Daticert, Recipient};
 use crate::error::{BuildError, Result};
+use crate::headers::{
+    check_no_injection, encode_unstructured, on_behalf_of_from, quoted_printable,
+    validate_addr_spec,
+};
+use crate::identifier::strip_angle;
 use crate::limits::Limits;
 use crate::mime::{Headers, canonicalize_crlf};
 use crate::model::{
@@ -30,14 +34,10 @@ use crate::model::{
 use crate::provider::Provider;
 use crate::signer::Signer;
 use crate::smime::sign_message;
-use compat::{
-    check_no_injection, daticert_to_xml, encode_unstructured, on_behalf_of_from, quoted_printable,
-    strip_angle, validate_addr_spec,
-};
 use source::{EnvelopeData, OriginalInfo};
 use text::HumanText;
 
-pub use compat::TimeReference;
+pub use crate::timeref::TimeReference;
 
 /// Which timeout notice (RFC 6109 §3.1.6; spec digest §9.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -835,7 +835,7 @@ fn assemble(d: Draft, seed: &str) -> Result<Vec<u8>> {
     let plain = quoted_printable(&d.text.plain());
     let html = quoted_printable(&d.text.html());
     let xml = match &d.daticert {
-        Some(dc) => Some(daticert_to_xml(dc)?),
+        Some(dc) => Some(dc.to_xml()?),
         None => None,
     };
     let postacert = d.postacert.as_deref().map(|p| canonicalize_crlf(p).into_owned());
