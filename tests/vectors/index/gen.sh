@@ -19,7 +19,7 @@ sha() { openssl x509 -in "certs/$1.pem" -noout -fingerprint -sha1 | sed 's/.*=//
 fold76() { fold -w 76 | sed '2,$s/^/ /'; }
 {
 printf 'version: 1\n\n'
-printf '# Providers index test vector (pec-core tests).\n# This comment is\n  folded over two lines.\n\n'
+printf '# Providers index test vector (pec-core tests).\n# This comment is\n  folded over two lines.\n'
 printf 'dn: o=postacert\nobjectclass: top\nobjectclass: organization\nobjectClass: LDIFLocationURLObject\no: postacert\nLDIFLocationURL: https://index.example/indice.ldif.p7m\ndescription: Indice dei gestori di posta certificata (test)\n\n'
 # alfa: two certificates (rollover), upper-case first hash, folded base64
 printf 'dn: providerName=Alfa PEC,o=postacert\nobjectclass: top\nobjectclass: provider\nproviderName: Alfa PEC\n'
