@@ -29,6 +29,7 @@ pub mod revocation;
 pub mod signer;
 pub mod smime;
 pub mod testpki;
+pub mod timeref;
 pub mod verify;
 
 pub use error::{Code, Error, Result};
