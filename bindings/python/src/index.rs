@@ -4,10 +4,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use pec_core::index::{ProviderDirectory, ProviderRecord as CoreRecord};
-use pyo3::exceptions::PyNotImplementedError;
+use std::time::Duration;
+
+use pec_core::Error;
+use pec_core::index::{Directory, LdapSource, ProviderDirectory, ProviderRecord as CoreRecord};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+
+use crate::errors::{detached, guard, invalid_argument};
 
 /// One provider entry of the index (`objectClass: provider`).
 #[pyclass(module = "pec", frozen, name = "ProviderRecord")]
@@ -78,6 +82,7 @@ impl ProviderRecord {
 #[pyclass(module = "pec", frozen, name = "Index")]
 pub struct Index {
     directory: Arc<dyn ProviderDirectory>,
+    records: Option<Arc<Directory>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -87,6 +92,11 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
+    fn from_directory(directory: Directory) -> Index {
+        let d = Arc::new(directory);
+        Index { directory: d.clone(), records: Some(d) }
+    }
+
     /// The directory, for `VerifyOptions::index` and `Provider::with_directory`.
     pub fn directory(&self) -> Arc<dyn ProviderDirectory> {
         Arc::clone(&self.directory)
@@ -104,47 +114,97 @@ impl Index {
     /// index is unwrapped).
     #[staticmethod]
     fn from_ldif(py: Python<'_>, path: PathBuf) -> PyResult<Index> {
-        let _ = (py, path);
-        // TODO(index): wire `pec_core::index::Directory::from_ldif` once it lands on main.
-        Err(PyNotImplementedError::new_err(
-            "pec.Index.from_ldif: the core's in-memory Directory has not landed yet",
-        ))
+        let directory = detached(py, move || {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), &e))?;
+            Directory::from_ldif(&bytes)
+        })?;
+        Ok(Index::from_directory(directory))
     }
 
-    /// Loads the index from an LDAP server (`ldap://` or `ldaps://`), searching under `base`,
-    /// with `timeout` seconds for connect and search.
+    /// Builds the index from LDIF bytes already in memory.
     #[staticmethod]
-    #[pyo3(signature = (url, base="o=postacert", timeout=10.0))]
-    fn from_ldap(py: Python<'_>, url: &str, base: &str, timeout: f64) -> PyResult<Index> {
-        let _ = (py, url, base, timeout);
-        // TODO(index): wire `pec_core::index::LdapSource` once it lands on main.
-        Err(PyNotImplementedError::new_err(
-            "pec.Index.from_ldap: the core's LDAP source has not landed yet",
-        ))
+    fn from_ldif_bytes(py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<Index> {
+        let bytes = data.as_bytes();
+        let directory = detached(py, || Directory::from_ldif(bytes))?;
+        Ok(Index::from_directory(directory))
+    }
+
+    /// Loads the index from an LDAP server (`ldap://`, `ldaps://` or `ldapi://`), searching
+    /// `(objectClass=provider)` under `base`, with `timeout` seconds for connect and for the
+    /// search; `bind_dn`/`password` for a simple bind (anonymous otherwise).
+    #[staticmethod]
+    #[pyo3(signature = (url, base="o=postacert", timeout=10.0, bind_dn=None, password=None))]
+    fn from_ldap(
+        py: Python<'_>,
+        url: &str,
+        base: &str,
+        timeout: f64,
+        bind_dn: Option<String>,
+        password: Option<String>,
+    ) -> PyResult<Index> {
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 86_400.0) {
+            return Err(invalid_argument(
+                py,
+                format!("timeout must be 0-86400 seconds, not {timeout}"),
+            ));
+        }
+        let t = Duration::from_secs_f64(timeout);
+        let mut source = LdapSource::new(url).with_base(base).with_timeouts(t, t);
+        if let Some(dn) = bind_dn {
+            source = source.with_bind(dn, password.unwrap_or_default());
+        }
+        let directory = detached(py, move || source.load())?;
+        Ok(Index::from_directory(directory))
+    }
+
+    /// Number of provider entries.
+    fn __len__(&self) -> usize {
+        self.records.as_ref().map_or(0, |d| d.len())
+    }
+
+    /// Every provider entry, in index order.
+    fn records(&self) -> Vec<ProviderRecord> {
+        self.records
+            .as_ref()
+            .map(|d| d.records().iter().map(|r| ProviderRecord::from(r.as_ref())).collect())
+            .unwrap_or_default()
+    }
+
+    /// The provider whose certificates include exactly `der`, or `None`.
+    fn by_certificate(&self, py: Python<'_>, der: &[u8]) -> PyResult<Option<ProviderRecord>> {
+        guard(py, || {
+            Ok(self
+                .records
+                .as_ref()
+                .and_then(|d| d.by_certificate(der))
+                .map(|r| ProviderRecord::from(r.as_ref())))
+        })
     }
 
     /// The provider managing `domain`, or `None`.
-    fn by_domain(&self, domain: &str) -> Option<ProviderRecord> {
-        self.directory.by_domain(domain).map(|r| ProviderRecord::from(r.as_ref()))
+    fn by_domain(&self, py: Python<'_>, domain: &str) -> PyResult<Option<ProviderRecord>> {
+        guard(py, || Ok(self.directory.by_domain(domain).map(|r| ProviderRecord::from(r.as_ref()))))
     }
 
     /// The provider holding the certificate whose SHA-1 (hex) is `sha1_hex`, or `None`.
-    fn by_cert_hash(&self, sha1_hex: &str) -> Option<ProviderRecord> {
-        self.directory.by_cert_hash(sha1_hex).map(|r| ProviderRecord::from(r.as_ref()))
+    fn by_cert_hash(&self, py: Python<'_>, sha1_hex: &str) -> PyResult<Option<ProviderRecord>> {
+        guard(py, || {
+            Ok(self.directory.by_cert_hash(sha1_hex).map(|r| ProviderRecord::from(r.as_ref())))
+        })
     }
 
     /// The provider named `name`, or `None`.
-    fn by_name(&self, name: &str) -> Option<ProviderRecord> {
-        self.directory.by_name(name).map(|r| ProviderRecord::from(r.as_ref()))
+    fn by_name(&self, py: Python<'_>, name: &str) -> PyResult<Option<ProviderRecord>> {
+        guard(py, || Ok(self.directory.by_name(name).map(|r| ProviderRecord::from(r.as_ref()))))
     }
 
     /// Whether `address` (or a bare domain) is in a PEC domain of the index.
-    fn is_certified(&self, address: &str) -> bool {
+    fn is_certified(&self, py: Python<'_>, address: &str) -> PyResult<bool> {
         let domain = domain_of(address).unwrap_or(address.trim());
-        self.directory.by_domain(domain).is_some()
+        guard(py, || Ok(self.directory.by_domain(domain).is_some()))
     }
 
-    fn __contains__(&self, address: &str) -> bool {
-        self.is_certified(address)
+    fn __contains__(&self, py: Python<'_>, address: &str) -> PyResult<bool> {
+        self.is_certified(py, address)
     }
 }

@@ -134,3 +134,20 @@ def iter_chunks(data: bytes, n: int) -> Iterator[bytes]:
 
 def any_(x: Any) -> Any:
     return x
+
+
+def ldif_entry(name: str, domain: str, cert_pem: bytes) -> str:
+    """One RFC 6109 §5 `provider` entry for `cert_pem` managing `domain`."""
+    import base64
+    import hashlib
+
+    der = base64.b64decode(b"".join(cert_pem.split(b"-----")[2].split()))
+    return (
+        f"dn: providerName={name},o=postacert\n"
+        "objectClass: top\nobjectClass: provider\n"
+        f"providerName: {name}\n"
+        f"providerCertificateHash: {hashlib.sha1(der).hexdigest()}\n"
+        f"providerCertificate;binary:: {base64.b64encode(der).decode()}\n"
+        f"mailReceipt: posta-certificata@{domain}\n"
+        f"managedDomains: {domain}\n\n"
+    )

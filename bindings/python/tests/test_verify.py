@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 import pec
-from conftest import NOW, UTC, Pki, interop_dir, pending_core, require, unsigned_message
+from conftest import NOW, UTC, Pki, interop_dir, ldif_entry, require, unsigned_message
 
 
 def signed(pki: Pki, body: bytes = b"Ricevuta di accettazione.\r\n") -> bytes:
@@ -73,16 +73,9 @@ def test_untrusted(pki: Pki, expired_pki: Pki) -> None:
 
 def test_not_in_index(pki: Pki, tmp_path: pathlib.Path) -> None:
     ldif = tmp_path / "index.ldif"
-    ldif.write_text(
-        "dn: providerName=Altro Gestore,o=postacert\n"
-        "objectClass: top\nobjectClass: provider\n"
-        "providerName: Altro Gestore\n"
-        "mailReceipt: posta-certificata@pec.altro.it\n"
-        "managedDomains: pec.altro.it\n"
-        "providerCertificateHash: 0000000000000000000000000000000000000000\n"
-        "LDIFLocationURL: ldap://localhost\n\n"
-    )
-    index = pending_core(lambda: pec.Index.from_ldif(ldif))
+    _, other_cert, _ = pki.pki.providers[1]
+    ldif.write_text(ldif_entry("Altro Gestore", "pec.altro.it", other_cert))
+    index = pec.Index.from_ldif(ldif)
     r = pec.verify(signed(pki), ca_file=pki.root, index=index)
     assert r.verdict == "invalid"
     assert "not-in-index" in r.reasons
