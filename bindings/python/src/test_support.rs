@@ -6,7 +6,7 @@ use pec_core::testpki::{ProviderSpec, TestPki as CoreTestPki, pem};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors::detached;
+use crate::errors::{Failure, detached, guard};
 use crate::time::aware_datetime;
 
 /// A root CA, a name-constrained PEC CA and one signing certificate per provider.
@@ -90,10 +90,24 @@ impl TestPki {
     }
 }
 
+/// Panics inside the boundary (with the GIL held, or released when `detached`), to test
+/// that a panic reaches Python as `pec.InternalError` (code 101), never `PanicException`.
+#[pyfunction]
+#[pyo3(signature = (detached=false))]
+fn panic(py: Python<'_>, detached: bool) -> PyResult<()> {
+    let boom = || -> Result<(), pec_core::Error> { panic!("test_support.panic") };
+    if detached {
+        crate::errors::detached(py, boom)
+    } else {
+        guard(py, || boom().map_err(Failure::Core))
+    }
+}
+
 /// Adds the `test_support` submodule.
 pub fn register(parent: &Bound<'_, PyModule>) -> PyResult<()> {
     let m = PyModule::new(parent.py(), "test_support")?;
     m.add_class::<TestPki>()?;
+    m.add_function(wrap_pyfunction!(panic, &m)?)?;
     parent.add_submodule(&m)?;
     Ok(())
 }

@@ -209,3 +209,13 @@ def test_paths(tmp_path: pathlib.Path) -> None:
     with pytest.raises(pec.FileError) as info:
         pec.verify(b"Subject: x\r\n\r\n", ca_file=tmp_path / "missing.pem")
     assert info.value.code == pec.Code.IO
+
+
+@pytest.mark.parametrize("detached", [False, True])
+def test_panic_becomes_internal_error(detached: bool) -> None:
+    from pec._rust import test_support
+
+    with pytest.raises(pec.InternalError) as info:
+        test_support.panic(detached)
+    assert info.value.code == pec.Code.PANIC == 101
+    assert type(info.value).__name__ == "InternalError"
