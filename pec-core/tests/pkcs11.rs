@@ -85,6 +85,15 @@ fn setup() -> Option<Fixture> {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // ... imported as id 42, label "other": the key-vanishes test destroys it.
+    let out = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", dir.join("softhsm2.conf"))
+        .arg("--import")
+        .arg(dir.join("other.key"))
+        .args(["--token", "pec-test", "--label", "other", "--id", "42", "--pin", "1234"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // SAFETY: set before the first C_Initialize in this process (SoftHSM reads it there);
     // every test of this binary calls `fixture()` first, so the other test threads are
     // blocked on the OnceLock and no thread reads the environment concurrently.
@@ -519,4 +528,48 @@ fn errors_are_typed() {
     }
     // And the right PIN still works afterwards.
     assert!(open_uri(KEY_URI, pin()).is_ok());
+}
+
+#[test]
+fn key_destroyed_under_the_pool_is_a_typed_error() {
+    let Some(f) = fixture() else { return };
+    let _token = exclusive();
+    let uri = Pkcs11Uri::parse("pkcs11:token=pec-test;id=%42;type=private").unwrap();
+    let signer = Pkcs11Signer::open(
+        &f.module,
+        &uri,
+        Pin::Value("1234".into()),
+        CertSource::Der(f.other_cert_der.clone()),
+        vec![],
+        2,
+    )
+    .unwrap();
+    let s = signer.sign(b"before").unwrap();
+    assert!(verifies(&signer, b"before", &s));
+
+    // Another session of this process (logged in: login state is per application) destroys
+    // the key while the pool holds sessions and a handle to it.
+    let ctx = shared_context(&f.module).unwrap();
+    let slot = cryptoki::slot::Slot::try_from(signer.slot_id()).unwrap();
+    let session = ctx.open_rw_session(slot).unwrap();
+    let template = [
+        cryptoki::object::Attribute::Class(cryptoki::object::ObjectClass::PRIVATE_KEY),
+        cryptoki::object::Attribute::Id(vec![0x42]),
+    ];
+    let keys = session.find_objects(&template).unwrap();
+    assert_eq!(keys.len(), 1);
+    session.destroy_object(keys[0]).unwrap();
+    drop(session);
+
+    let message = b"after".to_vec();
+    let e = hsm_err(signer.sign(&message));
+    assert!(matches!(e, HsmError::KeyNotFound(ref m) if m.contains("id=%42")), "{e}");
+    assert_eq!(message, b"after", "input untouched");
+    assert!(signer.recoveries() >= 1);
+}
+
+#[test]
+fn signer_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Pkcs11Signer>();
 }

@@ -183,6 +183,11 @@ impl Pkcs11Signer {
     ///
     /// `chain` holds the DER intermediate certificates to embed in signatures.
     ///
+    /// PKCS#11 keeps the login state per application and token: while another signer of
+    /// this process keeps the same token logged in, `C_Login` answers
+    /// `CKR_USER_ALREADY_LOGGED_IN` without checking the PIN, so a wrong PIN is only
+    /// detected when the token is not already logged in.
+    ///
     /// # Errors
     /// [`HsmError::Module`] (module missing or not loadable), [`HsmError::Uri`] (bad URI,
     /// unreadable PIN source, `type` other than `private`), [`HsmError::TokenNotFound`],
