@@ -268,11 +268,9 @@ pub fn record_from_values<'a>(
                 urls += 1;
                 rec.ldif_url = Some(text()?);
             }
-            "description" => {
-                // Multi-valued in core.schema: keep the first.
-                if rec.description.is_none() {
-                    rec.description = Some(text()?);
-                }
+            // Multi-valued in core.schema: keep the first.
+            "description" if rec.description.is_none() => {
+                rec.description = Some(text()?);
             }
             _ => {}
         }
