@@ -33,7 +33,9 @@ pub fn signer(
         uri.pin_source = Some(PinSource::parse(ps)?);
     }
     if uri.pin_source.is_none() {
-        return Err(HsmError::Uri("no PIN source: give --pin-source file:PATH or env:VAR".into()).into());
+        return Err(
+            HsmError::Uri("no PIN source: give --pin-source file:PATH or env:VAR".into()).into()
+        );
     }
     let module = match (module, uri.module_path.clone()) {
         (Some(m), _) => m.to_path_buf(),
