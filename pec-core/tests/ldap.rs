@@ -4,6 +4,7 @@
 //! `ldapi://` in the temporary directory and on 127.0.0.1, and compares the answers of
 //! `LdapSource` with those of the same LDIF. Then it stops the server and checks that a
 //! refreshing directory keeps its last good copy and that a fresh load fails fast.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 #![cfg(feature = "ldap")]
 
 use std::io::Read;
