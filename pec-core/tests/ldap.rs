@@ -354,9 +354,9 @@ fn a_server_that_never_answers_times_out() {
 }
 
 #[test]
-fn ldap_source_works_inside_a_tokio_like_caller_thread() {
-    // The load runs on its own thread, so calling it from any thread (here: several at once)
-    // is fine; with no server it fails with a typed error.
+fn concurrent_loads_from_several_threads() {
+    // Each load runs on its own thread (never inside the caller's runtime, if any); several
+    // at once against no server all fail with a typed error.
     let handles: Vec<_> = (0..3)
         .map(|_| {
             std::thread::spawn(|| {
