@@ -141,6 +141,7 @@ fn demo(a: &Args) -> Result<(), Error> {
     trust.add_der(&pki.root.cert_der)?;
     let mut crls = CrlStore::new();
     crls.add(&pki.crl_der)?;
+    crls.add(&pki.root_crl_der)?;
     let opts = VerifyOptions {
         trust: Arc::new(trust),
         crls: Some(Arc::new(crls)),

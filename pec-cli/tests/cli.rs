@@ -80,6 +80,7 @@ fn fixture() -> &'static Fixture {
         w("b.key", pki.providers[1].key_pem().as_bytes());
         w("b.pem", pki.providers[1].cert_pem().as_bytes());
         w("crl.pem", pem("X509 CRL", &pki.crl_der).as_bytes());
+        w("root-crl.pem", pem("X509 CRL", &pki.root_crl_der).as_bytes());
         w(
             "a.toml",
             b"name = \"Example PEC S.p.A.\"\ndomain = \"pec.example.it\"\ncertified_domains = [\"pec.example.it\", \"pec.other.it\"]\n",
@@ -315,6 +316,8 @@ fn build_every_kind_and_verify() {
             &f.p("root.pem"),
             "--crl",
             &f.p("crl.pem"),
+            "--crl",
+            &f.p("root-crl.pem"),
             "--index",
             &f.p("index.ldif"),
         ]);
