@@ -28,6 +28,7 @@ pub mod provider;
 pub mod revocation;
 pub mod signer;
 pub mod smime;
+pub mod testpki;
 pub mod verify;
 
 pub use error::{Code, Error, Result};

@@ -18,10 +18,18 @@ pub fn verify_message(raw: &[u8], opts: &VerifyOptions) -> Result<VerificationRe
 }
 
 /// Verifies an already parsed message.
+///
+/// The `From:` domain is checked against the signing provider's `managedDomains` when an
+/// index is given (a provider signing for a domain it does not manage is impersonation).
 pub fn verify_parsed(msg: &PecMessage<'_>, opts: &VerifyOptions) -> VerificationReport {
-    let _ = opts;
     match &msg.signed {
         None => VerificationReport::from_reasons(vec![Reason::NoSignature]),
-        Some(_) => VerificationReport::from_reasons(vec![Reason::MalformedSignature]),
+        Some(s) if s.signature.is_empty() => {
+            VerificationReport::from_reasons(vec![Reason::MalformedSignature])
+        }
+        Some(s) => {
+            let from = msg.from_domain();
+            crate::smime::verify_detached(s.content, &s.signature, from.as_deref(), opts)
+        }
     }
 }

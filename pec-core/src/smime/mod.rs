@@ -11,6 +11,16 @@ use chrono::{DateTime, Utc};
 use crate::crypto::DigestAlgorithm;
 use crate::error::Code;
 
+mod ber;
+mod multipart;
+mod oid;
+mod sign;
+mod verify;
+
+pub use multipart::sign_message;
+pub use sign::{sign_attached, sign_detached};
+pub use verify::{MAX_ATTACHED_CMS_SIZE, MAX_CMS_SIZE, verify_attached, verify_detached};
+
 /// The overall outcome of a verification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verdict {

@@ -1,0 +1,151 @@
+//! `pec index lookup [--json] (--ldif FILE | --ldap URL) (--domain D | --cert-hash HEX |
+//! --cert FILE | --name NAME)` — exit 0 found, 1 not found, 2 on a source error.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use pec_core::Error;
+use pec_core::index::{Directory, ProviderDirectory, ProviderRecord};
+use serde_json::{Value, json};
+
+use crate::output::print_error;
+
+/// `pec index ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Look a provider up in the index.
+    Lookup(LookupArgs),
+}
+
+/// Arguments of `pec index lookup`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["ldif", "ldap"])))]
+#[command(group(clap::ArgGroup::new("key").required(true).args(["domain", "cert_hash", "cert", "name"])))]
+pub struct LookupArgs {
+    /// Print JSON (`name`, `mail_receipt`, `managed_domains`, `cert_hashes`, `unit`).
+    #[arg(long)]
+    json: bool,
+    /// The index as an LDIF file (plain).
+    #[arg(long)]
+    ldif: Option<PathBuf>,
+    /// The index on an LDAP server (ldap://, ldaps://, ldapi://).
+    #[arg(long)]
+    ldap: Option<String>,
+    /// Base DN on the LDAP server.
+    #[arg(long = "ldap-base", default_value = "o=postacert")]
+    ldap_base: String,
+    /// A managed domain (case-insensitive, exact).
+    #[arg(long)]
+    domain: Option<String>,
+    /// The SHA-1 of a provider certificate, hex (case-insensitive).
+    #[arg(long = "cert-hash")]
+    cert_hash: Option<String>,
+    /// A provider certificate file (PEM or DER).
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// A provider name (case-insensitive).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+/// Runs `pec index ...`.
+pub fn run(c: &Command) -> ExitCode {
+    match c {
+        Command::Lookup(a) => lookup(a),
+    }
+}
+
+fn lookup(a: &LookupArgs) -> ExitCode {
+    let dir = match load(a.ldif.as_deref(), a.ldap.as_deref(), &a.ldap_base) {
+        Ok(Some(d)) => d,
+        Ok(None) => return ExitCode::from(2),
+        Err(e) => {
+            print_error(&e, a.json);
+            return ExitCode::from(2);
+        }
+    };
+    let found = if let Some(d) = &a.domain {
+        dir.by_domain(d)
+    } else if let Some(h) = &a.cert_hash {
+        dir.by_cert_hash(h)
+    } else if let Some(n) = &a.name {
+        dir.by_name(n)
+    } else if let Some(f) = &a.cert {
+        match crate::input::read_small(f).and_then(|b| cert_der(&b)) {
+            Ok(der) => dir.by_cert_hash(&pec_core::crypto::sha1_hex(&der)),
+            Err(e) => {
+                print_error(&e, a.json);
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    match found {
+        Some(r) => {
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&record_json(&r)).unwrap_or_default());
+            } else {
+                println!("{} ({})", r.name, r.dn);
+                println!("  mailReceipt:    {}", r.mail_receipt);
+                for d in &r.managed_domains {
+                    println!("  managedDomains: {d}");
+                }
+                for h in &r.cert_hashes {
+                    println!("  certificate:    {h}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        None => {
+            if a.json {
+                println!("null");
+            } else {
+                eprintln!("not found");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn cert_der(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    if bytes.starts_with(b"-----") || bytes.iter().take(64).all(|b| b.is_ascii()) {
+        let certs = pec_core::signer::pem_certificates(bytes)?;
+        if let Some(c) = certs.into_iter().next() {
+            return Ok(c);
+        }
+    }
+    Ok(bytes.to_vec())
+}
+
+/// The JSON of a provider record (contract of `pec index lookup --json`).
+pub fn record_json(r: &ProviderRecord) -> Value {
+    json!({
+        "name": r.name,
+        "mail_receipt": r.mail_receipt,
+        "managed_domains": r.managed_domains,
+        "cert_hashes": r.cert_hashes,
+        "unit": r.unit,
+        "dn": r.dn,
+    })
+}
+
+/// Loads the index from an LDIF file or an LDAP server (neither: `None`).
+pub fn load(
+    ldif: Option<&Path>,
+    ldap: Option<&str>,
+    base: &str,
+) -> Result<Option<Arc<dyn ProviderDirectory>>, Error> {
+    if let Some(path) = ldif {
+        let bytes = crate::input::read_small(path)?;
+        let dir = Directory::from_ldif(&bytes)?;
+        return Ok(Some(Arc::new(dir)));
+    }
+    if let Some(url) = ldap {
+        let source = pec_core::index::ldap::LdapSource::new(url).with_base(base);
+        let dir = pec_core::index::IndexSource::load(&source)?;
+        return Ok(Some(Arc::new(dir)));
+    }
+    Ok(None)
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian 12 machine (run as root or with sudo).
+# Real components, no mocks: openssl, xmllint, SoftHSM2 (+ opensc's pkcs11-tool), OpenLDAP
+# slapd and ldap-utils, valgrind. slapd is installed unconfigured and never started as a
+# system service: the tests start their own instances in temporary directories.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+pkgs=(openssl libxml2-utils softhsm2 opensc slapd ldap-utils valgrind make gcc g++ perl)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  echo 'slapd slapd/no_configuration boolean true' | $SUDO debconf-set-selections
+  # never start system services from package scripts
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "dependencies ready"
