@@ -45,9 +45,8 @@ pub extern "C" fn pec_index_from_ldif(
         let ldif = unsafe { arg_bytes(ldif, len, "ldif") }?;
         // SAFETY: a valid out-parameter or NULL.
         let o = unsafe { out(out_index, "out_index") }?;
-        let dir = pec_core::index::directory::Directory::from_ldif(ldif)?;
-        let count = dir.len();
-        o.set(into_handle(pec_index { directory: Arc::new(dir), count }));
+        let (directory, count) = load_ldif(ldif)?;
+        o.set(into_handle(pec_index { directory, count }));
         Ok(())
     })
 }
@@ -76,19 +75,22 @@ pub extern "C" fn pec_index_from_ldap(
         let base = unsafe { crate::ffi::arg_opt_str(base, base_len, "base") }?;
         // SAFETY: a valid out-parameter or NULL.
         let o = unsafe { out(out_index, "out_index") }?;
-        let mut src = pec_core::index::ldap::LdapSource::new(url);
-        if let Some(b) = base {
-            src = src.with_base(b);
-        }
-        if timeout_ms > 0 {
-            let t = std::time::Duration::from_millis(timeout_ms);
-            src = src.with_timeouts(t, t);
-        }
-        let dir = src.load()?;
-        let count = dir.len();
-        o.set(into_handle(pec_index { directory: Arc::new(dir), count }));
+        let (directory, count) = load_ldap(url, base, timeout_ms)?;
+        o.set(into_handle(pec_index { directory, count }));
         Ok(())
     })
+}
+
+type Loaded = (Arc<dyn ProviderDirectory>, usize);
+
+fn load_ldif(ldif: &[u8]) -> Result<Loaded, Failure> {
+    let _ = ldif;
+    Err(Failure::invalid("the LDIF index reader is not available in this build yet"))
+}
+
+fn load_ldap(url: &str, base: Option<&str>, timeout_ms: u64) -> Result<Loaded, Failure> {
+    let _ = (url, base, timeout_ms);
+    Err(Failure::invalid("the LDAP index source is not available in this build yet"))
 }
 
 /// Releases an index (NULL is a no-op). Records looked up from it stay valid (they are
