@@ -356,7 +356,8 @@ pub(crate) unsafe fn time_accessor<T>(
         // SAFETY: forwarded contract.
         let h = unsafe { arg_ref(p, "handle") }?;
         // SAFETY: forwarded contract.
-        let (o, present) = unsafe { (out(out_unix, "out_unix")?, out(out_present, "out_present")?) };
+        let (o, present) =
+            unsafe { (out(out_unix, "out_unix")?, out(out_present, "out_present")?) };
         let v = f(h);
         o.set(v.unwrap_or(0));
         present.set(v.is_some());

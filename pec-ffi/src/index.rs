@@ -388,4 +388,3 @@ pub extern "C" fn pec_provider_record_manages(
         Ok(())
     })
 }
-

@@ -9,7 +9,9 @@ use pec_core::error::SignatureError;
 use pec_core::signer::{Signer, SoftwareSigner, pem_certificates};
 
 use crate::error::pec_result;
-use crate::ffi::{Failure, arg_bytes, arg_str, boundary, boundary_value, free_handle, into_handle, out};
+use crate::ffi::{
+    Failure, arg_bytes, arg_str, boundary, boundary_value, free_handle, into_handle, out,
+};
 
 /// Something that signs with the provider's key (RSA PKCS#1 v1.5 over SHA-256). Immutable once
 /// made: any number of threads may sign with it at once (a callback signer requires its
@@ -50,7 +52,8 @@ pub type pec_sign_callback = Option<
 
 struct CallbackSigner {
     userdata: *mut c_void,
-    callback: unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8, usize, *mut usize) -> u32,
+    callback:
+        unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8, usize, *mut usize) -> u32,
     certificate: Vec<u8>,
     chain: Vec<Vec<u8>>,
 }
@@ -88,8 +91,9 @@ impl Signer for CallbackSigner {
             )
         };
         if rc != 0 {
-            return Err(SignatureError::SigningFailed(format!("signing callback returned {rc}"))
-                .into());
+            return Err(
+                SignatureError::SigningFailed(format!("signing callback returned {rc}")).into()
+            );
         }
         if len == 0 || len > sig.len() {
             return Err(SignatureError::SigningFailed(format!(
@@ -167,7 +171,10 @@ pub extern "C" fn pec_signer_new_callback(
     boundary(|| {
         // SAFETY: each buffer is NULL or readable for its length.
         let (cert, chain) = unsafe {
-            (arg_bytes(cert_der, cert_len, "cert_der")?, arg_bytes(chain_pem, chain_len, "chain_pem")?)
+            (
+                arg_bytes(cert_der, cert_len, "cert_der")?,
+                arg_bytes(chain_pem, chain_len, "chain_pem")?,
+            )
         };
         // SAFETY: a valid out-parameter or NULL.
         let o = unsafe { out(out_signer, "out_signer") }?;

@@ -12,9 +12,9 @@ use pec_core::smime::{VerificationReport, VerifyOptions, VerifyTime};
 
 use crate::error::pec_result;
 use crate::ffi::{
-    Failure, Text, arg_bytes, arg_mut, arg_ref, arg_str, boundary, boundary_value,
-    count_accessor, free_handle, give_bytes, into_handle, opt_text, out, text_accessor,
-    text_list_accessor, time_accessor, value_accessor,
+    Failure, Text, arg_bytes, arg_mut, arg_ref, arg_str, boundary, boundary_value, count_accessor,
+    free_handle, give_bytes, into_handle, opt_text, out, text_accessor, text_list_accessor,
+    time_accessor, value_accessor,
 };
 use crate::index::pec_index;
 

@@ -83,7 +83,8 @@ fn header_is_up_to_date_and_compiles() {
     let tmp = std::env::temp_dir().join(format!("pec-header-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let c = tmp.join("alone.c");
-    std::fs::write(&c, "#include <pec.h>\nint main(void) { return pec_version() == 0; }\n").unwrap();
+    std::fs::write(&c, "#include <pec.h>\nint main(void) { return pec_version() == 0; }\n")
+        .unwrap();
     let cpp = tmp.join("alone.cpp");
     std::fs::write(&cpp, "#include <pec.h>\nint main() { return pec_version() == nullptr; }\n")
         .unwrap();
