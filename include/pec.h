@@ -160,6 +160,12 @@ typedef uint32_t pec_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The inputs of one `pec_provider_build`: time, original or envelope, recipients, receipt
+// type, error, timeout, SMTP envelope. Every setter copies its input and mutates the options
+// (one thread at a time); a build only reads them, so one options object may serve several
+// builds.
+typedef struct pec_build_options pec_build_options;
+
 // An owned byte buffer made by the library (a built or signed message). Read it with
 // `pec_bytes_data`/`pec_bytes_len`, release it with `pec_bytes_free`.
 typedef struct pec_bytes pec_bytes;
@@ -181,6 +187,12 @@ typedef struct pec_index pec_index;
 // bytes it was parsed from; everything it hands out is a view valid until
 // `pec_message_free`. Immutable: any number of threads may read one at once.
 typedef struct pec_message pec_message;
+
+// The issuing provider: its name (`gestore-emittente`), mail domain, how it classifies
+// recipients (certified domains of the provider file, or the providers index) and its PEC
+// identifier generator. Configure with `pec_provider_set_*` (mutate: one thread, no concurrent
+// build); `pec_provider_build` may then be called from any number of threads at once.
+typedef struct pec_provider pec_provider;
 
 // One provider entry of the index. Immutable: thread-safe to read; its views are valid until
 // `pec_provider_record_free`.
@@ -258,6 +270,138 @@ pec_result pec_sign_message(const pec_signer *signer,
                             size_t len,
                             int64_t unix_time,
                             pec_bytes **out_bytes);
+
+// Makes a provider from the text of a provider file (TOML, `len` bytes of UTF-8, copied):
+//
+// ```toml
+// name = "Example PEC S.p.A."            # gestore-emittente
+// domain = "pec.example.it"              # service address posta-certificata@<domain>
+// certified_domains = ["pec.example.it"] # PEC domains, until an index is given
+// timezone = "Europe/Rome"               # optional
+// ```
+//
+// An `index` key is not loaded: load it with `pec_index_from_ldif` and pass it to
+// `pec_provider_set_index`. On success `*out_provider` receives a new provider the caller owns
+// (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+// `PEC_RESULT_PROVIDER_CONFIG`. Thread-safe.
+pec_result pec_provider_new(const char *toml, size_t len, pec_provider **out_provider);
+
+// Releases a provider (NULL is a no-op). Not while another thread builds with it.
+void pec_provider_free(pec_provider *provider);
+
+// Classifies recipients through the providers index from now on (a recipient is
+// `certificato` when some provider manages its domain; notices go to that provider's
+// `mailReceipt`). The index is shared, not copied: `index` may be freed right after. Mutates
+// `provider`.
+pec_result pec_provider_set_index(pec_provider *provider, const pec_index *index);
+
+// Sets the size limit of the access point's formal checks (message size × number of
+// recipients, in bytes; default 30 MB, RFC 6109 §3.1.1). 0 is refused
+// (`PEC_RESULT_INVALID_PARAMETER`). Mutates `provider`.
+pec_result pec_provider_set_max_size(pec_provider *provider, size_t max_size);
+
+// The provider's name (`gestore-emittente`). View owned by the provider, valid until
+// `pec_provider_free`. Thread-safe.
+pec_result pec_provider_name(const pec_provider *provider, const char **out, size_t *out_len);
+
+// The provider's mail domain (service address `posta-certificata@<domain>`). View owned by
+// the provider. Thread-safe.
+pec_result pec_provider_domain(const pec_provider *provider, const char **out, size_t *out_len);
+
+// Builds a message of `kind` (its wire value, `kind_len` bytes: `"posta-certificata"`
+// (transport envelope), `"errore"` (anomaly envelope), `"accettazione"`, `"non-accettazione"`,
+// `"presa-in-carico"`, `"avvenuta-consegna"`, `"errore-consegna"`,
+// `"preavviso-errore-consegna"`, `"rilevazione-virus"`) from `options`, signed by `signer`
+// (NULL: unsigned, ready to sign). The kinds of the sender's access point read the options'
+// original; all others read the received envelope.
+//
+// On success `*out_bytes` receives a new `pec_bytes` (CRLF MIME) the caller owns
+// (`pec_bytes_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+// `PEC_RESULT_UNKNOWN_KIND`, `PEC_RESULT_MISSING_INPUT`, `PEC_RESULT_WRONG_INPUT`,
+// `PEC_RESULT_FORMAL_CHECKS` (the original fails the access point's checks: build a
+// `"non-accettazione"` instead), `PEC_RESULT_HEADER_INJECTION`, `PEC_RESULT_INVALID_ADDRESS`,
+// and the signer's errors. Thread-safe: `provider`, `options` and `signer` are only read.
+pec_result pec_provider_build(const pec_provider *provider,
+                              const char *kind,
+                              size_t kind_len,
+                              const pec_build_options *options,
+                              const pec_signer *signer,
+                              pec_bytes **out_bytes);
+
+// Makes empty build options (time: now) into `*out_options`; the caller owns them
+// (`pec_build_options_free`). Thread-safe.
+pec_result pec_build_options_new(pec_build_options **out_options);
+
+// Releases build options (NULL is a no-op).
+void pec_build_options_free(pec_build_options *options);
+
+// Sets the transaction's time reference: `unix_time` (seconds since the epoch) shown at UTC
+// offset `utc_offset_seconds` (e.g. 3600 for +0100) in `Date:` and daticert. Without it, a
+// build uses the current time in the provider's zone. `PEC_RESULT_INVALID_TIME` when out of
+// range. Mutates `options`.
+pec_result pec_build_options_set_time_unix(pec_build_options *options,
+                                           int64_t unix_time,
+                                           int32_t utc_offset_seconds);
+
+// Sets the time reference from an RFC 3339 string (`"2024-11-25T10:00:00+01:00"`, `len` bytes).
+// `PEC_RESULT_INVALID_TIME` when it does not parse. Mutates `options`.
+pec_result pec_build_options_set_time_rfc3339(pec_build_options *options,
+                                              const char *time,
+                                              size_t len);
+
+// Sets the user's original message (`len` bytes, copied) for `posta-certificata`,
+// `accettazione` and `non-accettazione`. Mutates `options`.
+pec_result pec_build_options_set_original(pec_build_options *options,
+                                          const uint8_t *bytes,
+                                          size_t len);
+
+// Sets the received transport envelope (`len` bytes, copied) for the kinds built downstream
+// (`presa-in-carico`, `avvenuta-consegna`, `errore-consegna`, ...; any message for `errore`).
+// Mutates `options`.
+pec_result pec_build_options_set_envelope(pec_build_options *options,
+                                          const uint8_t *bytes,
+                                          size_t len);
+
+// Adds a recipient the notice is about (`address`, `len` bytes of UTF-8; one for delivery
+// notices, several for `presa-in-carico`). Mutates `options`.
+pec_result pec_build_options_add_recipient(pec_build_options *options,
+                                           const char *address,
+                                           size_t len);
+
+// Overrides the delivery receipt type (`"completa"`, `"breve"`, `"sintetica"`).
+// `PEC_RESULT_INVALID_PARAMETER` for another value. Mutates `options`.
+pec_result pec_build_options_set_receipt_type(pec_build_options *options,
+                                              const char *receipt_type,
+                                              size_t len);
+
+// Sets `postacert@errore` (`"nessuno"`, `"no-dest"`, `"no-dominio"`, `"virus"`, `"altro"`):
+// for `non-accettazione`, `"virus"` selects the virus variant. `PEC_RESULT_INVALID_PARAMETER`
+// for another value. Mutates `options`.
+pec_result pec_build_options_set_error(pec_build_options *options, const char *error, size_t len);
+
+// Sets `errore-esteso` and the error description of the human text (`len` bytes of UTF-8).
+// Mutates `options`.
+pec_result pec_build_options_set_error_text(pec_build_options *options,
+                                            const char *text,
+                                            size_t len);
+
+// Chooses the timeout notice of `preavviso-errore-consegna` (`"12h"` or `"24h"`).
+// `PEC_RESULT_INVALID_PARAMETER` for another value. Mutates `options`.
+pec_result pec_build_options_set_timeout(pec_build_options *options,
+                                         const char *timeout,
+                                         size_t len);
+
+// Sets the SMTP reverse path (`MAIL FROM`, without angle brackets) of the transaction.
+// Mutates `options`.
+pec_result pec_build_options_set_smtp_sender(pec_build_options *options,
+                                             const char *address,
+                                             size_t len);
+
+// Adds an SMTP forward path (`RCPT TO`, without angle brackets) of the transaction. Mutates
+// `options`.
+pec_result pec_build_options_add_smtp_recipient(pec_build_options *options,
+                                                const char *address,
+                                                size_t len);
 
 // Writes the static English text of `code` (e.g. "the message is truncated") into `buf`.
 //

@@ -9,7 +9,7 @@
 #include <pec.h>
 
 /* Reads a whole stream into a malloc'ed buffer; returns NULL on error. */
-static unsigned char *read_stream(FILE *f, size_t *out_len)
+static inline unsigned char *read_stream(FILE *f, size_t *out_len)
 {
     size_t cap = 65536, len = 0;
     unsigned char *buf = malloc(cap);
@@ -38,7 +38,7 @@ static unsigned char *read_stream(FILE *f, size_t *out_len)
 }
 
 /* Reads a whole file; returns NULL (and prints why) on error. */
-static unsigned char *read_file(const char *path, size_t *out_len)
+static inline unsigned char *read_file(const char *path, size_t *out_len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -53,7 +53,7 @@ static unsigned char *read_file(const char *path, size_t *out_len)
 }
 
 /* The last error of this thread, for messages (static buffer: not thread-safe). */
-static const char *last_error(void)
+static inline const char *last_error(void)
 {
     static char buf[1024];
     size_t n = 0;
@@ -63,7 +63,7 @@ static const char *last_error(void)
 }
 
 /* Prints "label: value" for a text view; "(none)" when absent. */
-static void print_view(FILE *f, const char *label, const char *s, size_t len)
+static inline void print_view(FILE *f, const char *label, const char *s, size_t len)
 {
     if (s == NULL)
         fprintf(f, "%s: (none)\n", label);

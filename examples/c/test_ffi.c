@@ -329,13 +329,15 @@ static void test_message_envelope(void)
     CHECK_RC(pec_message_msgid(m, &s, &n), PEC_RESULT_OK);
     CHECK(view_is(s, n, "<client-42@pec.example.it>"));
 
-    /* the original is exactly the bytes given to the builder */
-    size_t olen;
-    unsigned char *orig = fixture("message.eml", &olen);
+    /* the original as carried in postacert.eml (the access point sets its Message-ID) */
     const uint8_t *ob;
     CHECK_RC(pec_message_original(m, &ob, &n), PEC_RESULT_OK);
-    CHECK(ob != NULL && n == olen && memcmp(ob, orig, olen) == 0);
-    free(orig);
+    CHECK(ob != NULL && contains(ob, n, "Subject: Fattura 42\r\n") &&
+          contains(ob, n, "\r\n\r\nIn allegato la fattura.\r\n"));
+    const uint8_t *whole;
+    size_t whole_len;
+    CHECK_RC(pec_message_bytes(m, &whole, &whole_len), PEC_RESULT_OK);
+    CHECK(ob >= whole && ob + n <= whole + whole_len); /* a view into the message, not a copy */
 
     const pec_daticert *d = NULL;
     CHECK_RC(pec_message_daticert(m, &d), PEC_RESULT_OK);
@@ -445,7 +447,8 @@ static void test_interop(void)
     char path[4096];
     static const char *files[][2] = {
         {"go-pec/accettazione.eml", "accettazione"},
-        {"go-pec/consegna.eml", "avvenuta-consegna"},
+        {"go-pec/consegna.eml", "errore-consegna"},
+        {"go-pec/email_2.eml", "avvenuta-consegna"},
         {"java-pec-parser/accettazione.eml", "accettazione"},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -925,11 +928,14 @@ static void test_index(void)
     rec = (pec_provider_record *)1;
     CHECK_RC(pec_index_lookup_domain(idx, S("example.com"), &rec), PEC_RESULT_OK);
     CHECK(rec == NULL);
+    rec = NULL;
     CHECK_RC(pec_index_lookup_cert_hash(idx, (const char *)sha1, 40, &rec), PEC_RESULT_OK);
     CHECK(rec != NULL);
     pec_index_free(idx); /* records stay valid */
-    CHECK_RC(pec_provider_record_name(rec, &s, &n), PEC_RESULT_OK);
-    CHECK(view_is(s, n, "Example PEC S.p.A."));
+    if (rec != NULL) {
+        CHECK_RC(pec_provider_record_name(rec, &s, &n), PEC_RESULT_OK);
+        CHECK(view_is(s, n, "Example PEC S.p.A."));
+    }
     pec_provider_record_free(rec);
     idx = NULL;
     CHECK_RC(pec_index_from_ldif(ldif, ll, &idx), PEC_RESULT_OK);

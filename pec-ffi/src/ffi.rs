@@ -121,7 +121,8 @@ pub(crate) unsafe fn arg_bytes<'a>(
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-/// Borrows a UTF-8 string given as pointer + length (no NUL needed).
+/// Borrows a required UTF-8 string given as pointer + length (no NUL needed); NULL is
+/// refused whatever the length.
 ///
 /// # Safety
 /// As [`arg_bytes`].
@@ -130,6 +131,9 @@ pub(crate) unsafe fn arg_str<'a>(
     len: usize,
     name: &'static str,
 ) -> Result<&'a str, Failure> {
+    if p.is_null() {
+        return Err(Failure::null(name));
+    }
     // SAFETY: forwarded contract.
     let bytes = unsafe { arg_bytes(p.cast::<u8>(), len, name) }?;
     std::str::from_utf8(bytes).map_err(|e| {
