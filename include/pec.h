@@ -403,6 +403,14 @@ pec_result pec_build_options_add_smtp_recipient(pec_build_options *options,
                                                 const char *address,
                                                 size_t len);
 
+// Sets the PEC identifier of this submission (`local@domain`, no angle brackets): the
+// transport envelope's `Message-ID` and every notice's `<identificativo>`. Pass the same value
+// when building the acceptance and the transport envelope of one submission; without it each
+// build generates a fresh one. Mutates `options`.
+pec_result pec_build_options_set_identifier(pec_build_options *options,
+                                            const char *identifier,
+                                            size_t len);
+
 // Writes the static English text of `code` (e.g. "the message is truncated") into `buf`.
 //
 // `buf` must be valid for `len` bytes of writes. When the text and its terminating NUL fit

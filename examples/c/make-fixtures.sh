@@ -52,6 +52,8 @@ openssl ca -config ca.cnf -gencrl -keyfile ca.key -cert ca.pem -out crl.pem 2>/d
 
 sha1=$(openssl x509 -in signer.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f)
 b64=$(base64 -w 0 signer.der)
+other_sha1=$(openssl x509 -in ca.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f)
+other_b64=$(openssl x509 -in ca.pem -outform DER | base64 -w 0)
 cat > index.ldif <<LDIF
 version: 1
 
@@ -75,7 +77,8 @@ dn: providerName=Other PEC,o=postacert
 objectclass: top
 objectclass: provider
 providerName: Other PEC
-providerCertificateHash: 0000000000000000000000000000000000000001
+providerCertificateHash: $other_sha1
+providerCertificate;binary:: $other_b64
 mailReceipt: posta-certificata@pec.other.example
 managedDomains: pec.other.example
 LDIF

@@ -223,6 +223,7 @@ pub extern "C" fn pec_provider_build(
             error_text: opts.error_text.clone(),
             timeout: opts.timeout,
             smtp: opts.smtp.clone(),
+            identifier: opts.identifier.clone(),
         };
         let built = p.get()?.build(&req, signer.map(|s| &*s.inner))?;
         o.set(into_handle(pec_bytes::new(built)));
@@ -245,6 +246,7 @@ pub struct pec_build_options {
     error_text: Option<String>,
     timeout: Option<Timeout>,
     smtp: Option<SmtpEnvelope>,
+    identifier: Option<String>,
 }
 
 /// Makes empty build options (time: now) into `*out_options`; the caller owns them
@@ -465,6 +467,24 @@ pub extern "C" fn pec_build_options_add_smtp_recipient(
         // SAFETY: `len` readable bytes.
         let a = unsafe { arg_str(address, len, "address") }?;
         o.smtp.get_or_insert_with(SmtpEnvelope::default).forward_paths.push(a.to_string());
+        Ok(())
+    })
+}
+
+/// Sets the PEC identifier of this submission (`local@domain`, no angle brackets): the
+/// transport envelope's `Message-ID` and every notice's `<identificativo>`. Pass the same value
+/// when building the acceptance and the transport envelope of one submission; without it each
+/// build generates a fresh one. Mutates `options`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_build_options_set_identifier(
+    options: *mut pec_build_options,
+    identifier: *const c_char,
+    len: usize,
+) -> pec_result {
+    with_options(options, |o| {
+        // SAFETY: `len` readable bytes.
+        let s = unsafe { arg_str(identifier, len, "identifier") }?;
+        o.identifier = Some(s.to_string());
         Ok(())
     })
 }

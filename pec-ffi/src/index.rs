@@ -84,13 +84,23 @@ pub extern "C" fn pec_index_from_ldap(
 type Loaded = (Arc<dyn ProviderDirectory>, usize);
 
 fn load_ldif(ldif: &[u8]) -> Result<Loaded, Failure> {
-    let _ = ldif;
-    Err(Failure::invalid("the LDIF index reader is not available in this build yet"))
+    let dir = pec_core::index::directory::Directory::from_ldif(ldif)?;
+    let count = dir.len();
+    Ok((Arc::new(dir), count))
 }
 
 fn load_ldap(url: &str, base: Option<&str>, timeout_ms: u64) -> Result<Loaded, Failure> {
-    let _ = (url, base, timeout_ms);
-    Err(Failure::invalid("the LDAP index source is not available in this build yet"))
+    let mut src = pec_core::index::ldap::LdapSource::new(url);
+    if let Some(b) = base {
+        src = src.with_base(b);
+    }
+    if timeout_ms > 0 {
+        let t = std::time::Duration::from_millis(timeout_ms);
+        src = src.with_timeouts(t, t);
+    }
+    let dir = src.load()?;
+    let count = dir.len();
+    Ok((Arc::new(dir), count))
 }
 
 /// Releases an index (NULL is a no-op). Records looked up from it stay valid (they are

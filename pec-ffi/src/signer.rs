@@ -242,8 +242,35 @@ fn pkcs11_signer(
     cert: &[u8],
     chain: &[u8],
 ) -> Result<Arc<dyn Signer>, Failure> {
-    let _ = (uri, module, cert, chain);
-    Err(Failure::invalid("PKCS#11 signing is not available in this build yet"))
+    use pec_core::pkcs11::{CertSource, Pin, Pkcs11Signer, Pkcs11Uri};
+    let parsed = Pkcs11Uri::parse(uri)?;
+    let module = match module.map(str::to_string).or_else(|| parsed.module_path.clone()) {
+        Some(m) => m,
+        None => {
+            return Err(Failure::new(
+                pec_result::Pkcs11Module,
+                "no PKCS#11 module given (argument or module-path in the URI)",
+            ));
+        }
+    };
+    let cert = if cert.iter().all(u8::is_ascii_whitespace) {
+        CertSource::FromToken
+    } else {
+        let mut certs = pem_certificates(cert)?;
+        if certs.is_empty() {
+            return Err(Failure::new(pec_result::BadCertificate, "no certificate in cert_pem"));
+        }
+        CertSource::Der(certs.swap_remove(0))
+    };
+    let signer = Pkcs11Signer::open(
+        std::path::Path::new(&module),
+        &parsed,
+        Pin::FromUri,
+        cert,
+        chain_from_pem(chain)?,
+        4,
+    )?;
+    Ok(Arc::new(signer))
 }
 
 /// Releases a signer (NULL is a no-op). Not while another thread signs with it.
