@@ -92,6 +92,10 @@ pub struct BuildRequest<'a> {
     pub timeout: Option<Timeout>,
     /// The SMTP transaction (reverse and forward paths), when known.
     pub smtp: Option<SmtpEnvelope>,
+    /// The PEC identifier of this submission (access-point kinds): the transport envelope's
+    /// `Message-ID` and every notice's `<identificativo>`. Pass the same value when building
+    /// the acceptance and the transport envelope of one submission; generated when `None`.
+    pub identifier: Option<String>,
 }
 
 impl Default for BuildRequest<'_> {
@@ -115,6 +119,7 @@ impl<'a> BuildRequest<'a> {
             error_text: None,
             timeout: None,
             smtp: None,
+            identifier: None,
         }
     }
 }
@@ -131,7 +136,7 @@ impl Provider {
     /// recipient, and the signer's errors.
     pub fn build(&self, req: &BuildRequest<'_>, signer: Option<&dyn Signer>) -> Result<Vec<u8>> {
         let time = match &req.time {
-            Some(t) => t.clone(),
+            Some(t) => *t,
             None => self.now(),
         };
         for r in &req.recipients {
@@ -279,6 +284,20 @@ impl Ctx<'_, '_, '_> {
 
     // ---- access point -------------------------------------------------------------------
 
+    /// The PEC identifier of the submission: the caller's, or a fresh one.
+    fn pec_identifier(&self) -> Result<String> {
+        match &self.req.identifier {
+            Some(id) => {
+                let id = strip_angle(id).to_string();
+                check_no_injection("Message-ID", &id)?;
+                validate_addr_spec(&id)
+                    .map_err(|_| crate::error::ParseError::InvalidAddress(id.clone()))?;
+                Ok(id)
+            }
+            None => Ok(self.provider.next_id(&self.time.datetime())),
+        }
+    }
+
     fn transport_envelope(&self) -> Result<Vec<u8>> {
         let original = self.original()?;
         let violations = self.checks(original);
@@ -289,7 +308,7 @@ impl Ctx<'_, '_, '_> {
         let h = Headers::parse(original, &limits)?;
         let info = OriginalInfo::from_headers(&h);
         let sender = self.ap_sender(&info)?;
-        let id = self.provider.next_id(&self.time.datetime());
+        let id = self.pec_identifier()?;
         let requested = info.receipt_type.clone().unwrap_or_default();
         let subject = info.subject.clone().unwrap_or_default();
 
@@ -378,7 +397,7 @@ impl Ctx<'_, '_, '_> {
         let info = OriginalInfo::from_headers(&h);
         let sender = self.ap_sender(&info)?;
         // the PEC identifier the access point assigns to this message
-        let id = self.provider.next_id(&self.time.datetime());
+        let id = self.pec_identifier()?;
         let own_id = self.provider.next_id(&self.time.datetime());
         let subject = info.subject.clone().unwrap_or_default();
         let recipients = self.recipients_with_type(&info);

@@ -268,11 +268,9 @@ pub fn record_from_values<'a>(
                 urls += 1;
                 rec.ldif_url = Some(text()?);
             }
-            "description" => {
-                // Multi-valued in core.schema: keep the first.
-                if rec.description.is_none() {
-                    rec.description = Some(text()?);
-                }
+            // Multi-valued in core.schema: keep the first.
+            "description" if rec.description.is_none() => {
+                rec.description = Some(text()?);
             }
             _ => {}
         }
@@ -537,6 +535,7 @@ fn limit(what: &'static str, max: usize, actual: usize) -> Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
