@@ -1,10 +1,12 @@
 //! Signers: `pec.SoftwareSigner` (a key in memory) and `pec.Pkcs11Signer` (a key on an HSM
 //! through PKCS#11). Both hand an `Arc<dyn Signer>` to `pec.Provider.build`.
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use pec_core::signer::{Signer, SoftwareSigner as CoreSoftwareSigner};
-use pyo3::exceptions::{PyNotImplementedError, PyValueError};
+use pec_core::pkcs11::{CertSource, Pin, Pkcs11Signer as CorePkcs11Signer, Pkcs11Uri};
+use pec_core::signer::{Signer, SoftwareSigner as CoreSoftwareSigner, pem_certificates};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -66,20 +68,46 @@ impl Pkcs11Signer {
     /// `module` (the PKCS#11 library path), logs in with `pin`, and uses `cert_pem` (and the
     /// intermediates `chain_pem`) as the certificate to embed.
     #[new]
-    #[pyo3(signature = (uri, module, pin, cert_pem, chain_pem=None))]
+    #[pyo3(signature = (uri, module, pin, cert_pem, chain_pem=None, *, pool_size=4))]
     fn new(
         py: Python<'_>,
         uri: &str,
-        module: &str,
+        module: PathBuf,
         pin: &str,
-        cert_pem: &Bound<'_, PyBytes>,
+        cert_pem: Option<&Bound<'_, PyBytes>>,
         chain_pem: Option<&Bound<'_, PyBytes>>,
+        pool_size: usize,
     ) -> PyResult<Self> {
-        let _ = (py, uri, module, pin, cert_pem, chain_pem);
-        // TODO(pkcs11): wire `pec_core::pkcs11::Pkcs11Signer` once it lands on main.
-        Err(PyNotImplementedError::new_err(
-            "pec.Pkcs11Signer: the core's PKCS#11 signer has not landed yet",
-        ))
+        let cert = cert_pem.map(|c| c.as_bytes());
+        let chain = chain_pem.map(|c| c.as_bytes()).unwrap_or_default();
+        let pin = pin.to_string();
+        let signer = detached(py, move || {
+            let uri = Pkcs11Uri::parse(uri)?;
+            // the first CERTIFICATE block is the signer, the others join the chain
+            let mut chain_der = Vec::new();
+            let cert_source = match cert {
+                Some(pem) => {
+                    let mut blocks = pem_certificates(pem)?;
+                    if blocks.is_empty() {
+                        blocks.push(pem.to_vec()); // no PEM block: DER
+                    }
+                    let leaf = blocks.remove(0);
+                    chain_der.extend(blocks);
+                    CertSource::Der(leaf)
+                }
+                None => CertSource::FromToken,
+            };
+            chain_der.extend(pem_certificates(chain)?);
+            CorePkcs11Signer::open(
+                &module,
+                &uri,
+                Pin::Value(pin),
+                cert_source,
+                chain_der,
+                pool_size,
+            )
+        })?;
+        Ok(Pkcs11Signer { inner: RwLock::new(Some(Arc::new(signer))) })
     }
 
     /// The DER of the signer certificate.

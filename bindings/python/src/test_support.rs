@@ -74,6 +74,12 @@ impl TestPki {
         PyBytes::new(py, pem("X509 CRL", &self.pki.crl_der).as_bytes())
     }
 
+    /// The root's CRL revoking nothing (PEM): with `crl_pem` it covers the whole path.
+    #[getter]
+    fn root_crl_pem<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, pem("X509 CRL", &self.pki.root_crl_der).as_bytes())
+    }
+
     /// A CRL of the CA revoking `serials` (PEM).
     fn crl_revoking<'py>(
         &self,

@@ -81,6 +81,10 @@ class Pki:
         self.root.write_bytes(self.pki.root_pem)
         self.crl = tmp / "crl.pem"
         self.crl.write_bytes(self.pki.crl_pem)
+        # with the root's CRL, every certificate of the path is covered
+        self.root_crl = tmp / "root-crl.pem"
+        self.root_crl.write_bytes(self.pki.root_crl_pem)
+        self.crls = [self.crl, self.root_crl]
         key, cert, serial = self.pki.providers[0]
         self.key_pem, self.cert_pem, self.serial = key, cert, serial
         self.chain_pem = self.pki.ca_pem

@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 import pec
-from conftest import NOW, UTC, Pki, interop_dir, ldif_entry, require, unsigned_message
+from conftest import NOW, Pki, interop_dir, ldif_entry, require, unsigned_message
 
 
 def signed(pki: Pki, body: bytes = b"Ricevuta di accettazione.\r\n") -> bytes:
@@ -18,7 +18,7 @@ def signed(pki: Pki, body: bytes = b"Ricevuta di accettazione.\r\n") -> bytes:
 
 def test_valid(pki: Pki) -> None:
     msg = signed(pki)
-    r = pec.verify(msg, ca_file=pki.root, crl_files=[pki.crl])
+    r = pec.verify(msg, ca_file=pki.root, crl_files=pki.crls)
     assert r.verdict == "valid", r.reasons
     assert r.reasons == []
     assert r.digest == "sha256" and r.weak_digest is False
@@ -35,6 +35,12 @@ def test_no_crl_is_not_checked(pki: Pki) -> None:
     assert r.verdict == "valid", r.reasons
 
 
+def test_partial_crls_are_indeterminate(pki: Pki) -> None:
+    r = pec.verify(signed(pki), ca_file=pki.root, crl_files=[pki.crl])
+    assert r.verdict == "indeterminate"
+    assert r.reasons == ["revocation-unknown"]
+
+
 def test_tampered(pki: Pki) -> None:
     msg = signed(pki, b"Importo: 100 EUR\r\n")
     tampered = msg.replace(b"Importo: 100 EUR", b"Importo: 900 EUR", 1)
@@ -47,7 +53,7 @@ def test_tampered(pki: Pki) -> None:
 
 def test_revoked(pki: Pki) -> None:
     crl = pki.revoked_crl(NOW - dt.timedelta(hours=2), NOW + dt.timedelta(days=7))
-    r = pec.verify(signed(pki), ca_file=pki.root, crl_files=[crl])
+    r = pec.verify(signed(pki), ca_file=pki.root, crl_files=[crl, pki.root_crl])
     assert r.verdict == "invalid"
     assert "revoked" in r.reasons
     assert r.revocation == "revoked"
@@ -108,7 +114,7 @@ def test_zoneinfo_datetime_accepted(pki: Pki) -> None:
 
 
 def test_verifier_is_reusable(pki: Pki) -> None:
-    v = pec.Verifier(ca_file=pki.root, crl_files=[pki.crl])
+    v = pec.Verifier(ca_file=pki.root, crl_files=pki.crls)
     for _ in range(3):
         assert v.verify(signed(pki)).verdict == "valid"
 
@@ -133,5 +139,11 @@ def test_real_aruba_receipts_valid_at_signing_time(name: str) -> None:
     # judged now, the certificate has expired (2020)
     now = pec.verify(data, ca_path=ca_path)
     assert now.verdict == "invalid" and "expired" in now.reasons
-    # the envelopes edited by the samples' authors are tampered
-    _ = UTC
+
+
+def test_edited_real_envelope_is_tampered() -> None:
+    # the samples' authors edited these bodies: the signature no longer matches
+    data = (interop_dir() / "OCA-l10n-italy/POSTA_CERTIFICATA__Invio_File_7339338.txt").read_bytes()
+    r = pec.verify(data, ca_path="/etc/ssl/certs", at="signing-time")
+    assert r.verdict == "invalid"
+    assert "content-mismatch" in r.reasons or "bad-signature" in r.reasons

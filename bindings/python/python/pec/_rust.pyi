@@ -225,10 +225,12 @@ class Pkcs11Signer:
     def __init__(
         self,
         uri: str,
-        module: str,
+        module: _Path,
         pin: str,
-        cert_pem: bytes,
+        cert_pem: Optional[bytes],
         chain_pem: Optional[bytes] = b"",
+        *,
+        pool_size: int = 4,
     ) -> None: ...
     @property
     def certificate(self) -> bytes: ...
