@@ -562,7 +562,7 @@ fn hostile_certificates() {
         let out = validate_path(g, &chain_files(), &trust, now(), None);
         assert_eq!(out.reasons, vec![Reason::UntrustedChain]);
         assert!(describe_certificate(g).is_err());
-        let out = validate_path(&leaf, &[g.clone()], &trust, now(), None);
+        let out = validate_path(&leaf, std::slice::from_ref(g), &trust, now(), None);
         assert_eq!(out.reasons, vec![Reason::UntrustedChain]);
         let mut cands = garbage.clone();
         cands.push(read("pec-ca.der"));
