@@ -219,3 +219,14 @@ def test_panic_becomes_internal_error(detached: bool) -> None:
         test_support.panic(detached)
     assert info.value.code == pec.Code.PANIC == 101
     assert type(info.value).__name__ == "InternalError"
+
+
+def test_errors_pickle_with_their_code() -> None:
+    import pickle
+
+    try:
+        pec.parse(b"")
+    except pec.ParseError as e:
+        again = pickle.loads(pickle.dumps(e))
+        assert type(again) is pec.ParseError
+        assert (again.code, again.name, str(again)) == (e.code, e.name, str(e))

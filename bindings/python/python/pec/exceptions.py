@@ -57,6 +57,10 @@ class PecError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r}, code={self.code}, name={self.name!r})"
 
+    def __reduce__(self) -> tuple[type[PecError], tuple[str, int, str]]:
+        # keeps code and name through pickle (multiprocessing, concurrent.futures)
+        return (type(self), (str(self), self.code, self.name))
+
 
 class ParseError(PecError, ValueError):
     """The message (or its ``daticert.xml``) is malformed, or a hostile-input limit was hit.
