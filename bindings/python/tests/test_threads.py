@@ -53,13 +53,38 @@ def test_two_threads_scale(pki: Pki) -> None:
     t = run(verifier, msg, 2, 1)
     n = max(4, int(0.4 / max(t / 2, 1e-4)))
     ratios = []
-    for _ in range(3):
+    for _ in range(5):
         one = run(verifier, msg, n, 1)
         two = run(verifier, msg, n, 2)
         ratios.append(two / one)
         if ratios[-1] < 1.7:
-            break
-    assert min(ratios) < 1.7, f"2 threads / 1 thread = {ratios} (n={n})"
+            return
+    # no attempt scaled: tell a GIL regression from a saturated machine with a control that
+    # is known to release the GIL (hashlib on large buffers)
+    control = control_ratio()
+    if control >= 1.7:
+        pytest.skip(f"machine saturated: hashlib control ratio {control:.2f}, pec {ratios}")
+    pytest.fail(f"2 threads / 1 thread = {ratios} (n={n}); hashlib control {control:.2f}")
+
+
+def control_ratio() -> float:
+    import hashlib
+
+    data = b"x" * (8 << 20)
+
+    def timed(threads: int) -> float:
+        ts = [
+            threading.Thread(target=lambda: [hashlib.sha256(data).digest() for _ in range(12)])
+            for _ in range(threads)
+        ]
+        t0 = time.perf_counter()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return time.perf_counter() - t0
+
+    return min(timed(2) / timed(1) for _ in range(3))
 
 
 def test_parse_large_releases_gil(pki: Pki) -> None:
