@@ -141,6 +141,7 @@ fn demo(a: &Args) -> Result<(), Error> {
     trust.add_der(&pki.root.cert_der)?;
     let mut crls = CrlStore::new();
     crls.add(&pki.crl_der)?;
+    crls.add(&pki.root_crl_der)?;
     let opts = VerifyOptions {
         trust: Arc::new(trust),
         crls: Some(Arc::new(crls)),
@@ -173,7 +174,7 @@ fn demo(a: &Args) -> Result<(), Error> {
     let id = sender.next_id(&t.datetime());
     let req = |kind: MessageKind| BuildRequest {
         kind,
-        time: Some(t.clone()),
+        time: Some(t),
         original: Some(ORIGINAL.as_bytes()),
         identifier: Some(id.clone()),
         ..BuildRequest::default()
@@ -189,7 +190,7 @@ fn demo(a: &Args) -> Result<(), Error> {
     let t2 = TimeReference::now();
     let from_env = |kind: MessageKind, recipient: &str| BuildRequest {
         kind,
-        time: Some(t2.clone()),
+        time: Some(t2),
         envelope: Some(&env),
         recipients: vec![recipient.to_string()],
         ..BuildRequest::default()

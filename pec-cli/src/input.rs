@@ -52,7 +52,6 @@ pub fn read(path: &Path) -> Result<Input, Error> {
 }
 
 /// Reads a small file fully (keys, certificates, provider files).
-
 pub fn read_small(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| Error::io(path.display(), &e))
 }

@@ -25,6 +25,7 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Command {
     /// Parse and classify a message. Exit 0 when the file was read (PEC or not), 2 when it
     /// could not be read or parsed.

@@ -33,7 +33,8 @@ pub struct Args {
     /// A CRL file, PEM or DER (repeatable).
     #[arg(long)]
     crl: Vec<PathBuf>,
-    /// The providers index as LDIF (plain) to use as trust list.
+    /// The providers index as LDIF (plain, or signed `.p7m` verified against the trust
+    /// anchors) to use as trust list.
     #[arg(long)]
     index: Option<PathBuf>,
     /// The providers index from an LDAP server (ldap://, ldaps://, ldapi://).
@@ -103,13 +104,17 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
     } else {
         VerifyTime::Now
     };
-    let index = crate::index::load(a.index.as_deref(), a.ldap.as_deref(), &a.ldap_base)?;
-    Ok(VerifyOptions {
+    let mut opts = VerifyOptions {
         trust: Arc::new(trust),
         crls: if crls.is_empty() { None } else { Some(Arc::new(crls)) },
-        index,
+        index: None,
         time,
-    })
+    };
+    // a signed index is verified against the same trust anchors and CRLs, now
+    let index_trust = VerifyOptions { time: VerifyTime::Now, ..opts.clone() };
+    opts.index =
+        crate::index::load(a.index.as_deref(), a.ldap.as_deref(), &a.ldap_base, &index_trust)?;
+    Ok(opts)
 }
 
 fn time_json(t: &Option<DateTime<Utc>>) -> Value {

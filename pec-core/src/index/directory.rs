@@ -55,12 +55,12 @@ impl Directory {
                 if key.is_empty() || key.len() > MAX_DOMAIN {
                     return Err(bad(format!("managedDomains {d:?} has an invalid length")));
                 }
-                if let Some(&other) = dir.by_domain.get(&key) {
-                    if other != idx {
-                        let other_dn =
-                            dir.records.get(other as usize).map(|r| r.dn.as_str()).unwrap_or("?");
-                        return Err(bad(format!("domain {d} is also managed by {other_dn}")));
-                    }
+                if let Some(&other) = dir.by_domain.get(&key)
+                    && other != idx
+                {
+                    let other_dn =
+                        dir.records.get(other as usize).map(|r| r.dn.as_str()).unwrap_or("?");
+                    return Err(bad(format!("domain {d} is also managed by {other_dn}")));
                 }
                 dir.by_domain.insert(key, idx);
             }
@@ -68,12 +68,12 @@ impl Directory {
                 let key = parse_sha1(h).ok_or_else(|| {
                     bad(format!("providerCertificateHash {h:?} is not 40 hex digits"))
                 })?;
-                if let Some(&other) = dir.by_hash.get(&key) {
-                    if other != idx {
-                        let other_dn =
-                            dir.records.get(other as usize).map(|r| r.dn.as_str()).unwrap_or("?");
-                        return Err(bad(format!("certificate {h} is also listed by {other_dn}")));
-                    }
+                if let Some(&other) = dir.by_hash.get(&key)
+                    && other != idx
+                {
+                    let other_dn =
+                        dir.records.get(other as usize).map(|r| r.dn.as_str()).unwrap_or("?");
+                    return Err(bad(format!("certificate {h} is also listed by {other_dn}")));
                 }
                 dir.by_hash.insert(key, idx);
             }
@@ -274,6 +274,7 @@ impl Hasher for FxHasher {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

@@ -535,6 +535,7 @@ fn limit(what: &'static str, max: usize, actual: usize) -> Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

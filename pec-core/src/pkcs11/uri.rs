@@ -490,6 +490,16 @@ fn parse_version(v: &str) -> Result<(u8, u8)> {
     }
 }
 
+impl PinSource {
+    /// Parses a `pin-source` value: `file:PATH`, `file:///PATH`, a bare path, or `env:NAME`.
+    ///
+    /// # Errors
+    /// [`HsmError::Uri`] for a malformed value.
+    pub fn parse(v: &str) -> Result<PinSource> {
+        parse_pin_source(v)
+    }
+}
+
 fn parse_pin_source(v: &str) -> Result<PinSource> {
     if let Some(name) = v.strip_prefix("env:") {
         if name.is_empty() || name.contains('=') || name.contains('\0') {
