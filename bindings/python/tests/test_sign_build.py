@@ -92,7 +92,7 @@ def build_args(kind: str, envelope: bytes) -> dict[str, object]:
         args.pop("recipient")
         args["recipients"] = ["anna.bianchi@pec.altro.it"]
     if kind == "errore":
-        args = {"original": ORIGINAL, "error_text": "anomalia"}
+        args = {"envelope": ORIGINAL, "error_text": "anomalia"}
     return args
 
 
@@ -118,3 +118,45 @@ def test_build_naive_time_refused(provider: pec.Provider, pki: Pki) -> None:
     with pytest.raises(ValueError):
         provider.build("accettazione", original=ORIGINAL, time=dt.datetime(2020, 1, 1),
                        signer=pki.signer)
+
+
+def test_build_errors_carry_codes(provider: pec.Provider, pki: Pki) -> None:
+    with pytest.raises(pec.BuildError) as info:
+        provider.build("avvenuta-consegna", recipient="a@pec.altro.it", time=TIME, signer=pki.signer)
+    assert info.value.code == pec.Code.MISSING_INPUT
+    with pytest.raises(pec.BuildError) as info:
+        provider.build("consegna-forse", original=ORIGINAL, time=TIME)
+    assert info.value.code == pec.Code.UNKNOWN_KIND
+    with pytest.raises(ValueError):
+        provider.build("posta-certificata", original=ORIGINAL, time=TIME, receipt_type="lunga")
+    with pytest.raises(pec.ParseError):  # header injection through a recipient
+        provider.build("avvenuta-consegna", envelope=ORIGINAL,
+                       recipient="a@pec.altro.it\r\nBcc: x@y.it", time=TIME)
+
+
+def test_build_unsigned_then_sign(provider: pec.Provider, pki: Pki, tmp_path: pathlib.Path) -> None:
+    unsigned = provider.build("accettazione", original=ORIGINAL, time=TIME)
+    assert pec.parse(unsigned).signed is None
+    out = pec.sign(unsigned, pki.signer, time=TIME)
+    openssl_accepts(out, tmp_path)
+    m = pec.parse(out)
+    assert m.kind == "accettazione" and m.daticert is not None
+    assert m.daticert.data == TIME
+    assert m.daticert.gestore_emittente == "Test PEC S.p.A."
+
+
+def test_provider_with_index(pki: Pki, tmp_path: pathlib.Path) -> None:
+    from conftest import ldif_entry
+
+    ldif = tmp_path / "index.ldif"
+    _, other_cert, _ = pki.pki.providers[1]
+    ldif.write_text(ldif_entry("Altro Gestore", "pec.altro.it", other_cert))
+    prov = pec.Provider(name="Test PEC S.p.A.", domain="pec.example.it",
+                        index=pec.Index.from_ldif(ldif))
+    out = prov.build("posta-certificata", original=ORIGINAL, time=TIME, signer=pki.signer)
+    m = pec.parse(out)
+    assert m.daticert is not None
+    assert ("anna.bianchi@pec.altro.it", "certificato") in m.daticert.destinatari
+    with pytest.raises(ValueError):
+        pec.Provider(name="X", domain="pec.example.it", certified_domains=["a.it"],
+                     index=pec.Index.from_ldif(ldif))
