@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import statistics
 import threading
 import time
 
@@ -52,29 +53,30 @@ def test_two_threads_scale(pki: Pki) -> None:
     # calibrate: about 0.4 s of work per thread
     t = run(verifier, msg, 2, 1)
     n = max(4, int(0.4 / max(t / 2, 1e-4)))
-    ratios = []
+    ratios, controls = [], []
     for _ in range(5):
         one = run(verifier, msg, n, 1)
         two = run(verifier, msg, n, 2)
         ratios.append(two / one)
         if ratios[-1] < 1.7:
             return
-    # no attempt scaled: tell a GIL regression from a saturated machine with a control that
-    # is known to release the GIL (hashlib on large buffers)
-    control = control_ratio()
-    if control >= 1.7:
-        pytest.skip(f"machine saturated: hashlib control ratio {control:.2f}, pec {ratios}")
-    pytest.fail(f"2 threads / 1 thread = {ratios} (n={n}); hashlib control {control:.2f}")
+        controls.append(control_ratio())
+    # no attempt scaled: tell a GIL regression from a machine busy with other work using a
+    # control known to release the GIL (hashlib.sha256 on 1 MiB buffers), measured alongside
+    control = statistics.median(controls)
+    if control >= 1.6:
+        pytest.skip(f"machine busy: hashlib control ratios {controls}, pec {ratios}")
+    pytest.fail(f"2 threads / 1 thread = {ratios} (n={n}); hashlib control {controls}")
 
 
 def control_ratio() -> float:
     import hashlib
 
-    data = b"x" * (8 << 20)
+    data = b"x" * (1 << 20)
 
     def timed(threads: int) -> float:
         ts = [
-            threading.Thread(target=lambda: [hashlib.sha256(data).digest() for _ in range(12)])
+            threading.Thread(target=lambda: [hashlib.sha256(data).digest() for _ in range(300)])
             for _ in range(threads)
         ]
         t0 = time.perf_counter()
@@ -84,7 +86,7 @@ def control_ratio() -> float:
             t.join()
         return time.perf_counter() - t0
 
-    return min(timed(2) / timed(1) for _ in range(3))
+    return timed(2) / timed(1)
 
 
 def test_parse_large_releases_gil(pki: Pki) -> None:
