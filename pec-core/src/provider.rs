@@ -237,15 +237,7 @@ fn validate_name(name: &str) -> Result<()> {
 }
 
 fn validate_domain(domain: &str) -> Result<()> {
-    let ok = !domain.is_empty()
-        && domain.len() <= 253
-        && domain.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+    let ok = crate::headers::validate_domain(domain).is_ok()
         && validate_addr_spec(&format!("posta-certificata@{domain}")).is_ok();
     if ok {
         Ok(())

@@ -4,8 +4,6 @@
 //! the first part: the signed bytes run from after the CRLF that ends the first boundary
 //! line up to, not including, the CRLF before the next boundary line.
 
-use std::borrow::Cow;
-
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
@@ -36,7 +34,7 @@ pub fn sign_message(
     if message.is_empty() {
         return Err(ParseError::Empty.into());
     }
-    let msg = crlf(message);
+    let msg = crate::mime::canonicalize_crlf(message);
     let (header, body): (&[u8], &[u8]) = match crate::mime::body_offset(&msg) {
         Some(b) => {
             (msg.get(..b.saturating_sub(2)).unwrap_or_default(), msg.get(b..).unwrap_or_default())
@@ -95,25 +93,6 @@ pub fn sign_message(
     out.extend_from_slice(boundary.as_bytes());
     out.extend_from_slice(b"--\r\n");
     Ok(out)
-}
-
-/// `msg` with every bare LF turned into CRLF (borrowed when there is none).
-fn crlf(msg: &[u8]) -> Cow<'_, [u8]> {
-    let bare =
-        msg.first() == Some(&b'\n') || msg.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r');
-    if !bare {
-        return Cow::Borrowed(msg);
-    }
-    let mut out = Vec::with_capacity(msg.len() + msg.len() / 32);
-    let mut prev = 0u8;
-    for &b in msg {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev = b;
-    }
-    Cow::Owned(out)
 }
 
 /// Splits a CRLF header block into fields (each with its continuation lines and CRLFs).
@@ -187,7 +166,7 @@ mod tests {
 
     #[test]
     fn crlf_canonical() {
-        assert_eq!(&*crlf(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
-        assert!(matches!(crlf(b"a\r\n"), Cow::Borrowed(_)));
+        assert_eq!(&*crate::mime::canonicalize_crlf(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
+        assert!(matches!(crate::mime::canonicalize_crlf(b"a\r\n"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -442,7 +442,8 @@ fn verify_cms(
                     let exact =
                         crypto::verify_rsa_pkcs1(hash, cert.public_key, &content, &si.signature);
                     exact || {
-                        let crlf = has_bare_lf(&content).then(|| canonical_crlf(&content));
+                        let crlf = has_bare_lf(&content)
+                            .then(|| crate::mime::canonicalize_crlf(&content).into_owned());
                         let ok = crlf.is_some_and(|c| {
                             crypto::verify_rsa_pkcs1(hash, cert.public_key, &c, &si.signature)
                         });
@@ -497,19 +498,6 @@ fn verify_cms(
     (report, returned)
 }
 
-fn canonical_crlf(content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() + content.len() / 32);
-    let mut prev = 0u8;
-    for &b in content {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev = b;
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
@@ -540,7 +528,7 @@ mod tests {
         assert_eq!(match_digest(alg, b"a\r\nb\r\n", &crlf), Some(false));
         assert_eq!(match_digest(alg, b"a\r\nb\r\n", &lf), Some(true));
         assert_eq!(match_digest(alg, b"a\r\nc\r\n", &lf), None);
-        assert_eq!(canonical_crlf(b"\na\r\nb\n"), b"\r\na\r\nb\r\n");
+        assert_eq!(&*crate::mime::canonicalize_crlf(b"\na\r\nb\n"), b"\r\na\r\nb\r\n");
     }
 
     #[test]
