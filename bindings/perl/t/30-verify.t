@@ -84,21 +84,16 @@ $e = do { local $@; eval { Mail::PEC->verify($signed, crl => ["-----BEGIN X509 C
 is($e && $e->code, 406, 'bad CRL: bad_crl');
 
 # providers index
-my $sha1 = $r->signer->{sha1};
-my $ldif = <<"LDIF";
-dn: providerName=Example PEC S.p.A.,o=postacert
-objectClass: provider
-providerName: Example PEC S.p.A.
-mailReceipt: posta-certificata\@pec.example.it
-managedDomains: pec.example.it
-providerCertificateHash: $sha1
-LDIF
+my $ldif = ldif_entry(name => 'Example PEC S.p.A.', mail_receipt => 'posta-certificata@pec.example.it',
+                      domains => ['pec.example.it'], cert_pem => slurp("$pki/provider.pem"));
 my $idx = Mail::PEC::Index->from_ldif($ldif);
 $r = Mail::PEC->verify($signed, ca_file => "$pki/root.pem", index => $idx);
 is($r->verdict, 'valid', 'valid with the index') or diag explain $r->reasons;
 is($r->provider->{name}, 'Example PEC S.p.A.', 'provider from the index');
 is($r->provider->{mail_receipt}, 'posta-certificata@pec.example.it', 'mail receipt');
-my $other = Mail::PEC::Index->from_ldif($ldif =~ s/$sha1/'0' x 40/er);
+my $other = Mail::PEC::Index->from_ldif(ldif_entry(name => 'Other PEC S.r.l.',
+    mail_receipt => 'posta-certificata@pec.other.it', domains => ['pec.other.it'],
+    cert_pem => slurp("$pki/provider2.pem")));
 $r = Mail::PEC->verify($signed, ca_file => "$pki/root.pem", index => $other);
 ok($r->has_reason('not-in-index'), 'signer not in the index');
 

@@ -71,7 +71,11 @@ for my $kind (sort keys %built) {
 }
 is(Mail::PEC->parse($built{accettazione})->identificativo, $id, 'acceptance carries the identifier');
 is(Mail::PEC->parse($env)->identificativo, $id, 'so does the envelope');
-is(Mail::PEC->parse($env)->original, $original, 'the envelope carries the original, byte for byte');
+my $carried = Mail::PEC->parse($env)->original;
+like($carried, qr/\r\n\r\nBuongiorno,\r\ninvio la richiesta\.\r\n\z/, 'the envelope carries the original');
+like($carried, qr/^Message-ID: <\Q$id\E>\r$/m, '... its Message-ID replaced by the PEC identifier');
+like($carried, qr/^X-Riferimento-Message-ID: <a1b2c3\@client\.example>\r$/m, '... the client one kept');
+is(Mail::PEC->parse($env)->msgid, '<a1b2c3@client.example>', 'msgid');
 my $dc = Mail::PEC->parse($built{'avvenuta-consegna'})->daticert;
 is($dc->{consegna}, 'ufficio@pec.ente.example.it', 'delivery: consegna');
 is($dc->{ricevuta}, 'completa', 'delivery: completa');
@@ -92,13 +96,9 @@ my @hp = Mail::PEC->parse($brief)->hash_parts;
 ok(scalar @hp >= 0, 'hash_parts: ' . scalar @hp);
 
 # the index classifies recipients
-my $idx = Mail::PEC::Index->from_ldif(<<'LDIF');
-dn: providerName=Ente PEC S.r.l.,o=postacert
-objectClass: provider
-providerName: Ente PEC S.r.l.
-mailReceipt: posta-certificata@pec.ente.example.it
-managedDomains: pec.ente.example.it
-LDIF
+my $idx = Mail::PEC::Index->from_ldif(ldif_entry(name => 'Ente PEC S.r.l.',
+    mail_receipt => 'posta-certificata@pec.ente.example.it', domains => ['pec.ente.example.it'],
+    cert_pem => slurp("$pki/provider2.pem")));
 is($idx->len, 1, 'index len');
 ok($idx->is_certified('x@pec.ente.example.it'), 'is_certified');
 ok(!$idx->is_certified('x@gmail.com'), 'not certified');

@@ -22,6 +22,11 @@ unless (-f $tok->{module}) {
 $ENV{SOFTHSM2_CONF} = $tok->{conf};    # before the module is first initialised
 
 my $cert = slurp($tok->{cert});
+
+# first, while no session is logged in (a login holds for every session of the process)
+my $e = do { local $@; eval { Mail::PEC::Signer->pkcs11($tok->{uri} =~ s/pin-source=[^;&]*/pin-value=0000/r, $tok->{module}, $cert, undef) }; $@ };
+is($e && $e->code, 503, 'wrong PIN: pkcs11_pin_incorrect') or diag "$e";
+
 my $signer = Mail::PEC::Signer->pkcs11($tok->{uri}, $tok->{module}, $cert, undef);
 isa_ok($signer, 'Mail::PEC::Signer');
 my $signed = $signer->sign_message(original_mail());
@@ -46,8 +51,6 @@ is(Mail::PEC->parse($acc)->kind, 'accettazione', 'acceptance built');
 is(Mail::PEC->verify($acc, ca_file => $tok->{cert})->verdict, 'valid', 'signed by the HSM');
 
 # errors
-my $e = do { local $@; eval { Mail::PEC::Signer->pkcs11($tok->{uri} =~ s/pin-source=[^;&]*/pin-value=0000/r, $tok->{module}, $cert, undef) }; $@ };
-is($e && $e->code, 503, 'wrong PIN: pkcs11_pin_incorrect') or diag "$e";
 $e = do { local $@; eval { Mail::PEC::Signer->pkcs11('pkcs11:token=nope;object=provider;type=private?pin-value=1234', $tok->{module}, $cert, undef) }; $@ };
 is($e && $e->code, 501, 'unknown token: pkcs11_token_not_found') or diag "$e";
 $e = do { local $@; eval { Mail::PEC::Signer->pkcs11('not a uri', $tok->{module}, $cert, undef) }; $@ };

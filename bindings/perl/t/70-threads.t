@@ -12,12 +12,14 @@ use threads;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use File::Temp ();
 use PECTest;
 use Mail::PEC;
 use Mail::PEC::SMimeEngine qw(init sign verify getErrStr);
 
 need_tool('openssl', 'version');
-my $tmp = tmpdir();
+# a plain path: a File::Temp object cloned into a thread would remove the directory at its exit
+my $tmp = File::Temp::tempdir("pec-perl-XXXXXX", TMPDIR => 1, CLEANUP => 1);
 my $pki = make_pki("$tmp/pki");
 my $capath = make_capath("$tmp/capath", "$pki/root.pem");
 spew("$tmp/mail.txt", original_mail());

@@ -11,7 +11,7 @@ use FindBin;
 use Test::More;
 
 our @EXPORT = qw(repo_root interop_dir need_tool have_tool make_pki make_capath make_token
-                 slurp spew tmpdir original_mail ci rss_kb);
+                 slurp spew tmpdir original_mail ci rss_kb ldif_entry);
 
 sub ci { ($ENV{CI} // '') eq 'true' }
 
@@ -107,6 +107,25 @@ sub original_mail {
         . "Content-Transfer-Encoding: 8bit\r\n"
         . "\r\n"
         . "Buongiorno,\r\ninvio la richiesta.\r\n";
+}
+
+# One provider entry of the index (RFC 6109 §5 schema), its certificate given as PEM.
+sub ldif_entry {
+    my (%o) = @_;
+    require MIME::Base64;
+    require Digest::SHA;
+    my ($b64) = $o{cert_pem} =~ /-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----/s;
+    $b64 =~ s/\s+//g;
+    my $der = MIME::Base64::decode_base64($b64);
+    my $hash = $o{hash} // uc Digest::SHA::sha1_hex($der);
+    my $ldif = "dn: providerName=$o{name},o=postacert\n"
+        . "objectClass: top\nobjectClass: provider\n"
+        . "providerName: $o{name}\n"
+        . "providerCertificateHash: $hash\n"
+        . "providerCertificate;binary:: $b64\n"
+        . "mailReceipt: $o{mail_receipt}\n";
+    $ldif .= "managedDomains: $_\n" for @{ $o{domains} };
+    return $ldif . "\n";
 }
 
 sub rss_kb {
