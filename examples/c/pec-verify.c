@@ -13,9 +13,13 @@
 
 #include "common.h"
 
-static void print_time(const char *label, pec_result rc, int64_t t, bool present)
+typedef pec_result (*time_getter)(const pec_report *, int64_t *, bool *);
+
+static void print_time(const pec_report *r, const char *label, time_getter get)
 {
-    if (rc == PEC_RESULT_OK && present)
+    int64_t t = 0;
+    bool present = false;
+    if (get(r, &t, &present) == PEC_RESULT_OK && present)
         printf("%s: %lld\n", label, (long long)t);
 }
 
@@ -23,7 +27,6 @@ static void print_report(const pec_report *r)
 {
     const char *s;
     size_t n;
-    int64_t t;
     bool b;
 
     pec_report_verdict_name(r, &s, &n);
@@ -39,8 +42,8 @@ static void print_report(const pec_report *r)
         print_view(stdout, "digest", s, n);
     if (pec_report_weak_digest(r, &b) == PEC_RESULT_OK && b)
         printf("weak-digest: yes\n");
-    print_time("signing-time", pec_report_signing_time(r, &t, &b), t, b);
-    print_time("evaluated-at", pec_report_evaluated_at(r, &t, &b), t, b);
+    print_time(r, "signing-time", pec_report_signing_time);
+    print_time(r, "evaluated-at", pec_report_evaluated_at);
     if (pec_report_has_signer(r, &b) == PEC_RESULT_OK && b) {
         pec_report_signer_subject(r, &s, &n);
         print_view(stdout, "signer", s, n);

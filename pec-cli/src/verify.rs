@@ -33,6 +33,10 @@ pub struct Args {
     /// A CRL file, PEM or DER (repeatable).
     #[arg(long)]
     crl: Vec<PathBuf>,
+    /// Fetch missing CRLs from the certificates' http:// distribution points (offline by
+    /// default).
+    #[arg(long = "fetch-crls")]
+    fetch_crls: bool,
     /// The providers index as LDIF (plain, or signed `.p7m` verified against the trust
     /// anchors) to use as trust list.
     #[arg(long)]
@@ -95,6 +99,9 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
     for f in &a.crl {
         crls.add(&crate::input::read_small(f)?)?;
     }
+    if a.fetch_crls {
+        crls.set_fetcher(Arc::new(pec_core::revocation::HttpCrlFetcher::new()));
+    }
     let time = if a.at_signing_time {
         VerifyTime::SigningTime
     } else if let Some(t) = &a.at {
@@ -106,7 +113,7 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
     };
     let mut opts = VerifyOptions {
         trust: Arc::new(trust),
-        crls: if crls.is_empty() { None } else { Some(Arc::new(crls)) },
+        crls: if crls.is_empty() && !a.fetch_crls { None } else { Some(Arc::new(crls)) },
         index: None,
         time,
     };

@@ -214,7 +214,7 @@ pub extern "C" fn pec_provider_build(
         })?;
         let req = BuildRequest {
             kind,
-            time: opts.time.clone(),
+            time: opts.time,
             original: opts.original.as_deref(),
             envelope: opts.envelope.as_deref(),
             recipients: opts.recipients.clone(),

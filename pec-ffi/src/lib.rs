@@ -14,6 +14,7 @@
 //! - the detail of the last failure is kept per thread (`pec_last_error_message`).
 //!
 //! All the `unsafe` code of the project lives in this crate.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![warn(missing_docs)]
 #![allow(non_camel_case_types)] // C type names: pec_message, pec_result, ...
 

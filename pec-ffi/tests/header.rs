@@ -3,6 +3,8 @@
 //! Then compiles the header alone as C99 and as C++ with `-Wall -Werror`, and checks its
 //! version macros against Cargo.toml and its result codes against `pec_core::Code`.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
