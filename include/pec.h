@@ -170,6 +170,10 @@ typedef struct pec_build_options pec_build_options;
 // `pec_bytes_data`/`pec_bytes_len`, release it with `pec_bytes_free`.
 typedef struct pec_bytes pec_bytes;
 
+// An X.509 certificate and its description. Immutable: thread-safe to read; its views are
+// valid until `pec_certificate_free`.
+typedef struct pec_certificate pec_certificate;
+
 // A set of CRLs. Filled with `pec_crl_store_add` (mutates: one thread at a time), then
 // handed to a verifier, which copies it.
 typedef struct pec_crl_store pec_crl_store;
@@ -178,6 +182,11 @@ typedef struct pec_crl_store pec_crl_store;
 // `pec_message` (never freed by the caller) or an owned handle from `pec_daticert_parse`
 // (released with `pec_daticert_free`). Immutable: thread-safe to read.
 typedef struct pec_daticert pec_daticert;
+
+// An incremental message digest (MD5, SHA-1, SHA-256, SHA-384 or SHA-512). Fed with
+// `pec_digest_update` (mutates: one thread at a time), read with `pec_digest_finish`, released
+// with `pec_digest_free`.
+typedef struct pec_digest pec_digest;
 
 // The providers index, immutable once loaded: any number of threads may look up at once.
 // Release with `pec_index_free`; verifiers and providers given it keep their own reference.
@@ -410,6 +419,91 @@ pec_result pec_build_options_add_smtp_recipient(pec_build_options *options,
 pec_result pec_build_options_set_identifier(pec_build_options *options,
                                             const char *identifier,
                                             size_t len);
+
+// Parses a certificate from `bytes` (`len` bytes, copied: PEM, whose first `CERTIFICATE`
+// block is taken, or DER). On success `*out_certificate` receives a new certificate the caller
+// owns (`pec_certificate_free`). Errors: `PEC_RESULT_NULL_PARAMETER`,
+// `PEC_RESULT_BAD_CERTIFICATE` (no certificate, bad base64 or bad DER). Thread-safe.
+pec_result pec_certificate_parse(const uint8_t *bytes,
+                                 size_t len,
+                                 pec_certificate **out_certificate);
+
+// Releases a certificate (NULL is a no-op); its views become invalid.
+void pec_certificate_free(pec_certificate *certificate);
+
+// The subject DN (RFC 4514, most specific RDN first). View owned by the certificate.
+// Thread-safe.
+pec_result pec_certificate_subject(const pec_certificate *certificate,
+                                   const char **out,
+                                   size_t *out_len);
+
+// The issuer DN (RFC 4514). View owned by the certificate. Thread-safe.
+pec_result pec_certificate_issuer(const pec_certificate *certificate,
+                                  const char **out,
+                                  size_t *out_len);
+
+// The serial number (uppercase hex without leading zeros, `0` for zero). View owned by the
+// certificate. Thread-safe.
+pec_result pec_certificate_serial(const pec_certificate *certificate,
+                                  const char **out,
+                                  size_t *out_len);
+
+// The SHA-1 of the DER certificate (lowercase hex, what `providerCertificateHash` holds).
+// View owned by the certificate. Thread-safe.
+pec_result pec_certificate_sha1(const pec_certificate *certificate,
+                                const char **out,
+                                size_t *out_len);
+
+// The e-mail address (first subjectAltName rfc822Name, else the subject's `emailAddress`),
+// or NULL / 0. View owned by the certificate. Thread-safe.
+pec_result pec_certificate_email(const pec_certificate *certificate,
+                                 const char **out,
+                                 size_t *out_len);
+
+// notBefore (Unix seconds) into `*out_unix` and `true` into `*out_present`. Thread-safe.
+pec_result pec_certificate_not_before(const pec_certificate *certificate,
+                                      int64_t *out_unix,
+                                      bool *out_present);
+
+// notAfter (Unix seconds), like `pec_certificate_not_before`. Thread-safe.
+pec_result pec_certificate_not_after(const pec_certificate *certificate,
+                                     int64_t *out_unix,
+                                     bool *out_present);
+
+// The DER certificate. View owned by the certificate, valid until `pec_certificate_free`.
+// Thread-safe.
+pec_result pec_certificate_der(const pec_certificate *certificate,
+                               const uint8_t **out,
+                               size_t *out_len);
+
+// The fingerprint of the certificate: the digest `algorithm` (`alg_len` bytes of UTF-8:
+// `"md5"`, `"sha1"`, `"sha256"`, `"sha384"`, `"sha512"`) of its DER, as raw bytes. On success
+// `*out_bytes` receives a new `pec_bytes` the caller owns (`pec_bytes_free`). Errors:
+// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_UNSUPPORTED_ALGORITHM`.
+// Thread-safe.
+pec_result pec_certificate_fingerprint(const pec_certificate *certificate,
+                                       const char *algorithm,
+                                       size_t alg_len,
+                                       pec_bytes **out_bytes);
+
+// Starts a digest with `algorithm` (`alg_len` bytes of UTF-8: `"md5"`, `"sha1"`, `"sha256"`,
+// `"sha384"`, `"sha512"`; case-insensitive, `"sha-256"` accepted). On success `*out_digest`
+// receives a new digest the caller owns (`pec_digest_free`). Errors:
+// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_UNSUPPORTED_ALGORITHM`.
+// Thread-safe.
+pec_result pec_digest_new(const char *algorithm, size_t alg_len, pec_digest **out_digest);
+
+// Feeds `len` bytes (read during the call only) to `digest`. Mutates `digest`: not
+// concurrently with any other use of it.
+pec_result pec_digest_update(pec_digest *digest, const uint8_t *data, size_t len);
+
+// The digest of every byte fed so far, as raw bytes: `*out_bytes` receives a new `pec_bytes`
+// the caller owns (`pec_bytes_free`). The digest stays usable (more updates extend the same
+// input). Thread-safe with other readers.
+pec_result pec_digest_finish(const pec_digest *digest, pec_bytes **out_bytes);
+
+// Releases a digest (NULL is a no-op).
+void pec_digest_free(pec_digest *digest);
 
 // Writes the static English text of `code` (e.g. "the message is truncated") into `buf`.
 //

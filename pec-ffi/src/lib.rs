@@ -19,6 +19,7 @@
 #![allow(non_camel_case_types)] // C type names: pec_message, pec_result, ...
 
 pub mod build;
+pub mod cert;
 pub mod error;
 mod ffi;
 pub mod index;

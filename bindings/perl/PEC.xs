@@ -1,0 +1,1220 @@
+/*
+ * PEC.xs: Perl glue over the C ABI of libpec (include/pec.h), one MODULE/PACKAGE section per
+ * class (Crypt::OpenSSL3's layout). Every fallible call goes through PEC_CHECK, which croaks
+ * with a Mail::PEC::Error object (code, name, message) after the caller has released its
+ * temporaries; handles are blessed scalar references freed in DESTROY.
+ *
+ * SPDX-License-Identifier: Apache-2.0 OR MIT
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include "pec.h"
+
+#define PEC_CLASS_pec_messagePtr "Mail::PEC::Message"
+#define PEC_CLASS_pec_verifierPtr "Mail::PEC::Verifier"
+#define PEC_CLASS_pec_signerPtr "Mail::PEC::Signer"
+#define PEC_CLASS_pec_providerPtr "Mail::PEC::Provider"
+#define PEC_CLASS_pec_indexPtr "Mail::PEC::Index"
+#define PEC_CLASS_pec_digestPtr "Mail::PEC::Digest"
+
+/* Returns the first failing code from a helper that fills a Perl structure. */
+#define TRY(call)                                                                              \
+    do {                                                                                       \
+        pec_result try_rc_ = (call);                                                           \
+        if (try_rc_ != PEC_RESULT_OK)                                                          \
+            return try_rc_;                                                                    \
+    } while (0)
+
+/* Croaks with a Mail::PEC::Error when a call failed (free temporaries before). */
+#define PEC_CHECK(call)                                                                        \
+    do {                                                                                       \
+        pec_result check_rc_ = (call);                                                         \
+        if (check_rc_ != PEC_RESULT_OK)                                                        \
+            pec_croak(aTHX_ check_rc_, NULL);                                                  \
+    } while (0)
+
+/* A Perl string from a static-text function of the ABI (pec_result_message/_name). */
+static SV *
+pec_code_text(pTHX_ pec_result (*fn)(uint32_t, char *, size_t, size_t *), uint32_t code)
+{
+    char buf[256];
+    size_t n = 0;
+    if (fn(code, buf, sizeof buf, &n) != PEC_RESULT_OK)
+        return newSV(0);
+    return newSVpvn(buf, n);
+}
+
+/* The detailed message of the calling thread's last failure, or NULL when empty. */
+static SV *
+pec_last_error(pTHX)
+{
+    size_t n = 0;
+    SV *sv;
+    pec_last_error_message(NULL, 0, &n);
+    if (n == 0)
+        return NULL;
+    sv = newSV(n + 1);
+    if (pec_last_error_message(SvPVX(sv), n + 1, &n) != PEC_RESULT_OK) {
+        SvREFCNT_dec(sv);
+        return NULL;
+    }
+    SvCUR_set(sv, n);
+    SvPOK_on(sv);
+    if (!is_utf8_invariant_string((const U8 *)SvPVX(sv), n))
+        SvUTF8_on(sv);
+    return sv;
+}
+
+/* Croaks with a Mail::PEC::Error { code, name, message }. `message` NULL: the thread's last
+ * error detail, else the static text of the code. */
+static void
+pec_croak(pTHX_ uint32_t code, const char *message)
+{
+    HV *hv = newHV();
+    SV *rv = sv_2mortal(newRV_noinc((SV *)hv));
+    SV *msg = NULL;
+    if (message)
+        msg = newSVpv(message, 0);
+    else
+        msg = pec_last_error(aTHX);
+    if (!msg)
+        msg = pec_code_text(aTHX_ pec_result_message, code);
+    hv_stores(hv, "code", newSVuv(code));
+    hv_stores(hv, "name", pec_code_text(aTHX_ pec_result_name, code));
+    hv_stores(hv, "message", msg);
+    sv_bless(rv, gv_stashpv("Mail::PEC::Error", GV_ADD));
+    croak_sv(rv);
+}
+
+/* Unwraps a handle argument, checking its class. */
+static void *
+pec_perl_handle(pTHX_ SV *sv, const char *cls, const char *var)
+{
+    char msg[256];
+    if (SvROK(sv) && sv_derived_from(sv, cls)) {
+        IV p = SvIV(SvRV(sv));
+        if (p)
+            return INT2PTR(void *, p);
+        snprintf(msg, sizeof msg, "%s is a released %s", var, cls);
+    } else {
+        snprintf(msg, sizeof msg, "%s is not a %s object", var, cls);
+    }
+    pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER, msg);
+    return NULL; /* not reached */
+}
+
+/* Takes the pointer out of a handle for DESTROY (0 when already released). */
+static void *
+pec_take_handle(pTHX_ SV *sv)
+{
+    IV p;
+    if (!SvROK(sv))
+        return NULL;
+    p = SvIV(SvRV(sv));
+    sv_setiv(SvRV(sv), 0);
+    return INT2PTR(void *, p);
+}
+
+/* A text view as a Perl string (undef for NULL); flagged UTF-8 when not ASCII. */
+static SV *
+pec_text(pTHX_ const char *p, size_t n)
+{
+    SV *sv;
+    if (!p)
+        return newSV(0);
+    sv = newSVpvn(p, n);
+    if (!is_utf8_invariant_string((const U8 *)p, n))
+        SvUTF8_on(sv);
+    return sv;
+}
+
+/* A byte view as a Perl byte string (undef for NULL). */
+static SV *
+pec_bytes_sv(pTHX_ const uint8_t *p, size_t n)
+{
+    if (!p)
+        return newSV(0);
+    return newSVpvn((const char *)p, n);
+}
+
+/* A time out-parameter pair as seconds (undef when absent). */
+static SV *
+pec_time_sv(pTHX_ int64_t t, bool present)
+{
+    return present ? newSViv((IV)t) : newSV(0);
+}
+
+/* Takes a pec_bytes: copies it into a new Perl byte string and releases it. */
+static SV *
+pec_take_bytes(pTHX_ pec_bytes *b)
+{
+    SV *sv = newSVpvn((const char *)pec_bytes_data(b), pec_bytes_len(b));
+    pec_bytes_free(b);
+    return sv;
+}
+
+/* A byte string argument (bytes: a character string with wide characters is refused). */
+static const char *
+pec_arg_bytes(pTHX_ SV *sv, STRLEN *len, const char *var)
+{
+    char msg[256];
+    if (!SvOK(sv)) {
+        snprintf(msg, sizeof msg, "%s is undef", var);
+        pec_croak(aTHX_ PEC_RESULT_NULL_PARAMETER, msg);
+    }
+    if (SvUTF8(sv)) {
+        SV *copy = sv_2mortal(newSVsv(sv));
+        if (!sv_utf8_downgrade(copy, TRUE)) {
+            snprintf(msg, sizeof msg, "%s has wide characters: pass bytes", var);
+            pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER, msg);
+        }
+        return SvPV(copy, *len);
+    }
+    return SvPV(sv, *len);
+}
+
+/* A text argument as UTF-8. */
+static const char *
+pec_arg_text(pTHX_ SV *sv, STRLEN *len, const char *var)
+{
+    char msg[256];
+    if (!SvOK(sv)) {
+        snprintf(msg, sizeof msg, "%s is undef", var);
+        pec_croak(aTHX_ PEC_RESULT_NULL_PARAMETER, msg);
+    }
+    return SvPVutf8(sv, *len);
+}
+
+/* ---- daticert, report and record as Perl structures ----------------------------------- */
+
+typedef pec_result (*daticert_text_fn)(const pec_daticert *, const char **, size_t *);
+
+static pec_result
+pec_daticert_fill(pTHX_ const pec_daticert *d, HV *hv)
+{
+    static const struct {
+        const char *key;
+        daticert_text_fn fn;
+    } texts[] = {
+        {"tipo", pec_daticert_kind},
+        {"errore", pec_daticert_error},
+        {"mittente", pec_daticert_sender},
+        {"risposte", pec_daticert_reply_to},
+        {"oggetto", pec_daticert_subject},
+        {"gestore_emittente", pec_daticert_issuer},
+        {"identificativo", pec_daticert_identifier},
+        {"msgid", pec_daticert_msgid},
+        {"ricevuta", pec_daticert_receipt_type},
+        {"consegna", pec_daticert_delivery},
+        {"errore_esteso", pec_daticert_extended_error},
+    };
+    const char *p;
+    size_t n, i, count;
+    HV *data = newHV();
+    AV *dest = newAV();
+    AV *recv = newAV();
+    /* stored first, so that they are released with hv on any failure */
+    hv_stores(hv, "data", newRV_noinc((SV *)data));
+    hv_stores(hv, "destinatari", newRV_noinc((SV *)dest));
+    hv_stores(hv, "ricezione", newRV_noinc((SV *)recv));
+
+    for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        TRY(texts[i].fn(d, &p, &n));
+        (void)hv_store(hv, texts[i].key, (I32)strlen(texts[i].key), pec_text(aTHX_ p, n), 0);
+    }
+    TRY(pec_daticert_date_day(d, &p, &n));
+    hv_stores(data, "giorno", pec_text(aTHX_ p, n));
+    TRY(pec_daticert_date_time(d, &p, &n));
+    hv_stores(data, "ora", pec_text(aTHX_ p, n));
+    TRY(pec_daticert_date_zone(d, &p, &n));
+    hv_stores(data, "zona", pec_text(aTHX_ p, n));
+
+    count = pec_daticert_recipient_count(d);
+    for (i = 0; i < count; i++) {
+        HV *r = newHV();
+        av_push(dest, newRV_noinc((SV *)r));
+        TRY(pec_daticert_recipient(d, i, &p, &n));
+        hv_stores(r, "address", pec_text(aTHX_ p, n));
+        TRY(pec_daticert_recipient_type(d, i, &p, &n));
+        hv_stores(r, "tipo", pec_text(aTHX_ p, n));
+    }
+    count = pec_daticert_received_count(d);
+    for (i = 0; i < count; i++) {
+        TRY(pec_daticert_received(d, i, &p, &n));
+        av_push(recv, pec_text(aTHX_ p, n));
+    }
+    return PEC_RESULT_OK;
+}
+
+typedef pec_result (*report_text_fn)(const pec_report *, const char **, size_t *);
+
+static pec_result
+pec_report_fill(pTHX_ const pec_report *r, HV *hv)
+{
+    const char *p;
+    size_t n, i, count;
+    uint32_t code;
+    bool flag, present;
+    int64_t t;
+    AV *reasons = newAV();
+    AV *codes = newAV();
+    AV *chain = newAV();
+    hv_stores(hv, "reasons", newRV_noinc((SV *)reasons));
+    hv_stores(hv, "reason_codes", newRV_noinc((SV *)codes));
+    hv_stores(hv, "chain", newRV_noinc((SV *)chain));
+
+    TRY(pec_report_verdict(r, &code));
+    hv_stores(hv, "verdict_code", newSVuv(code));
+    TRY(pec_report_verdict_name(r, &p, &n));
+    hv_stores(hv, "verdict", pec_text(aTHX_ p, n));
+    count = pec_report_reason_count(r);
+    for (i = 0; i < count; i++) {
+        TRY(pec_report_reason_name(r, i, &p, &n));
+        av_push(reasons, pec_text(aTHX_ p, n));
+        TRY(pec_report_reason(r, i, &code));
+        av_push(codes, newSVuv(code));
+    }
+    TRY(pec_report_digest(r, &p, &n));
+    hv_stores(hv, "digest", pec_text(aTHX_ p, n));
+    TRY(pec_report_weak_digest(r, &flag));
+    hv_stores(hv, "weak_digest", newSViv(flag ? 1 : 0));
+    TRY(pec_report_canonicalized(r, &flag));
+    hv_stores(hv, "canonicalized", newSViv(flag ? 1 : 0));
+    TRY(pec_report_signing_time(r, &t, &present));
+    hv_stores(hv, "signing_time", pec_time_sv(aTHX_ t, present));
+    TRY(pec_report_evaluated_at(r, &t, &present));
+    hv_stores(hv, "evaluated_at", pec_time_sv(aTHX_ t, present));
+    TRY(pec_report_revocation(r, &p, &n));
+    hv_stores(hv, "revocation", pec_text(aTHX_ p, n));
+    count = pec_report_chain_count(r);
+    for (i = 0; i < count; i++) {
+        TRY(pec_report_chain_subject(r, i, &p, &n));
+        av_push(chain, pec_text(aTHX_ p, n));
+    }
+
+    TRY(pec_report_has_signer(r, &flag));
+    if (flag) {
+        static const struct {
+            const char *key;
+            report_text_fn fn;
+        } texts[] = {
+            {"subject", pec_report_signer_subject}, {"issuer", pec_report_signer_issuer},
+            {"serial", pec_report_signer_serial},   {"sha1", pec_report_signer_sha1},
+            {"email", pec_report_signer_email},
+        };
+        const uint8_t *der;
+        HV *s = newHV();
+        hv_stores(hv, "signer", newRV_noinc((SV *)s));
+        for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+            TRY(texts[i].fn(r, &p, &n));
+            (void)hv_store(s, texts[i].key, (I32)strlen(texts[i].key), pec_text(aTHX_ p, n), 0);
+        }
+        TRY(pec_report_signer_not_before(r, &t, &present));
+        hv_stores(s, "not_before", pec_time_sv(aTHX_ t, present));
+        TRY(pec_report_signer_not_after(r, &t, &present));
+        hv_stores(s, "not_after", pec_time_sv(aTHX_ t, present));
+        TRY(pec_report_signer_der(r, &der, &n));
+        hv_stores(s, "der", pec_bytes_sv(aTHX_ der, n));
+    } else {
+        hv_stores(hv, "signer", newSV(0));
+    }
+
+    TRY(pec_report_provider_name(r, &p, &n));
+    if (p) {
+        HV *prov = newHV();
+        hv_stores(hv, "provider", newRV_noinc((SV *)prov));
+        hv_stores(prov, "name", pec_text(aTHX_ p, n));
+        TRY(pec_report_provider_mail_receipt(r, &p, &n));
+        hv_stores(prov, "mail_receipt", pec_text(aTHX_ p, n));
+    } else {
+        hv_stores(hv, "provider", newSV(0));
+    }
+    return PEC_RESULT_OK;
+}
+
+typedef pec_result (*record_text_fn)(const pec_provider_record *, const char **, size_t *);
+
+static pec_result
+pec_record_fill(pTHX_ const pec_provider_record *r, HV *hv)
+{
+    static const struct {
+        const char *key;
+        record_text_fn fn;
+    } texts[] = {
+        {"dn", pec_provider_record_dn},
+        {"name", pec_provider_record_name},
+        {"unit", pec_provider_record_unit},
+        {"mail_receipt", pec_provider_record_mail_receipt},
+        {"ldif_url", pec_provider_record_ldif_url},
+        {"description", pec_provider_record_description},
+    };
+    const char *p;
+    const uint8_t *b;
+    size_t n, i, count;
+    AV *domains = newAV();
+    AV *hashes = newAV();
+    AV *certs = newAV();
+    hv_stores(hv, "domains", newRV_noinc((SV *)domains));
+    hv_stores(hv, "cert_hashes", newRV_noinc((SV *)hashes));
+    hv_stores(hv, "certificates", newRV_noinc((SV *)certs));
+    for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        TRY(texts[i].fn(r, &p, &n));
+        (void)hv_store(hv, texts[i].key, (I32)strlen(texts[i].key), pec_text(aTHX_ p, n), 0);
+    }
+    count = pec_provider_record_domain_count(r);
+    for (i = 0; i < count; i++) {
+        TRY(pec_provider_record_domain(r, i, &p, &n));
+        av_push(domains, pec_text(aTHX_ p, n));
+    }
+    count = pec_provider_record_cert_hash_count(r);
+    for (i = 0; i < count; i++) {
+        TRY(pec_provider_record_cert_hash(r, i, &p, &n));
+        av_push(hashes, pec_text(aTHX_ p, n));
+    }
+    count = pec_provider_record_certificate_count(r);
+    for (i = 0; i < count; i++) {
+        TRY(pec_provider_record_certificate(r, i, &b, &n));
+        av_push(certs, pec_bytes_sv(aTHX_ b, n));
+    }
+    return PEC_RESULT_OK;
+}
+
+typedef pec_result (*cert_text_fn)(const pec_certificate *, const char **, size_t *);
+
+static pec_result
+pec_certificate_fill(pTHX_ const pec_certificate *c, HV *hv)
+{
+    static const struct {
+        const char *key;
+        cert_text_fn fn;
+    } texts[] = {
+        {"subject", pec_certificate_subject}, {"issuer", pec_certificate_issuer},
+        {"serial", pec_certificate_serial},   {"sha1", pec_certificate_sha1},
+        {"email", pec_certificate_email},
+    };
+    const char *p;
+    const uint8_t *b;
+    size_t n, i;
+    int64_t t;
+    bool present;
+    for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        TRY(texts[i].fn(c, &p, &n));
+        (void)hv_store(hv, texts[i].key, (I32)strlen(texts[i].key), pec_text(aTHX_ p, n), 0);
+    }
+    TRY(pec_certificate_not_before(c, &t, &present));
+    hv_stores(hv, "not_before", pec_time_sv(aTHX_ t, present));
+    TRY(pec_certificate_not_after(c, &t, &present));
+    hv_stores(hv, "not_after", pec_time_sv(aTHX_ t, present));
+    TRY(pec_certificate_der(c, &b, &n));
+    hv_stores(hv, "der", pec_bytes_sv(aTHX_ b, n));
+    return PEC_RESULT_OK;
+}
+
+/* ---- build options from a hash ---------------------------------------------------------- */
+
+typedef pec_result (*options_text_fn)(pec_build_options *, const char *, size_t);
+
+/* Applies one string option (or each element of an array reference) when present. */
+static pec_result
+pec_option_text(pTHX_ pec_build_options *o, HV *opts, const char *key, options_text_fn fn)
+{
+    SV **svp = hv_fetch(opts, key, (I32)strlen(key), 0);
+    STRLEN len;
+    const char *p;
+    if (!svp || !SvOK(*svp))
+        return PEC_RESULT_OK;
+    if (SvROK(*svp) && SvTYPE(SvRV(*svp)) == SVt_PVAV) {
+        AV *av = (AV *)SvRV(*svp);
+        SSize_t i, top = av_top_index(av);
+        for (i = 0; i <= top; i++) {
+            SV **e = av_fetch(av, i, 0);
+            if (!e || !SvOK(*e))
+                return PEC_RESULT_NULL_PARAMETER;
+            p = SvPVutf8(*e, len);
+            TRY(fn(o, p, len));
+        }
+        return PEC_RESULT_OK;
+    }
+    p = SvPVutf8(*svp, len);
+    return fn(o, p, len);
+}
+
+typedef pec_result (*options_bytes_fn)(pec_build_options *, const uint8_t *, size_t);
+
+static pec_result
+pec_option_bytes(pTHX_ pec_build_options *o, HV *opts, const char *key, options_bytes_fn fn)
+{
+    SV **svp = hv_fetch(opts, key, (I32)strlen(key), 0);
+    STRLEN len;
+    const char *p;
+    if (!svp || !SvOK(*svp))
+        return PEC_RESULT_OK;
+    if (SvUTF8(*svp)) {
+        SV *copy = sv_2mortal(newSVsv(*svp));
+        if (!sv_utf8_downgrade(copy, TRUE))
+            return PEC_RESULT_INVALID_PARAMETER;
+        p = SvPV(copy, len);
+    } else {
+        p = SvPV(*svp, len);
+    }
+    return fn(o, (const uint8_t *)p, len);
+}
+
+static pec_result
+pec_options_fill(pTHX_ pec_build_options *o, HV *opts)
+{
+    SV **svp = hv_fetch(opts, "time", 4, 0);
+    if (svp && SvOK(*svp)) {
+        if (looks_like_number(*svp)) {
+            SV **off = hv_fetch(opts, "utc_offset", 10, 0);
+            IV offset = (off && SvOK(*off)) ? SvIV(*off) : 0;
+            if (offset < -86400 || offset > 86400)
+                return PEC_RESULT_INVALID_TIME;
+            TRY(pec_build_options_set_time_unix(o, (int64_t)SvIV(*svp), (int32_t)offset));
+        } else {
+            STRLEN len;
+            const char *p = SvPVutf8(*svp, len);
+            TRY(pec_build_options_set_time_rfc3339(o, p, len));
+        }
+    }
+    TRY(pec_option_bytes(aTHX_ o, opts, "original", pec_build_options_set_original));
+    TRY(pec_option_bytes(aTHX_ o, opts, "envelope", pec_build_options_set_envelope));
+    TRY(pec_option_text(aTHX_ o, opts, "recipients", pec_build_options_add_recipient));
+    TRY(pec_option_text(aTHX_ o, opts, "receipt_type", pec_build_options_set_receipt_type));
+    TRY(pec_option_text(aTHX_ o, opts, "error", pec_build_options_set_error));
+    TRY(pec_option_text(aTHX_ o, opts, "error_text", pec_build_options_set_error_text));
+    TRY(pec_option_text(aTHX_ o, opts, "timeout", pec_build_options_set_timeout));
+    TRY(pec_option_text(aTHX_ o, opts, "smtp_sender", pec_build_options_set_smtp_sender));
+    TRY(pec_option_text(aTHX_ o, opts, "smtp_recipients", pec_build_options_add_smtp_recipient));
+    TRY(pec_option_text(aTHX_ o, opts, "identifier", pec_build_options_set_identifier));
+    return PEC_RESULT_OK;
+}
+
+/* A mortal hash reference and its hash, for the fill helpers. */
+static SV *
+pec_new_hashref(pTHX_ HV **hv)
+{
+    *hv = newHV();
+    return sv_2mortal(newRV_noinc((SV *)*hv));
+}
+
+typedef pec_result (*message_text_fn)(const pec_message *, const char **, size_t *);
+
+static const message_text_fn MESSAGE_TEXT[] = {
+    pec_message_kind,       pec_message_receipt_type, pec_message_message_id,
+    pec_message_identifier, pec_message_msgid,        pec_message_subject,
+    pec_message_from,       pec_message_from_domain,
+};
+
+typedef pec_result (*message_flag_fn)(const pec_message *, bool *);
+
+static const message_flag_fn MESSAGE_FLAG[] = {
+    pec_message_is_pec,
+    pec_message_is_signed,
+    pec_message_security_error,
+};
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC    PREFIX = pec_perl_
+
+PROTOTYPES: DISABLE
+
+const char *
+pec_perl_library_version()
+  CODE:
+    RETVAL = pec_version();
+  OUTPUT:
+    RETVAL
+
+const char *
+pec_perl_header_version()
+  CODE:
+    RETVAL = PEC_VERSION;
+  OUTPUT:
+    RETVAL
+
+SV *
+pec_perl_result_message(code)
+    UV code
+  CODE:
+    RETVAL = pec_code_text(aTHX_ pec_result_message, (uint32_t)code);
+  OUTPUT:
+    RETVAL
+
+SV *
+pec_perl_result_name(code)
+    UV code
+  CODE:
+    RETVAL = pec_code_text(aTHX_ pec_result_name, (uint32_t)code);
+  OUTPUT:
+    RETVAL
+
+void
+pec_perl__croak(code, message)
+    UV code
+    const char *message
+  CODE:
+    pec_croak(aTHX_ (uint32_t)code, message);
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Message
+
+pec_message *
+_parse(klass, bytes)
+    SV *klass
+    SV *bytes
+  PREINIT:
+    STRLEN len;
+    const char *p;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    p = pec_arg_bytes(aTHX_ bytes, &len, "bytes");
+    PEC_CHECK(pec_message_parse((const uint8_t *)p, len, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+SV *
+kind(self)
+    pec_message *self
+  ALIAS:
+    receipt_type = 1
+    message_id = 2
+    identificativo = 3
+    msgid = 4
+    subject = 5
+    from = 6
+    from_domain = 7
+  PREINIT:
+    const char *p = NULL;
+    size_t n = 0;
+  CODE:
+    PEC_CHECK(MESSAGE_TEXT[ix](self, &p, &n));
+    RETVAL = pec_text(aTHX_ p, n);
+  OUTPUT:
+    RETVAL
+
+bool
+is_pec(self)
+    pec_message *self
+  ALIAS:
+    signed = 1
+    security_error = 2
+  PREINIT:
+    bool flag = false;
+  CODE:
+    PEC_CHECK(MESSAGE_FLAG[ix](self, &flag));
+    RETVAL = flag;
+  OUTPUT:
+    RETVAL
+
+SV *
+header(self, name)
+    pec_message *self
+    SV *name
+  PREINIT:
+    const char *p = NULL, *nm;
+    size_t n = 0;
+    STRLEN len;
+  CODE:
+    nm = pec_arg_text(aTHX_ name, &len, "name");
+    PEC_CHECK(pec_message_header(self, nm, len, &p, &n));
+    RETVAL = pec_text(aTHX_ p, n);
+  OUTPUT:
+    RETVAL
+
+SV *
+bytes(self)
+    pec_message *self
+  ALIAS:
+    original = 1
+  PREINIT:
+    const uint8_t *p = NULL;
+    size_t n = 0;
+  CODE:
+    if (ix == 0)
+        PEC_CHECK(pec_message_bytes(self, &p, &n));
+    else
+        PEC_CHECK(pec_message_original(self, &p, &n));
+    RETVAL = pec_bytes_sv(aTHX_ p, n);
+  OUTPUT:
+    RETVAL
+
+void
+warnings(self)
+    pec_message *self
+  PREINIT:
+    size_t i, count, n;
+    const char *p;
+  PPCODE:
+    count = pec_message_warning_count(self);
+    EXTEND(SP, (SSize_t)count);
+    for (i = 0; i < count; i++) {
+        PEC_CHECK(pec_message_warning(self, i, &p, &n));
+        mPUSHs(pec_text(aTHX_ p, n));
+    }
+
+void
+hash_parts(self)
+    pec_message *self
+  PREINIT:
+    size_t i, count, n;
+    const char *p;
+  PPCODE:
+    count = pec_message_hash_count(self);
+    EXTEND(SP, (SSize_t)count);
+    for (i = 0; i < count; i++) {
+        HV *hv;
+        SV *rv = pec_new_hashref(aTHX_ &hv);
+        PEC_CHECK(pec_message_hash_filename(self, i, &p, &n));
+        hv_stores(hv, "filename", pec_text(aTHX_ p, n));
+        PEC_CHECK(pec_message_hash_sha1(self, i, &p, &n));
+        hv_stores(hv, "sha1", pec_text(aTHX_ p, n));
+        PUSHs(rv);
+    }
+
+SV *
+daticert(self)
+    pec_message *self
+  PREINIT:
+    const pec_daticert *d = NULL;
+    HV *hv;
+    SV *rv;
+  CODE:
+    PEC_CHECK(pec_message_daticert(self, &d));
+    if (!d)
+        XSRETURN_UNDEF;
+    rv = pec_new_hashref(aTHX_ &hv);
+    PEC_CHECK(pec_daticert_fill(aTHX_ d, hv));
+    RETVAL = SvREFCNT_inc(rv);
+  OUTPUT:
+    RETVAL
+
+void
+DESTROY(self)
+    SV *self
+  CODE:
+    pec_message_free((pec_message *)pec_take_handle(aTHX_ self));
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Daticert
+
+SV *
+_parse(klass, xml)
+    SV *klass
+    SV *xml
+  PREINIT:
+    STRLEN len;
+    const char *p;
+    pec_daticert *d = NULL;
+    pec_result rc;
+    HV *hv;
+    SV *rv;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    p = pec_arg_bytes(aTHX_ xml, &len, "xml");
+    PEC_CHECK(pec_daticert_parse((const uint8_t *)p, len, &d));
+    rv = pec_new_hashref(aTHX_ &hv);
+    rc = pec_daticert_fill(aTHX_ d, hv);
+    pec_daticert_free(d);
+    PEC_CHECK(rc);
+    RETVAL = SvREFCNT_inc(rv);
+  OUTPUT:
+    RETVAL
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Verifier
+
+pec_verifier *
+_new(klass)
+    SV *klass
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    PEC_CHECK(pec_verifier_new(&RETVAL));
+  OUTPUT:
+    RETVAL
+
+UV
+_set_trust(self, pems, dirs)
+    pec_verifier *self
+    AV *pems
+    AV *dirs
+  PREINIT:
+    pec_trust_store *st = NULL;
+    pec_result rc = PEC_RESULT_OK;
+    SSize_t i;
+    size_t added, total = 0;
+    STRLEN len;
+    const char *p;
+  CODE:
+    /* read every Perl value first: nothing may croak while the store is held */
+    for (i = 0; i <= av_top_index(pems); i++) {
+        SV **e = av_fetch(pems, i, 0);
+        if (e)
+            (void)pec_arg_bytes(aTHX_ *e, &len, "trust anchor");
+    }
+    for (i = 0; i <= av_top_index(dirs); i++) {
+        SV **e = av_fetch(dirs, i, 0);
+        if (e)
+            (void)pec_arg_text(aTHX_ *e, &len, "ca_path");
+    }
+    PEC_CHECK(pec_trust_store_new(&st));
+    for (i = 0; rc == PEC_RESULT_OK && i <= av_top_index(pems); i++) {
+        SV **e = av_fetch(pems, i, 0);
+        if (!e)
+            continue;
+        p = SvPV(*e, len);
+        rc = pec_trust_store_add_pem(st, (const uint8_t *)p, len, &added);
+        total += added;
+    }
+    for (i = 0; rc == PEC_RESULT_OK && i <= av_top_index(dirs); i++) {
+        SV **e = av_fetch(dirs, i, 0);
+        if (!e)
+            continue;
+        p = SvPVutf8(*e, len);
+        rc = pec_trust_store_add_dir(st, p, len, &added);
+        total += added;
+    }
+    if (rc == PEC_RESULT_OK)
+        rc = pec_verifier_set_trust(self, st);
+    pec_trust_store_free(st);
+    PEC_CHECK(rc);
+    RETVAL = total;
+  OUTPUT:
+    RETVAL
+
+UV
+_set_crls(self, crls)
+    pec_verifier *self
+    AV *crls
+  PREINIT:
+    pec_crl_store *st = NULL;
+    pec_result rc = PEC_RESULT_OK;
+    SSize_t i;
+    size_t added, total = 0;
+    STRLEN len;
+    const char *p;
+  CODE:
+    if (av_top_index(crls) < 0) {
+        PEC_CHECK(pec_verifier_set_crls(self, NULL));
+        XSRETURN_UV(0);
+    }
+    for (i = 0; i <= av_top_index(crls); i++) {
+        SV **e = av_fetch(crls, i, 0);
+        if (e)
+            (void)pec_arg_bytes(aTHX_ *e, &len, "crl");
+    }
+    PEC_CHECK(pec_crl_store_new(&st));
+    for (i = 0; rc == PEC_RESULT_OK && i <= av_top_index(crls); i++) {
+        SV **e = av_fetch(crls, i, 0);
+        if (!e)
+            continue;
+        p = SvPV(*e, len);
+        rc = pec_crl_store_add(st, (const uint8_t *)p, len, &added);
+        total += added;
+    }
+    if (rc == PEC_RESULT_OK)
+        rc = pec_verifier_set_crls(self, st);
+    pec_crl_store_free(st);
+    PEC_CHECK(rc);
+    RETVAL = total;
+  OUTPUT:
+    RETVAL
+
+void
+set_index(self, index)
+    pec_verifier *self
+    SV *index
+  CODE:
+    if (SvOK(index))
+        PEC_CHECK(pec_verifier_set_index(self, (pec_index *)pec_perl_handle(aTHX_ index, "Mail::PEC::Index", "index")));
+    else
+        PEC_CHECK(pec_verifier_set_index(self, NULL));
+
+void
+set_time_now(self)
+    pec_verifier *self
+  ALIAS:
+    set_time_signing = 1
+  CODE:
+    if (ix == 0)
+        PEC_CHECK(pec_verifier_set_time_now(self));
+    else
+        PEC_CHECK(pec_verifier_set_time_signing(self));
+
+void
+set_time_unix(self, t)
+    pec_verifier *self
+    IV t
+  CODE:
+    PEC_CHECK(pec_verifier_set_time_unix(self, (int64_t)t));
+
+SV *
+_verify(self, bytes)
+    pec_verifier *self
+    SV *bytes
+  PREINIT:
+    STRLEN len;
+    const char *p;
+    pec_report *r = NULL;
+    pec_result rc;
+    HV *hv;
+    SV *rv;
+  CODE:
+    p = pec_arg_bytes(aTHX_ bytes, &len, "bytes");
+    PEC_CHECK(pec_verifier_verify(self, (const uint8_t *)p, len, &r));
+    rv = pec_new_hashref(aTHX_ &hv);
+    rc = pec_report_fill(aTHX_ r, hv);
+    pec_report_free(r);
+    PEC_CHECK(rc);
+    RETVAL = SvREFCNT_inc(rv);
+  OUTPUT:
+    RETVAL
+
+void
+DESTROY(self)
+    SV *self
+  CODE:
+    pec_verifier_free((pec_verifier *)pec_take_handle(aTHX_ self));
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Signer
+
+pec_signer *
+_software(klass, key, cert, chain)
+    SV *klass
+    SV *key
+    SV *cert
+    SV *chain
+  PREINIT:
+    STRLEN klen, clen, chlen = 0;
+    const char *k, *c, *ch = NULL;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    k = pec_arg_bytes(aTHX_ key, &klen, "key_pem");
+    c = pec_arg_bytes(aTHX_ cert, &clen, "cert_pem");
+    if (SvOK(chain))
+        ch = pec_arg_bytes(aTHX_ chain, &chlen, "chain_pem");
+    PEC_CHECK(pec_signer_new_software((const uint8_t *)k, klen, (const uint8_t *)c, clen,
+                                      (const uint8_t *)ch, chlen, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+pec_signer *
+_pkcs11(klass, uri, module, cert, chain)
+    SV *klass
+    SV *uri
+    SV *module
+    SV *cert
+    SV *chain
+  PREINIT:
+    STRLEN ulen, mlen = 0, clen = 0, chlen = 0;
+    const char *u, *m = NULL, *c = NULL, *ch = NULL;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    u = pec_arg_text(aTHX_ uri, &ulen, "uri");
+    if (SvOK(module))
+        m = pec_arg_text(aTHX_ module, &mlen, "module");
+    if (SvOK(cert))
+        c = pec_arg_bytes(aTHX_ cert, &clen, "cert_pem");
+    if (SvOK(chain))
+        ch = pec_arg_bytes(aTHX_ chain, &chlen, "chain_pem");
+    PEC_CHECK(pec_signer_new_pkcs11(u, ulen, m, mlen, (const uint8_t *)c, clen,
+                                    (const uint8_t *)ch, chlen, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+SV *
+_sign_message(self, bytes, t)
+    pec_signer *self
+    SV *bytes
+    IV t
+  PREINIT:
+    STRLEN len;
+    const char *p;
+    pec_bytes *out = NULL;
+  CODE:
+    p = pec_arg_bytes(aTHX_ bytes, &len, "message");
+    PEC_CHECK(pec_sign_message(self, (const uint8_t *)p, len, (int64_t)t, &out));
+    RETVAL = pec_take_bytes(aTHX_ out);
+  OUTPUT:
+    RETVAL
+
+void
+DESTROY(self)
+    SV *self
+  CODE:
+    pec_signer_free((pec_signer *)pec_take_handle(aTHX_ self));
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Provider
+
+pec_provider *
+_from_toml(klass, toml)
+    SV *klass
+    SV *toml
+  PREINIT:
+    STRLEN len;
+    const char *p;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    p = pec_arg_text(aTHX_ toml, &len, "toml");
+    PEC_CHECK(pec_provider_new(p, len, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+void
+set_index(self, index)
+    pec_provider *self
+    pec_index *index
+  CODE:
+    PEC_CHECK(pec_provider_set_index(self, index));
+
+void
+set_max_size(self, size)
+    pec_provider *self
+    UV size
+  CODE:
+    PEC_CHECK(pec_provider_set_max_size(self, (size_t)size));
+
+SV *
+name(self)
+    pec_provider *self
+  ALIAS:
+    domain = 1
+  PREINIT:
+    const char *p = NULL;
+    size_t n = 0;
+  CODE:
+    if (ix == 0)
+        PEC_CHECK(pec_provider_name(self, &p, &n));
+    else
+        PEC_CHECK(pec_provider_domain(self, &p, &n));
+    RETVAL = pec_text(aTHX_ p, n);
+  OUTPUT:
+    RETVAL
+
+SV *
+_build(self, kind, opts, signer)
+    pec_provider *self
+    SV *kind
+    HV *opts
+    SV *signer
+  PREINIT:
+    STRLEN klen;
+    const char *k;
+    const pec_signer *s = NULL;
+    pec_build_options *o = NULL;
+    pec_bytes *out = NULL;
+    pec_result rc;
+  CODE:
+    k = pec_arg_text(aTHX_ kind, &klen, "kind");
+    if (SvOK(signer))
+        s = (const pec_signer *)pec_perl_handle(aTHX_ signer, "Mail::PEC::Signer", "signer");
+    PEC_CHECK(pec_build_options_new(&o));
+    rc = pec_options_fill(aTHX_ o, opts);
+    if (rc == PEC_RESULT_OK)
+        rc = pec_provider_build(self, k, klen, o, s, &out);
+    pec_build_options_free(o);
+    PEC_CHECK(rc);
+    RETVAL = pec_take_bytes(aTHX_ out);
+  OUTPUT:
+    RETVAL
+
+void
+DESTROY(self)
+    SV *self
+  CODE:
+    pec_provider_free((pec_provider *)pec_take_handle(aTHX_ self));
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Index
+
+pec_index *
+_from_ldif(klass, ldif)
+    SV *klass
+    SV *ldif
+  PREINIT:
+    STRLEN len;
+    const char *p;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    p = pec_arg_bytes(aTHX_ ldif, &len, "ldif");
+    PEC_CHECK(pec_index_from_ldif((const uint8_t *)p, len, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+pec_index *
+_from_ldap(klass, url, base, timeout_ms)
+    SV *klass
+    SV *url
+    SV *base
+    UV timeout_ms
+  PREINIT:
+    STRLEN ulen, blen = 0;
+    const char *u, *b = NULL;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    u = pec_arg_text(aTHX_ url, &ulen, "url");
+    if (SvOK(base))
+        b = pec_arg_text(aTHX_ base, &blen, "base");
+    PEC_CHECK(pec_index_from_ldap(u, ulen, b, blen, (uint64_t)timeout_ms, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+UV
+len(self)
+    pec_index *self
+  CODE:
+    RETVAL = pec_index_len(self);
+  OUTPUT:
+    RETVAL
+
+bool
+is_certified(self, address)
+    pec_index *self
+    SV *address
+  PREINIT:
+    STRLEN len;
+    const char *p;
+    bool flag = false;
+  CODE:
+    p = pec_arg_text(aTHX_ address, &len, "address");
+    PEC_CHECK(pec_index_is_certified(self, p, len, &flag));
+    RETVAL = flag;
+  OUTPUT:
+    RETVAL
+
+SV *
+lookup_domain(self, key)
+    pec_index *self
+    SV *key
+  ALIAS:
+    lookup_cert_hash = 1
+    lookup_name = 2
+  PREINIT:
+    STRLEN len;
+    const char *p;
+    pec_provider_record *r = NULL;
+    pec_result rc;
+    HV *hv;
+    SV *rv;
+  CODE:
+    p = pec_arg_text(aTHX_ key, &len, "key");
+    if (ix == 0)
+        rc = pec_index_lookup_domain(self, p, len, &r);
+    else if (ix == 1)
+        rc = pec_index_lookup_cert_hash(self, p, len, &r);
+    else
+        rc = pec_index_lookup_name(self, p, len, &r);
+    PEC_CHECK(rc);
+    if (!r)
+        XSRETURN_UNDEF;
+    rv = pec_new_hashref(aTHX_ &hv);
+    rc = pec_record_fill(aTHX_ r, hv);
+    pec_provider_record_free(r);
+    PEC_CHECK(rc);
+    RETVAL = SvREFCNT_inc(rv);
+  OUTPUT:
+    RETVAL
+
+void
+DESTROY(self)
+    SV *self
+  CODE:
+    pec_index_free((pec_index *)pec_take_handle(aTHX_ self));
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Certificate
+
+SV *
+_info(klass, bytes)
+    SV *klass
+    SV *bytes
+  PREINIT:
+    STRLEN len;
+    const char *p;
+    pec_certificate *c = NULL;
+    pec_result rc;
+    HV *hv;
+    SV *rv;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    p = pec_arg_bytes(aTHX_ bytes, &len, "certificate");
+    PEC_CHECK(pec_certificate_parse((const uint8_t *)p, len, &c));
+    rv = pec_new_hashref(aTHX_ &hv);
+    rc = pec_certificate_fill(aTHX_ c, hv);
+    pec_certificate_free(c);
+    PEC_CHECK(rc);
+    RETVAL = SvREFCNT_inc(rv);
+  OUTPUT:
+    RETVAL
+
+SV *
+_fingerprint(klass, bytes, algorithm)
+    SV *klass
+    SV *bytes
+    SV *algorithm
+  PREINIT:
+    STRLEN len, alen;
+    const char *p, *a;
+    pec_certificate *c = NULL;
+    pec_bytes *out = NULL;
+    pec_result rc;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    p = pec_arg_bytes(aTHX_ bytes, &len, "certificate");
+    a = pec_arg_text(aTHX_ algorithm, &alen, "algorithm");
+    PEC_CHECK(pec_certificate_parse((const uint8_t *)p, len, &c));
+    rc = pec_certificate_fingerprint(c, a, alen, &out);
+    pec_certificate_free(c);
+    PEC_CHECK(rc);
+    RETVAL = pec_take_bytes(aTHX_ out);
+  OUTPUT:
+    RETVAL
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Digest
+
+pec_digest *
+new(klass, algorithm)
+    SV *klass
+    SV *algorithm
+  PREINIT:
+    STRLEN len;
+    const char *a;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    a = pec_arg_text(aTHX_ algorithm, &len, "algorithm");
+    PEC_CHECK(pec_digest_new(a, len, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+void
+_add(self, data)
+    pec_digest *self
+    SV *data
+  PREINIT:
+    STRLEN len;
+    const char *p;
+  CODE:
+    p = pec_arg_bytes(aTHX_ data, &len, "data");
+    PEC_CHECK(pec_digest_update(self, (const uint8_t *)p, len));
+
+SV *
+digest(self)
+    pec_digest *self
+  PREINIT:
+    pec_bytes *out = NULL;
+  CODE:
+    PEC_CHECK(pec_digest_finish(self, &out));
+    RETVAL = pec_take_bytes(aTHX_ out);
+  OUTPUT:
+    RETVAL
+
+void
+DESTROY(self)
+    SV *self
+  CODE:
+    pec_digest_free((pec_digest *)pec_take_handle(aTHX_ self));

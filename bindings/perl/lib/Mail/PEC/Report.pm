@@ -1,0 +1,84 @@
+package Mail::PEC::Report;
+use strict;
+use warnings;
+
+our $VERSION = '0.1.0';
+
+for my $field (qw(verdict verdict_code reasons reason_codes digest weak_digest canonicalized
+                  signing_time evaluated_at revocation chain signer provider)) {
+    no strict 'refs';
+    *{ __PACKAGE__ . "::$field" } = sub { $_[0]->{$field} };
+}
+
+sub is_valid { $_[0]->{verdict} eq 'valid' }
+
+sub has_reason {
+    my ($self, $reason) = @_;
+    return scalar grep { $_ eq $reason } @{ $self->{reasons} };
+}
+
+1;
+__END__
+
+=head1 NAME
+
+Mail::PEC::Report - the result of a signature verification
+
+=head1 SYNOPSIS
+
+  my $r = Mail::PEC->verify($bytes, ca_file => 'ca.pem');
+  if ($r->is_valid) { ... }
+  print "$r->{verdict}: @{ $r->{reasons} }\n";
+  print "signed by $r->{signer}{subject} at ", scalar gmtime($r->{signing_time}), "\n";
+
+=head1 DESCRIPTION
+
+A blessed hash reference; each key also has an accessor of the same name.
+
+=over 4
+
+=item verdict, verdict_code
+
+C<valid> (0), C<invalid> (1) or C<indeterminate> (2: nothing is wrong but something, such as
+revocation, could not be established).
+
+=item reasons, reason_codes
+
+The findings (array references): wire names (C<no-signature>, C<malformed-signature>,
+C<content-mismatch>, C<bad-signature>, C<untrusted-chain>, C<expired>, C<not-yet-valid>,
+C<revoked>, C<revocation-unknown>, C<not-in-index>, C<from-domain-mismatch>) and their
+L<Mail::PEC::Error> codes. Empty when valid.
+
+=item digest, weak_digest, canonicalized
+
+The SignerInfo's digest algorithm (C<sha256>, C<sha1>, ...), whether it is weak (SHA-1),
+and whether the digest matched only after CRLF canonicalisation.
+
+=item signing_time, evaluated_at
+
+The CMS signingTime and the instant the path was evaluated at, as Unix seconds (undef when
+absent).
+
+=item signer
+
+C<< { subject, issuer, serial, sha1, email, not_before, not_after, der } >> or undef.
+
+=item chain
+
+The subjects of the certificate path, signer first.
+
+=item revocation
+
+C<good>, C<revoked>, C<unknown> or C<not-checked>.
+
+=item provider
+
+C<< { name, mail_receipt } >> of the signing provider from the index, or undef.
+
+=item is_valid, has_reason($name)
+
+Convenience predicates.
+
+=back
+
+=cut
