@@ -125,16 +125,17 @@ impl<'a> PecMessage<'a> {
             signed_entity.and_then(|se| se.children.first()).unwrap_or(&root);
 
         let daticert_part = find_first(content_root, |e| {
-            let name = e.filename().map(|n| n.to_ascii_lowercase());
-            matches!(name.as_deref(), Some("daticert.xml") | Some("certdata.xml"))
+            e.filename_str().is_some_and(|n| {
+                n.eq_ignore_ascii_case("daticert.xml") || n.eq_ignore_ascii_case("certdata.xml")
+            })
         })
         .or_else(|| {
             find_first(content_root, |e| {
-                e.content_type.mime_type == "application/xml" && e.filename().is_none()
+                e.content_type.mime_type == "application/xml" && e.filename_str().is_none()
             })
         });
         let original_part = find_first(content_root, |e| {
-            e.filename().is_some_and(|n| n.eq_ignore_ascii_case("postacert.eml"))
+            e.filename_str().is_some_and(|n| n.eq_ignore_ascii_case("postacert.eml"))
         })
         .or_else(|| find_first(content_root, |e| e.content_type.mime_type == "message/rfc822"));
 

@@ -215,6 +215,37 @@ impl ContentType {
 
 /// Splits a structured header value on `;` outside quotes and comments.
 fn split_params(value: &str) -> Vec<String> {
+    if !value.contains('(') {
+        return split_params_fast(value);
+    }
+    split_params_slow(value)
+}
+
+/// The common case (no comments): byte scan, one allocation per parameter.
+fn split_params_fast(value: &str) -> Vec<String> {
+    let b = value.as_bytes();
+    let mut out = Vec::with_capacity(4);
+    let (mut start, mut in_quote, mut escaped) = (0usize, false, false);
+    for (i, &c) in b.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            b'\\' if in_quote => escaped = true,
+            b'"' => in_quote = !in_quote,
+            b';' if !in_quote => {
+                out.push(value[start..i].to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(value[start..].to_string());
+    out
+}
+
+fn split_params_slow(value: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_quote = false;
@@ -385,6 +416,7 @@ pub struct Entity<'a> {
     pub children: Vec<Entity<'a>>,
     /// Nesting depth (0 = top).
     pub depth: usize,
+    filename: Option<String>,
 }
 
 impl<'a> Entity<'a> {
@@ -441,7 +473,8 @@ impl<'a> Entity<'a> {
     fn leaf(bytes: &'a [u8], offset: usize, depth: usize, limits: &Limits) -> Result<Entity<'a>> {
         let headers = Headers::parse(bytes, limits)?;
         let content_type = headers.content_type();
-        Ok(Entity { bytes, offset, headers, content_type, children: Vec::new(), depth })
+        let filename = file_name(&headers, &content_type);
+        Ok(Entity { bytes, offset, headers, content_type, children: Vec::new(), depth, filename })
     }
 
     /// The raw (transfer-encoded) body bytes.
@@ -479,13 +512,12 @@ impl<'a> Entity<'a> {
     /// The file name: `Content-Disposition` `filename` or `Content-Type` `name`
     /// (RFC 2231 and RFC 2047 forms decoded).
     pub fn filename(&self) -> Option<String> {
-        let from_disp = self
-            .headers
-            .value("Content-Disposition")
-            .map(|v| ContentType::parse(&format!("x/x;{}", after_semicolon(&v))))
-            .and_then(|ct| ct.param("filename").map(str::to_string));
-        let raw = from_disp.or_else(|| self.content_type.param("name").map(str::to_string))?;
-        Some(crate::headers::decode_unstructured(raw.as_bytes()))
+        self.filename.clone()
+    }
+
+    /// The file name, borrowed (see [`Entity::filename`]).
+    pub fn filename_str(&self) -> Option<&str> {
+        self.filename.as_deref()
     }
 
     /// Depth-first iterator over this entity and its descendants.
@@ -499,6 +531,19 @@ impl<'a> Entity<'a> {
             }
         }
         out
+    }
+}
+
+fn file_name(headers: &Headers<'_>, content_type: &ContentType) -> Option<String> {
+    let from_disp = headers
+        .value("Content-Disposition")
+        .map(|v| ContentType::parse(&format!("x/x;{}", after_semicolon(&v))))
+        .and_then(|ct| ct.param("filename").map(str::to_string));
+    let raw = from_disp.or_else(|| content_type.param("name").map(str::to_string))?;
+    if raw.contains("=?") {
+        Some(crate::headers::decode_unstructured(raw.as_bytes()))
+    } else {
+        Some(raw)
     }
 }
 
@@ -522,40 +567,46 @@ fn node_at<'e, 'a>(root: &'e mut Entity<'a>, path: &[usize]) -> &'e mut Entity<'
 /// delimiter). Stops at the close delimiter `--boundary--`; a missing close delimiter ends the
 /// last part at the end of the body (real mail is often truncated that way).
 pub fn split_multipart(body: &[u8], boundary: &[u8]) -> Vec<Range<usize>> {
+    let mut delimiter = Vec::with_capacity(boundary.len() + 2);
+    delimiter.extend_from_slice(b"--");
+    delimiter.extend_from_slice(boundary);
+    let finder = memchr::memmem::Finder::new(&delimiter);
     let mut ranges = Vec::new();
-    let mut pos = 0usize;
     let mut current_start: Option<usize> = None;
     let len = body.len();
-    while pos < len {
-        let le = line_end(body, pos);
-        let line = &body[pos..le];
-        let is_delim = line.len() >= 2 + boundary.len()
-            && line.starts_with(b"--")
-            && line[2..].starts_with(boundary);
-        if is_delim {
-            let after = &line[2 + boundary.len()..];
-            let closing = after.starts_with(b"--");
-            let rest = if closing { &after[2..] } else { after };
-            // only transport padding may follow
-            if rest.iter().all(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n') {
-                if let Some(s) = current_start.take() {
-                    // the line break before the delimiter belongs to it
-                    let mut e = pos;
-                    if e > s && body[e - 1] == b'\n' {
-                        e -= 1;
-                        if e > s && body[e - 1] == b'\r' {
-                            e -= 1;
-                        }
-                    }
-                    ranges.push(s..e.max(s));
-                }
-                if closing {
-                    return ranges;
-                }
-                current_start = Some(le);
-            }
+    let mut search = 0usize;
+    while search < len {
+        let Some(found) = finder.find(&body[search..]) else { break };
+        let pos = search + found;
+        search = pos + 1;
+        // a delimiter starts a line
+        if pos != 0 && body[pos - 1] != b'\n' {
+            continue;
         }
-        pos = le;
+        let le = line_end(body, pos);
+        let after = &body[pos + delimiter.len()..le];
+        let closing = after.starts_with(b"--");
+        let rest = if closing { &after[2..] } else { after };
+        // only transport padding may follow
+        if !rest.iter().all(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n') {
+            continue;
+        }
+        if let Some(s) = current_start.take() {
+            // the line break before the delimiter belongs to it
+            let mut e = pos;
+            if e > s && body[e - 1] == b'\n' {
+                e -= 1;
+                if e > s && body[e - 1] == b'\r' {
+                    e -= 1;
+                }
+            }
+            ranges.push(s..e.max(s));
+        }
+        if closing {
+            return ranges;
+        }
+        current_start = Some(le);
+        search = le;
     }
     if let Some(s) = current_start {
         ranges.push(s..len);
