@@ -342,3 +342,24 @@ fn mailing_list_wrapping_and_lf_storage() {
     assert_eq!(w.signed.as_ref().unwrap().signature, m.signed.as_ref().unwrap().signature);
     assert_eq!(w.identificativo, m.identificativo);
 }
+
+#[test]
+fn forwarded_pec_message_inside_ordinary_mail() {
+    let Some(receipt) = sample("OCA-l10n-italy/ACCETTAZIONE__IT03339130126_00009.xml.txt") else {
+        return;
+    };
+    // a user forwards the receipt as an attachment: the outer message is ordinary mail
+    let mut m = b"From: user@example.com\r\nTo: other@example.com\r\nSubject: Fwd: ricevuta\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"FWD\"\r\n\r\n--FWD\r\nContent-Type: text/plain\r\n\r\nvedi allegato\r\n--FWD\r\nContent-Type: message/rfc822; name=\"ricevuta.eml\"\r\n\r\n".to_vec();
+    m.extend_from_slice(&receipt);
+    m.extend_from_slice(b"\r\n--FWD--\r\n");
+    let outer = PecMessage::parse(&m).unwrap();
+    assert!(outer.kind.is_none(), "only the outermost headers classify a message");
+    assert!(outer.signed.is_none(), "the forwarded signature is not the outer message's");
+    assert_eq!(outer.subject.as_deref(), Some("Fwd: ricevuta"));
+    // and the forwarded message, taken out, classifies as what it is
+    let tree = pec_core::mime::Entity::parse(&m, &pec_core::limits::Limits::default()).unwrap();
+    let inner =
+        tree.children.iter().find(|c| c.content_type.mime_type == "message/rfc822").unwrap();
+    let fwd = PecMessage::parse(inner.body()).unwrap();
+    assert_eq!(fwd.kind, Some(MessageKind::Receipt(ReceiptKind::Acceptance)));
+}
