@@ -3,6 +3,7 @@
 //!
 //! Exit codes are part of the contract: see each subcommand.
 
+mod bench;
 mod input;
 mod inspect;
 mod output;
@@ -24,11 +25,14 @@ enum Command {
     /// Parse and classify a message. Exit 0 when the file was read (PEC or not), 2 when it
     /// could not be read or parsed.
     Inspect(inspect::Args),
+    /// In-process throughput of signing, verification, parsing and index look-ups.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inspect(a) => inspect::run(&a),
+        Command::Bench(a) => bench::run(&a),
     }
 }
