@@ -30,6 +30,7 @@ pub mod signer;
 pub mod smime;
 pub mod testpki;
 pub mod verify;
+pub mod timeref;
 
 pub use error::{Code, Error, Result};
 pub use message::PecMessage;
