@@ -111,7 +111,8 @@ pub fn original_of_size(size: usize) -> Vec<u8> {
     let budget = size.saturating_sub(head.len() + tail.len());
     // 76 base64 characters + CRLF per line = 57 bytes of payload
     let lines = budget / 78;
-    let payload: Vec<u8> = (0..lines * 57).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let payload: Vec<u8> =
+        (0..lines * 57).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let b64 = base64(&payload);
     let mut out = Vec::with_capacity(size + 128);
     out.extend_from_slice(head.as_bytes());
@@ -191,8 +192,11 @@ fn fixture() -> Result<Fixture, Error> {
         .providers
         .first()
         .ok_or_else(|| Error::InvalidArgument("test PKI without providers".into()))?;
-    let signer =
-        SoftwareSigner::from_der(&leaf.key_pkcs8, leaf.cert_der.clone(), vec![pki.ca.cert_der.clone()])?;
+    let signer = SoftwareSigner::from_der(
+        &leaf.key_pkcs8,
+        leaf.cert_der.clone(),
+        vec![pki.ca.cert_der.clone()],
+    )?;
     let provider = Provider::new(
         "Example PEC S.p.A.",
         SENDER_DOMAIN,
@@ -293,7 +297,9 @@ where
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::InvalidArgument("worker panicked".into()))))
+            .map(|h| {
+                h.join().unwrap_or_else(|_| Err(Error::InvalidArgument("worker panicked".into())))
+            })
             .collect()
     });
     let elapsed = start.elapsed().as_secs_f64();
@@ -321,8 +327,11 @@ fn bench(a: &Args) -> Result<(), Error> {
             )));
         }
     }
-    let selected: Vec<&str> =
-        WORKLOADS.iter().copied().filter(|w| a.only.is_empty() || a.only.iter().any(|o| o == w)).collect();
+    let selected: Vec<&str> = WORKLOADS
+        .iter()
+        .copied()
+        .filter(|w| a.only.is_empty() || a.only.iter().any(|o| o == w))
+        .collect();
     let needs_fixture = selected.iter().any(|w| *w != "index-lookup");
     let fixture = if needs_fixture { Some(fixture()?) } else { None };
     if let Some(f) = &fixture {

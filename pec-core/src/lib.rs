@@ -29,8 +29,8 @@ pub mod revocation;
 pub mod signer;
 pub mod smime;
 pub mod testpki;
-pub mod verify;
 pub mod timeref;
+pub mod verify;
 
 pub use error::{Code, Error, Result};
 pub use message::PecMessage;
