@@ -75,6 +75,10 @@ pub struct Args {
     /// 12h | 24h (preavviso-errore-consegna).
     #[arg(long)]
     timeout: Option<String>,
+    /// The PEC identifier of the submission (access-point kinds): give the same value to
+    /// `accettazione` and `posta-certificata` of one message; generated when absent.
+    #[arg(long)]
+    id: Option<String>,
     #[command(flatten)]
     sign: SignArgs,
 }
@@ -140,6 +144,7 @@ fn build(a: &Args) -> Result<Vec<u8>, Error> {
         error_text: a.error_text.clone(),
         timeout,
         smtp: None,
+        identifier: a.id.clone(),
     };
     provider.build(&req, signer.as_deref())
 }
@@ -179,14 +184,14 @@ pub fn load_signer(a: &SignArgs) -> Result<Option<Arc<dyn Signer>>, Error> {
     Ok(Some(Arc::new(SoftwareSigner::from_pem(&key, &cert, &chain)?)))
 }
 
-#[cfg(feature = "pkcs11")]
 fn pkcs11_signer(a: &SignArgs, uri: &str) -> Result<Arc<dyn Signer>, Error> {
-    crate::pkcs11::signer(uri, a.pkcs11_module.as_deref(), a.pin_source.as_deref(), a.cert.as_deref(), a.chain.as_deref())
-}
-
-#[cfg(not(feature = "pkcs11"))]
-fn pkcs11_signer(_a: &SignArgs, _uri: &str) -> Result<Arc<dyn Signer>, Error> {
-    Err(Error::InvalidArgument("this pec was built without PKCS#11 support".into()))
+    crate::pkcs11::signer(
+        uri,
+        a.pkcs11_module.as_deref(),
+        a.pin_source.as_deref(),
+        a.cert.as_deref(),
+        a.chain.as_deref(),
+    )
 }
 
 /// Arguments of `pec sign`.
@@ -202,8 +207,9 @@ pub struct SignCommand {
 /// Runs `pec sign < unsigned > signed`.
 pub fn run_sign(a: &SignCommand) -> ExitCode {
     let r = (|| -> Result<Vec<u8>, Error> {
-        let signer = load_signer(&a.sign)?
-            .ok_or_else(|| Error::InvalidArgument("pec sign needs --key/--cert or --pkcs11-uri".into()))?;
+        let signer = load_signer(&a.sign)?.ok_or_else(|| {
+            Error::InvalidArgument("pec sign needs --key/--cert or --pkcs11-uri".into())
+        })?;
         let time = match &a.time {
             Some(t) => TimeReference::from_rfc3339(t)?,
             None => TimeReference::now(),

@@ -124,15 +124,24 @@ fn demo(a: &Args) -> Result<(), Error> {
         pki.providers[0].cert_der.clone(),
         chain.clone(),
     )?;
-    let signer_b =
-        SoftwareSigner::from_der(&pki.providers[1].key_pkcs8, pki.providers[1].cert_der.clone(), chain)?;
-    let sender = Provider::new("Example PEC S.p.A.", "pec.example.it", RecipientPolicy::Index(index.clone()))?;
-    let receiver = Provider::new("Other PEC S.r.l.", "pec.other.it", RecipientPolicy::Index(index.clone()))?;
+    let signer_b = SoftwareSigner::from_der(
+        &pki.providers[1].key_pkcs8,
+        pki.providers[1].cert_der.clone(),
+        chain,
+    )?;
+    let sender = Provider::new(
+        "Example PEC S.p.A.",
+        "pec.example.it",
+        RecipientPolicy::Index(index.clone()),
+    )?;
+    let receiver =
+        Provider::new("Other PEC S.r.l.", "pec.other.it", RecipientPolicy::Index(index.clone()))?;
 
     let mut trust = TrustStore::new();
     trust.add_der(&pki.root.cert_der)?;
     let mut crls = CrlStore::new();
     crls.add(&pki.crl_der)?;
+    crls.add(&pki.root_crl_der)?;
     let opts = VerifyOptions {
         trust: Arc::new(trust),
         crls: Some(Arc::new(crls)),
@@ -153,14 +162,21 @@ fn demo(a: &Args) -> Result<(), Error> {
     };
 
     let mut step = Step { out: &a.out, n: 0 };
-    step.save("original", ORIGINAL.as_bytes(), "Mario Rossi submits a message (To a PEC office, Cc an ordinary address)")?;
+    step.save(
+        "original",
+        ORIGINAL.as_bytes(),
+        "Mario Rossi submits a message (To a PEC office, Cc an ordinary address)",
+    )?;
 
     // 3. sender's access point: acceptance + transport envelope, one time reference
+    // one transaction: one time reference and one PEC identifier for both messages
     let t = TimeReference::now();
+    let id = sender.next_id(&t.datetime());
     let req = |kind: MessageKind| BuildRequest {
         kind,
-        time: Some(t.clone()),
+        time: Some(t),
         original: Some(ORIGINAL.as_bytes()),
+        identifier: Some(id.clone()),
         ..BuildRequest::default()
     };
     let acc = sender.build(&req(MessageKind::Receipt(ReceiptKind::Acceptance)), Some(&signer_a))?;
@@ -174,7 +190,7 @@ fn demo(a: &Args) -> Result<(), Error> {
     let t2 = TimeReference::now();
     let from_env = |kind: MessageKind, recipient: &str| BuildRequest {
         kind,
-        time: Some(t2.clone()),
+        time: Some(t2),
         envelope: Some(&env),
         recipients: vec![recipient.to_string()],
         ..BuildRequest::default()
@@ -183,13 +199,21 @@ fn demo(a: &Args) -> Result<(), Error> {
         &from_env(MessageKind::Receipt(ReceiptKind::TakeCharge), "protocollo@pec.other.it"),
         Some(&signer_b),
     )?;
-    step.save("presa-in-carico", &pic, "receiving provider: ricevuta di presa in carico (to the sender provider)")?;
+    step.save(
+        "presa-in-carico",
+        &pic,
+        "receiving provider: ricevuta di presa in carico (to the sender provider)",
+    )?;
     verify("the sender provider", &pic)?;
     let del = receiver.build(
         &from_env(MessageKind::Receipt(ReceiptKind::Delivery), "protocollo@pec.other.it"),
         Some(&signer_b),
     )?;
-    step.save("avvenuta-consegna", &del, "receiving provider: ricevuta di avvenuta consegna (completa)")?;
+    step.save(
+        "avvenuta-consegna",
+        &del,
+        "receiving provider: ricevuta di avvenuta consegna (completa)",
+    )?;
     verify("the sender's client", &del)?;
 
     // 5. what goes wrong: a message with Bcc refused; ordinary mail wrapped as anomaly

@@ -52,7 +52,6 @@ pub fn read(path: &Path) -> Result<Input, Error> {
 }
 
 /// Reads a small file fully (keys, certificates, provider files).
-#[allow(dead_code)] // used by build/sign/verify, landing next
 pub fn read_small(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| Error::io(path.display(), &e))
 }

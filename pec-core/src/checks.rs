@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::build::compat::{decode_unstructured, parse_address_list, validate_addr_spec};
+use crate::headers::{decode_unstructured, parse_address_list, validate_addr_spec};
 use crate::limits::Limits;
 use crate::mime::Headers;
 

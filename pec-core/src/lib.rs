@@ -8,6 +8,8 @@
 //! Everything here works on bytes the caller hands in; nothing re-serialises signed bytes.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// library code states its invariants instead of unwrapping (tests may unwrap)
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod build;
 pub mod chain;

@@ -119,31 +119,7 @@ impl<'a> PecMessage<'a> {
         };
 
         // the signed part: breadth-first, top first
-        let signed_entity = find_first(&root, |e| e.content_type.mime_type == "multipart/signed");
-        let mut signed = None;
-        if let Some(se) = signed_entity {
-            if let Some(content) = se.children.first() {
-                let signature = match se.children.get(1) {
-                    Some(sig) => match sig.decoded_body() {
-                        Ok(b) => b.into_owned(),
-                        Err(_) => {
-                            warnings.push("smime.p7s is not valid base64".into());
-                            Vec::new()
-                        }
-                    },
-                    None => {
-                        warnings.push("multipart/signed without a signature part".into());
-                        Vec::new()
-                    }
-                };
-                signed = Some(SignedParts {
-                    content: content.bytes,
-                    signature,
-                    protocol: se.content_type.param("protocol").unwrap_or_default().to_string(),
-                    micalg: se.content_type.param("micalg").map(str::to_string),
-                });
-            }
-        }
+        let (signed_entity, signed) = signed_parts_of(&root, &mut warnings);
         // where the PEC parts live: the signed content, else the whole message
         let content_root: &Entity<'a> =
             signed_entity.and_then(|se| se.children.first()).unwrap_or(&root);
@@ -269,13 +245,88 @@ impl<'a> PecMessage<'a> {
     /// The domain of the `From:` address (for the index check of verification): the
     /// address in angle brackets, else the last `@`-word.
     pub fn from_domain(&self) -> Option<String> {
-        let from = self.from.as_deref()?;
-        let addr = match (from.rfind('<'), from.rfind('>')) {
-            (Some(a), Some(b)) if a < b => &from[a + 1..b],
-            _ => from.split_whitespace().last().unwrap_or(from),
-        };
-        addr.rsplit_once('@').map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
+        domain_of(self.from.as_deref()?)
     }
+}
+
+/// Finds the first `multipart/signed` entity (tolerating an outer `multipart/mixed` added by
+/// a mailing list) and returns it with its exact signed bytes and decoded signature.
+fn signed_parts_of<'e, 'a>(
+    root: &'e Entity<'a>,
+    warnings: &mut Vec<String>,
+) -> (Option<&'e Entity<'a>>, Option<SignedParts<'a>>) {
+    let signed_entity = find_first(root, |e| e.content_type.mime_type == "multipart/signed");
+    let mut signed = None;
+    if let Some(se) = signed_entity {
+        if let Some(content) = se.children.first() {
+            let signature = match se.children.get(1) {
+                Some(sig) => match sig.decoded_body() {
+                    Ok(b) => b.into_owned(),
+                    Err(_) => {
+                        warnings.push("smime.p7s is not valid base64".into());
+                        Vec::new()
+                    }
+                },
+                None => {
+                    warnings.push("multipart/signed without a signature part".into());
+                    Vec::new()
+                }
+            };
+            signed = Some(SignedParts {
+                content: content.bytes,
+                signature,
+                protocol: se.content_type.param("protocol").unwrap_or_default().to_string(),
+                micalg: se.content_type.param("micalg").map(str::to_string),
+            });
+        }
+    }
+    (signed_entity, signed)
+}
+
+/// What verification needs from a message, without interpreting its PEC content: the exact
+/// signed bytes, the signature and the `From:` header. A tampered message whose
+/// `daticert.xml` no longer parses still verifies (as `content-mismatch`).
+#[derive(Clone, Debug)]
+pub struct SignedMessage<'a> {
+    /// The signed content and the signature, when the message is `multipart/signed`.
+    pub signed: Option<SignedParts<'a>>,
+    /// The decoded `From:` header.
+    pub from: Option<String>,
+}
+
+impl<'a> SignedMessage<'a> {
+    /// Locates the signed part of `raw`.
+    ///
+    /// # Errors
+    /// Input that is not a message at all (empty, no header field) or exceeds the limits.
+    pub fn parse(raw: &'a [u8], limits: &Limits) -> Result<SignedMessage<'a>> {
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(ParseError::Empty.into());
+        }
+        let root = Entity::parse(raw, limits)?;
+        if root.headers.fields.is_empty() {
+            return Err(ParseError::MalformedHeaders("no header fields").into());
+        }
+        let mut warnings = Vec::new();
+        let (_, signed) = signed_parts_of(&root, &mut warnings);
+        let from = root.headers.get("From").map(|f| decode_unstructured(f.raw_value));
+        Ok(SignedMessage { signed, from })
+    }
+
+    /// The domain of the `From:` address.
+    pub fn from_domain(&self) -> Option<String> {
+        domain_of(self.from.as_deref()?)
+    }
+}
+
+/// The domain of the address in a `From:` value: the address in angle brackets, else the
+/// last word.
+fn domain_of(from: &str) -> Option<String> {
+    let addr = match (from.rfind('<'), from.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &from[a + 1..b],
+        _ => from.split_whitespace().last().unwrap_or(from),
+    };
+    addr.rsplit_once('@').map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
 }
 
 fn kind_of_cert_type(ct: &CertType) -> Option<MessageKind> {

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::build::compat::{IdentifierGenerator, check_no_injection, validate_addr_spec};
 use crate::error::{BuildError, Result};
+use crate::headers::{check_no_injection, validate_addr_spec};
+use crate::identifier::IdentifierGenerator;
 use crate::index::ProviderDirectory;
 use crate::model::RecipientType;
 

@@ -82,6 +82,8 @@ pub struct TestPki {
     pub providers: Vec<Issued>,
     /// A CRL of the intermediate (DER), revoking nothing, valid around the generation time.
     pub crl_der: Vec<u8>,
+    /// A CRL of the root (DER), revoking nothing: with `crl_der` it covers the whole path.
+    pub root_crl_der: Vec<u8>,
 }
 
 /// A provider to issue a certificate for.
@@ -141,7 +143,8 @@ impl TestPki {
             )?);
         }
         let crl_der = make_crl(&ca, not_before, not_after, &[])?;
-        Ok(TestPki { root, ca, providers: issued, crl_der })
+        let root_crl_der = make_crl(&root, not_before, not_after, &[])?;
+        Ok(TestPki { root, ca, providers: issued, crl_der, root_crl_der })
     }
 
     /// A CRL of the PEC CA revoking the given serial numbers.

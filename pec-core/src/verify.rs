@@ -2,7 +2,8 @@
 //! the detached signature, verify them (spec digest §7.3).
 
 use crate::error::Result;
-use crate::message::PecMessage;
+use crate::limits::Limits;
+use crate::message::{PecMessage, SignedMessage, SignedParts};
 use crate::smime::{Reason, VerificationReport, VerifyOptions};
 
 /// Verifies a signed message given as raw bytes.
@@ -13,8 +14,9 @@ use crate::smime::{Reason, VerificationReport, VerifyOptions};
 /// # Errors
 /// Only when the bytes cannot be parsed as a message at all.
 pub fn verify_message(raw: &[u8], opts: &VerifyOptions) -> Result<VerificationReport> {
-    let msg = PecMessage::parse(raw)?;
-    Ok(verify_parsed(&msg, opts))
+    let msg = SignedMessage::parse(raw, &Limits::default())?;
+    let from = msg.from_domain();
+    Ok(verify_signed(msg.signed.as_ref(), from.as_deref(), opts))
 }
 
 /// Verifies an already parsed message.
@@ -22,14 +24,20 @@ pub fn verify_message(raw: &[u8], opts: &VerifyOptions) -> Result<VerificationRe
 /// The `From:` domain is checked against the signing provider's `managedDomains` when an
 /// index is given (a provider signing for a domain it does not manage is impersonation).
 pub fn verify_parsed(msg: &PecMessage<'_>, opts: &VerifyOptions) -> VerificationReport {
-    match &msg.signed {
+    let from = msg.from_domain();
+    verify_signed(msg.signed.as_ref(), from.as_deref(), opts)
+}
+
+fn verify_signed(
+    signed: Option<&SignedParts<'_>>,
+    from: Option<&str>,
+    opts: &VerifyOptions,
+) -> VerificationReport {
+    match signed {
         None => VerificationReport::from_reasons(vec![Reason::NoSignature]),
         Some(s) if s.signature.is_empty() => {
             VerificationReport::from_reasons(vec![Reason::MalformedSignature])
         }
-        Some(s) => {
-            let from = msg.from_domain();
-            crate::smime::verify_detached(s.content, &s.signature, from.as_deref(), opts)
-        }
+        Some(s) => crate::smime::verify_detached(s.content, &s.signature, from, opts),
     }
 }

@@ -560,12 +560,18 @@ fn header_injection_is_refused() {
         "Subject: =?UTF-8?Q?Richiesta_documenti_=E2=80=93_fattura_n=C2=B0_12_perch=C3=A9?=",
         "Subject: =?UTF-8?Q?ciao=0D=0ABcc:_spia@example.com?=",
     );
+    // decoding neutralises the encoded CR LF (they become spaces): either the build is refused
+    // or no header field is injected
     let mut r = req(MessageKind::TRANSPORT_ENVELOPE);
     r.original = Some(evil.as_bytes());
-    assert!(matches!(
-        sender_provider().build(&r, None),
-        Err(Error::Parse(ParseError::HeaderInjection { .. }))
-    ));
+    match sender_provider().build(&r, None) {
+        Err(e) => assert!(matches!(e, Error::Parse(ParseError::HeaderInjection { .. }))),
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out);
+            let head = &text[..text.find("\r\n\r\n").unwrap()];
+            assert!(!head.contains("\r\nBcc:"), "injected header in {head}");
+        }
+    }
     // missing inputs are typed errors
     let r = req(receipt(ReceiptKind::Delivery));
     assert!(matches!(

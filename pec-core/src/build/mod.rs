@@ -11,7 +11,6 @@
 //! transport `envelope` (for `errore`, the anomaly envelope, any received message).
 
 pub mod brief;
-pub(crate) mod compat;
 mod source;
 mod text;
 
@@ -21,6 +20,11 @@ use crate::checks::{SmtpEnvelope, Violation, formal_checks, same_address};
 use crate::crypto::sha1_hex;
 use crate::daticert::{Daticert, Recipient};
 use crate::error::{BuildError, Result};
+use crate::headers::{
+    check_no_injection, encode_unstructured, on_behalf_of_from, quoted_printable,
+    validate_addr_spec,
+};
+use crate::identifier::strip_angle;
 use crate::limits::Limits;
 use crate::mime::{Headers, canonicalize_crlf};
 use crate::model::{
@@ -30,14 +34,10 @@ use crate::model::{
 use crate::provider::Provider;
 use crate::signer::Signer;
 use crate::smime::sign_message;
-use compat::{
-    check_no_injection, daticert_to_xml, encode_unstructured, on_behalf_of_from, quoted_printable,
-    strip_angle, validate_addr_spec,
-};
 use source::{EnvelopeData, OriginalInfo};
 use text::HumanText;
 
-pub use compat::TimeReference;
+pub use crate::timeref::TimeReference;
 
 /// Which timeout notice (RFC 6109 §3.1.6; spec digest §9.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,6 +92,10 @@ pub struct BuildRequest<'a> {
     pub timeout: Option<Timeout>,
     /// The SMTP transaction (reverse and forward paths), when known.
     pub smtp: Option<SmtpEnvelope>,
+    /// The PEC identifier of this submission (access-point kinds): the transport envelope's
+    /// `Message-ID` and every notice's `<identificativo>`. Pass the same value when building
+    /// the acceptance and the transport envelope of one submission; generated when `None`.
+    pub identifier: Option<String>,
 }
 
 impl Default for BuildRequest<'_> {
@@ -115,6 +119,7 @@ impl<'a> BuildRequest<'a> {
             error_text: None,
             timeout: None,
             smtp: None,
+            identifier: None,
         }
     }
 }
@@ -131,7 +136,7 @@ impl Provider {
     /// recipient, and the signer's errors.
     pub fn build(&self, req: &BuildRequest<'_>, signer: Option<&dyn Signer>) -> Result<Vec<u8>> {
         let time = match &req.time {
-            Some(t) => t.clone(),
+            Some(t) => *t,
             None => self.now(),
         };
         for r in &req.recipients {
@@ -279,6 +284,20 @@ impl Ctx<'_, '_, '_> {
 
     // ---- access point -------------------------------------------------------------------
 
+    /// The PEC identifier of the submission: the caller's, or a fresh one.
+    fn pec_identifier(&self) -> Result<String> {
+        match &self.req.identifier {
+            Some(id) => {
+                let id = strip_angle(id).to_string();
+                check_no_injection("Message-ID", &id)?;
+                validate_addr_spec(&id)
+                    .map_err(|_| crate::error::ParseError::InvalidAddress(id.clone()))?;
+                Ok(id)
+            }
+            None => Ok(self.provider.next_id(&self.time.datetime())),
+        }
+    }
+
     fn transport_envelope(&self) -> Result<Vec<u8>> {
         let original = self.original()?;
         let violations = self.checks(original);
@@ -289,7 +308,7 @@ impl Ctx<'_, '_, '_> {
         let h = Headers::parse(original, &limits)?;
         let info = OriginalInfo::from_headers(&h);
         let sender = self.ap_sender(&info)?;
-        let id = self.provider.next_id(&self.time.datetime());
+        let id = self.pec_identifier()?;
         let requested = info.receipt_type.clone().unwrap_or_default();
         let subject = info.subject.clone().unwrap_or_default();
 
@@ -378,7 +397,7 @@ impl Ctx<'_, '_, '_> {
         let info = OriginalInfo::from_headers(&h);
         let sender = self.ap_sender(&info)?;
         // the PEC identifier the access point assigns to this message
-        let id = self.provider.next_id(&self.time.datetime());
+        let id = self.pec_identifier()?;
         let own_id = self.provider.next_id(&self.time.datetime());
         let subject = info.subject.clone().unwrap_or_default();
         let recipients = self.recipients_with_type(&info);
@@ -835,7 +854,7 @@ fn assemble(d: Draft, seed: &str) -> Result<Vec<u8>> {
     let plain = quoted_printable(&d.text.plain());
     let html = quoted_printable(&d.text.html());
     let xml = match &d.daticert {
-        Some(dc) => Some(daticert_to_xml(dc)?),
+        Some(dc) => Some(dc.to_xml()?),
         None => None,
     };
     let postacert = d.postacert.as_deref().map(|p| canonicalize_crlf(p).into_owned());

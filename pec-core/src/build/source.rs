@@ -3,11 +3,10 @@
 
 use std::borrow::Cow;
 
-use crate::build::compat::{
-    decode_unstructured, parse_address_list, parse_daticert, strip_angle, with_angle,
-};
 use crate::daticert::Daticert;
 use crate::error::{BuildError, Result};
+use crate::headers::{decode_unstructured, parse_address_list};
+use crate::identifier::{strip_angle, with_angle};
 use crate::limits::Limits;
 use crate::mime::{Entity, Headers, canonicalize_crlf};
 use crate::model::{ReceiptType, TransportKind, header};
@@ -115,7 +114,7 @@ impl EnvelopeData {
                 original = Some(canonicalize_crlf(&e.decoded_body()?).into_owned());
             }
         }
-        let daticert = daticert_bytes.as_deref().and_then(parse_daticert);
+        let daticert = daticert_bytes.as_deref().and_then(|b| Daticert::parse(b).ok());
         let env_info = OriginalInfo::from_headers(h);
         let info = match &original {
             Some(o) => OriginalInfo::from_headers(&Headers::parse(o, &limits)?),

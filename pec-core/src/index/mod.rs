@@ -3,6 +3,18 @@
 
 use std::sync::Arc;
 
+pub mod directory;
+#[cfg(feature = "ldap")]
+pub mod ldap;
+pub mod ldif;
+pub mod refresh;
+
+pub use directory::Directory;
+#[cfg(feature = "ldap")]
+pub use ldap::LdapSource;
+pub use ldif::{LdifLimits, records_from_ldif, unwrap_signed_index};
+pub use refresh::{IndexSource, IndexVerifier, LdifFileSource, RefreshHandle, RefreshingDirectory};
+
 /// One provider entry of the index (`objectClass: provider`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProviderRecord {

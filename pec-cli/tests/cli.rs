@@ -1,0 +1,550 @@
+//! The `pec` command's contract: flags, exit codes and JSON keys that tests outside the
+//! project rely on.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use chrono::{Duration, Utc};
+use pec_core::testpki::{ProviderSpec, TestPki, pem};
+use serde_json::Value;
+
+fn pec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pec"))
+}
+
+fn run(args: &[&str]) -> Output {
+    pec().args(args).output().expect("run pec")
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = pec()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pec");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn tool(name: &str) -> bool {
+    let ok = Command::new(name).arg("version").output().is_ok_and(|o| o.status.success());
+    if !ok && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{name} is required when CI=true");
+    }
+    ok
+}
+
+/// A temporary directory with a generated PKI, provider files and an original message.
+struct Fixture {
+    dir: PathBuf,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("pec-cli-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = Utc::now();
+        let pki = TestPki::generate(
+            &[
+                ProviderSpec { name: "Example PEC S.p.A.", domain: "pec.example.it" },
+                ProviderSpec { name: "Other PEC S.r.l.", domain: "pec.other.it" },
+            ],
+            now - Duration::days(1),
+            now + Duration::days(30),
+        )
+        .unwrap();
+        let w = |name: &str, data: &[u8]| std::fs::write(dir.join(name), data).unwrap();
+        w("root.pem", pki.root.cert_pem().as_bytes());
+        w("chain.pem", pki.ca.cert_pem().as_bytes());
+        w("a.key", pki.providers[0].key_pem().as_bytes());
+        w("a.pem", pki.providers[0].cert_pem().as_bytes());
+        w("b.key", pki.providers[1].key_pem().as_bytes());
+        w("b.pem", pki.providers[1].cert_pem().as_bytes());
+        w("crl.pem", pem("X509 CRL", &pki.crl_der).as_bytes());
+        w("root-crl.pem", pem("X509 CRL", &pki.root_crl_der).as_bytes());
+        w(
+            "a.toml",
+            b"name = \"Example PEC S.p.A.\"\ndomain = \"pec.example.it\"\ncertified_domains = [\"pec.example.it\", \"pec.other.it\"]\n",
+        );
+        w(
+            "b.toml",
+            b"name = \"Other PEC S.r.l.\"\ndomain = \"pec.other.it\"\ncertified_domains = [\"pec.example.it\", \"pec.other.it\"]\n",
+        );
+        let ldif = format!(
+            "dn: providerName=Example PEC S.p.A.,o=postacert\nobjectClass: provider\nproviderName: Example PEC S.p.A.\nproviderCertificateHash: {}\nproviderCertificate;binary:: {}\nmailReceipt: ricevute@pec.example.it\nmanagedDomains: pec.example.it\n\ndn: providerName=Other PEC S.r.l.,o=postacert\nobjectClass: provider\nproviderName: Other PEC S.r.l.\nproviderCertificateHash: {}\nproviderCertificate;binary:: {}\nmailReceipt: ricevute@pec.other.it\nmanagedDomains: pec.other.it\n",
+            pec_core::crypto::sha1_hex(&pki.providers[0].cert_der),
+            b64(&pki.providers[0].cert_der),
+            pec_core::crypto::sha1_hex(&pki.providers[1].cert_der),
+            b64(&pki.providers[1].cert_der),
+        );
+        w("index.ldif", ldif.as_bytes());
+        w(
+            "original.eml",
+            b"From: Mario Rossi <mario.rossi@pec.example.it>\r\nTo: ufficio@pec.other.it\r\nCc: info@example.com\r\nSubject: Richiesta \xc3\xa8 urgente\r\nDate: Wed, 25 Nov 2026 10:00:00 +0100\r\nMessage-ID: <cli-1@client.example.it>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBuongiorno.\r\n",
+        );
+        Fixture { dir }
+    })
+}
+
+fn b64(der: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(der)
+}
+
+impl Fixture {
+    fn p(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    fn sign_a(&self) -> Vec<String> {
+        vec![
+            "--key".into(),
+            self.p("a.key"),
+            "--cert".into(),
+            self.p("a.pem"),
+            "--chain".into(),
+            self.p("chain.pem"),
+        ]
+    }
+
+    fn sign_b(&self) -> Vec<String> {
+        vec![
+            "--key".into(),
+            self.p("b.key"),
+            "--cert".into(),
+            self.p("b.pem"),
+            "--chain".into(),
+            self.p("chain.pem"),
+        ]
+    }
+
+    fn build(&self, args: &[String]) -> Vec<u8> {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(&refs);
+        assert_eq!(code(&o), 0, "pec {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    }
+
+    fn write(&self, name: &str, data: &[u8]) -> String {
+        std::fs::write(self.dir.join(name), data).unwrap();
+        self.p(name)
+    }
+}
+
+fn interop(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("PEC_INTEROP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop"));
+    if !dir.is_dir() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("interop samples required when CI=true");
+        }
+        return None;
+    }
+    Some(dir.join(name))
+}
+
+#[test]
+fn inspect_json_contract() {
+    let Some(path) = interop("OCA-l10n-italy/CONSEGNA__IT03339130126_00009.xml.txt") else {
+        return;
+    };
+    let o = run(&["inspect", "--json", path.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    let v = json(&o);
+    for key in [
+        "kind",
+        "receipt_type",
+        "security_error",
+        "message_id",
+        "identificativo",
+        "msgid",
+        "subject",
+        "signed",
+        "daticert",
+        "original",
+        "hash_parts",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key}");
+    }
+    assert_eq!(v["kind"], "avvenuta-consegna");
+    assert_eq!(v["signed"], true);
+    assert_eq!(v["identificativo"], "opec288.20181113163926.01838.310.1.63@pec.aruba.it");
+    let d = &v["daticert"];
+    for key in [
+        "tipo",
+        "errore",
+        "mittente",
+        "destinatari",
+        "risposte",
+        "oggetto",
+        "gestore_emittente",
+        "data",
+        "identificativo",
+        "msgid",
+        "ricevuta",
+        "consegna",
+        "ricezione",
+        "errore_esteso",
+    ] {
+        assert!(d.get(key).is_some(), "missing daticert key {key}");
+    }
+    assert_eq!(d["destinatari"][0]["address"], "l.battistini@pec.it");
+    assert_eq!(d["destinatari"][0]["tipo"], "certificato");
+    assert_eq!(d["data"]["zona"], "+0100");
+    assert!(v["original"]["size"].as_u64().unwrap() > 0);
+    assert_eq!(v["original"]["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn inspect_ordinary_mail_and_errors() {
+    let f = fixture();
+    let o = run(&["inspect", "--json", &f.p("original.eml")]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(json(&o)["kind"], Value::Null);
+    // unreadable input: exit 2 and a JSON error on stderr
+    let o = run(&["inspect", "--json", &f.p("does-not-exist.eml")]);
+    assert_eq!(code(&o), 2);
+    let e: Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert!(e["error"]["code"].is_number());
+    assert!(e["error"]["message"].is_string());
+    let garbage = f.write("garbage.bin", &[0u8, 1, 2, 3, 255, 0, 0]);
+    let o = run(&["inspect", "--json", &garbage]);
+    assert_eq!(code(&o), 2);
+    let e: Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert!(e["error"]["code"].is_number());
+}
+
+#[test]
+fn build_every_kind_and_verify() {
+    let f = fixture();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let t = "2026-11-25T10:00:05+01:00";
+    let mut args = s(&["build", "posta-certificata", "--provider", &f.p("a.toml"), "--time", t]);
+    args.extend(s(&["--original", &f.p("original.eml"), "--id", "pec.cli.1@pec.example.it"]));
+    args.extend(f.sign_a());
+    let envelope = f.build(&args);
+    let env_path = f.write("envelope.eml", &envelope);
+
+    let mut built = vec![("posta-certificata".to_string(), env_path.clone())];
+    let access = [
+        ("accettazione", vec![]),
+        ("non-accettazione", vec!["--error-text", "destinatario non valido"]),
+    ];
+    for (kind, extra) in access {
+        let mut a = s(&[
+            "build",
+            kind,
+            "--provider",
+            &f.p("a.toml"),
+            "--time",
+            t,
+            "--original",
+            &f.p("original.eml"),
+        ]);
+        a.extend(s(&extra));
+        a.extend(s(&["--id", "pec.cli.1@pec.example.it"]));
+        a.extend(f.sign_a());
+        let out = f.build(&a);
+        built.push((kind.to_string(), f.write(&format!("{kind}.eml"), &out)));
+    }
+    let downstream: Vec<(&str, Vec<&str>)> = vec![
+        ("presa-in-carico", vec!["--recipient", "ufficio@pec.other.it"]),
+        ("avvenuta-consegna", vec!["--recipient", "ufficio@pec.other.it"]),
+        (
+            "errore-consegna",
+            vec![
+                "--recipient",
+                "ufficio@pec.other.it",
+                "--error",
+                "no-dest",
+                "--error-text",
+                "5.1.1 utente inesistente",
+            ],
+        ),
+        (
+            "preavviso-errore-consegna",
+            vec!["--recipient", "ufficio@pec.other.it", "--timeout", "12h"],
+        ),
+        ("rilevazione-virus", vec!["--recipient", "ufficio@pec.other.it"]),
+        ("errore", vec!["--recipient", "ufficio@pec.other.it"]),
+    ];
+    for (kind, extra) in downstream {
+        let mut a =
+            s(&["build", kind, "--provider", &f.p("b.toml"), "--time", t, "--envelope", &env_path]);
+        a.extend(s(&extra));
+        a.extend(f.sign_b());
+        let out = f.build(&a);
+        built.push((kind.to_string(), f.write(&format!("{kind}.eml"), &out)));
+    }
+    for (kind, path) in &built {
+        let o = run(&["inspect", "--json", path]);
+        assert_eq!(code(&o), 0, "{kind}");
+        let v = json(&o);
+        assert_eq!(v["kind"], kind.as_str(), "{kind}");
+        assert_eq!(v["signed"], true, "{kind}");
+        if kind != "errore" {
+            assert_eq!(v["identificativo"], "pec.cli.1@pec.example.it", "{kind}");
+            assert_eq!(v["msgid"], "<cli-1@client.example.it>", "{kind}");
+            assert_eq!(v["subject"], "Richiesta è urgente", "{kind}");
+        }
+        // verification with the trust anchor, the CRL and the index
+        let o = run(&[
+            "verify",
+            "--json",
+            path,
+            "--ca-file",
+            &f.p("root.pem"),
+            "--crl",
+            &f.p("crl.pem"),
+            "--crl",
+            &f.p("root-crl.pem"),
+            "--index",
+            &f.p("index.ldif"),
+        ]);
+        let r = json(&o);
+        for key in [
+            "verdict",
+            "reasons",
+            "digest",
+            "weak_digest",
+            "signing_time",
+            "signer",
+            "chain",
+            "revocation",
+            "provider",
+        ] {
+            assert!(r.get(key).is_some(), "{kind}: missing report key {key}");
+        }
+        assert_eq!(r["digest"], "sha256", "{kind}");
+        assert_eq!(r["weak_digest"], false, "{kind}");
+        assert!(r["signer"]["sha1"].as_str().unwrap().len() == 40, "{kind}");
+        assert_eq!(code(&o), 0, "{kind}: {r}");
+        assert_eq!(r["verdict"], "valid", "{kind}");
+        assert_eq!(r["revocation"], "good", "{kind}");
+        if tool("openssl") {
+            let o = Command::new("openssl")
+                .args([
+                    "cms",
+                    "-verify",
+                    "-in",
+                    path,
+                    "-CAfile",
+                    &f.p("root.pem"),
+                    "-out",
+                    "/dev/null",
+                ])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{kind}: openssl: {}", String::from_utf8_lossy(&o.stderr));
+        }
+    }
+}
+
+#[test]
+fn verify_exit_codes() {
+    let f = fixture();
+    let mut a: Vec<String> =
+        ["build", "accettazione", "--provider", &f.p("a.toml"), "--original", &f.p("original.eml")]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+    a.extend(f.sign_a());
+    let good = f.build(&a);
+    // tampered body: exit 1, content-mismatch
+    let mut bad = good.clone();
+    let pos = bad.windows(11).position(|w| w == b"Buongiorno.").unwrap_or(bad.len() / 2);
+    bad[pos] ^= 0x20;
+    let p = f.write("tampered.eml", &bad);
+    let o = run(&["verify", "--json", &p, "--ca-file", &f.p("root.pem")]);
+    assert_eq!(code(&o), 1);
+    let r = json(&o);
+    assert_eq!(r["verdict"], "invalid");
+    // untrusted: no anchors
+    let p = f.write("good.eml", &good);
+    let o = run(&["verify", "--json", &p]);
+    assert_eq!(code(&o), 1);
+    assert!(json(&o)["reasons"].as_array().unwrap().iter().any(|x| x == "untrusted-chain"));
+    // not signed
+    let o = run(&["verify", "--json", &f.p("original.eml")]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(json(&o)["reasons"][0], "no-signature");
+    // unreadable
+    let o = run(&["verify", "--json", &f.p("nope.eml")]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn sign_command_round_trip() {
+    let f = fixture();
+    let mut a: Vec<String> =
+        ["build", "avvenuta-consegna", "--provider", &f.p("b.toml"), "--envelope"]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+    let mut e: Vec<String> = [
+        "build",
+        "posta-certificata",
+        "--provider",
+        &f.p("a.toml"),
+        "--original",
+        &f.p("original.eml"),
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    e.extend(f.sign_a());
+    let env = f.build(&e);
+    a.push(f.write("env2.eml", &env));
+    a.extend(["--recipient".to_string(), "ufficio@pec.other.it".to_string()]);
+    let unsigned = f.build(&a);
+    assert!(!String::from_utf8_lossy(&unsigned).contains("smime.p7s"));
+    let args = f.sign_b();
+    let mut refs = vec!["sign"];
+    refs.extend(args.iter().map(String::as_str));
+    let o = run_stdin(&refs, &unsigned);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let p = f.write("signed.eml", &o.stdout);
+    let o = run(&["verify", "--json", &p, "--ca-file", &f.p("root.pem")]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn build_errors_exit_2() {
+    let f = fixture();
+    // unknown kind
+    let o = run(&[
+        "build",
+        "mancata-consegna",
+        "--provider",
+        &f.p("a.toml"),
+        "--original",
+        &f.p("original.eml"),
+    ]);
+    assert_eq!(code(&o), 2);
+    // missing input
+    let o = run(&["build", "avvenuta-consegna", "--provider", &f.p("a.toml")]);
+    assert_eq!(code(&o), 2);
+    assert!(o.stdout.is_empty());
+    // header injection through a recipient
+    let o = run(&[
+        "build",
+        "posta-certificata",
+        "--provider",
+        &f.p("a.toml"),
+        "--original",
+        &f.p("original.eml"),
+        "--key",
+        &f.p("a.key"),
+        "--cert",
+        &f.p("b.pem"),
+    ]);
+    assert_eq!(code(&o), 2, "a key that does not match its certificate");
+    assert!(o.stdout.is_empty());
+    // PKCS#11: a module that does not exist
+    let o = run(&[
+        "build",
+        "accettazione",
+        "--provider",
+        &f.p("a.toml"),
+        "--original",
+        &f.p("original.eml"),
+        "--pkcs11-uri",
+        "pkcs11:token=none;object=key",
+        "--pkcs11-module",
+        "/nonexistent/libpkcs11.so",
+        "--pin-source",
+        "env:PEC_TEST_PIN",
+        "--cert",
+        &f.p("a.pem"),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(o.stdout.is_empty());
+    // a PIN on the command line is refused
+    let o = run(&[
+        "sign",
+        "--pkcs11-uri",
+        "pkcs11:token=t;object=k?pin-value=1234",
+        "--pkcs11-module",
+        "/x.so",
+    ]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn index_lookup_contract() {
+    let f = fixture();
+    let o = run(&[
+        "index",
+        "lookup",
+        "--json",
+        "--ldif",
+        &f.p("index.ldif"),
+        "--domain",
+        "PEC.Other.IT",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    for key in ["name", "mail_receipt", "managed_domains", "cert_hashes", "unit"] {
+        assert!(v.get(key).is_some(), "missing key {key}");
+    }
+    assert_eq!(v["name"], "Other PEC S.r.l.");
+    assert_eq!(v["mail_receipt"], "ricevute@pec.other.it");
+    let hash = v["cert_hashes"][0].as_str().unwrap().to_uppercase();
+    let o = run(&["index", "lookup", "--json", "--ldif", &f.p("index.ldif"), "--cert-hash", &hash]);
+    assert_eq!(code(&o), 0);
+    let o = run(&["index", "lookup", "--ldif", &f.p("index.ldif"), "--cert", &f.p("a.pem")]);
+    assert_eq!(code(&o), 0);
+    let o = run(&["index", "lookup", "--ldif", &f.p("index.ldif"), "--name", "example pec s.p.a."]);
+    assert_eq!(code(&o), 0);
+    let o = run(&["index", "lookup", "--ldif", &f.p("index.ldif"), "--domain", "gmail.com"]);
+    assert_eq!(code(&o), 1);
+    let o = run(&["index", "lookup", "--ldif", &f.p("nope.ldif"), "--domain", "x.it"]);
+    assert_eq!(code(&o), 2);
+    let bad = f.write(
+        "bad.ldif",
+        b"dn: providerName=x,o=postacert\nobjectClass: provider\nthis line is broken\n",
+    );
+    let o = run(&["index", "lookup", "--ldif", &bad, "--domain", "x.it"]);
+    assert_eq!(code(&o), 2);
+    // a server that is not there: a typed error, exit 2, quickly
+    let t = std::time::Instant::now();
+    let o = run(&["index", "lookup", "--ldap", "ldap://127.0.0.1:1", "--domain", "x.it"]);
+    assert_eq!(code(&o), 2);
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn demo_runs() {
+    let dir = std::env::temp_dir().join(format!("pec-demo-test-{}", std::process::id()));
+    let o = run(&["demo", "--out", dir.to_str().unwrap()]);
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let n = std::fs::read_dir(&dir).unwrap().count();
+    assert!(n >= 8, "{n} files");
+    std::fs::remove_dir_all(&dir).ok();
+}
