@@ -77,6 +77,7 @@ fn benches(c: &mut Criterion) {
     trust.add_der(&pki.root.cert_der).unwrap();
     let mut crls = CrlStore::new();
     crls.add(&pki.crl_der).unwrap();
+    crls.add(&pki.root_crl_der).unwrap();
     let record = ProviderRecord {
         name: "Example PEC S.p.A.".into(),
         cert_hashes: vec![pec_core::crypto::sha1_hex(&leaf.cert_der)],

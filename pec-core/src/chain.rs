@@ -488,9 +488,8 @@ impl Search<'_> {
                 sound &= c.can_sign_certificates();
                 // pathLenConstraint: non-self-issued intermediates below this one.
                 if let Some(max) = c.path_len {
-                    let below = path.get(1..i).map_or(0, |s| {
-                        s.iter().filter(|x| !x.self_issued()).count()
-                    });
+                    let below =
+                        path.get(1..i).map_or(0, |s| s.iter().filter(|x| !x.self_issued()).count());
                     sound &= below <= usize::from(max);
                 }
             }
@@ -499,8 +498,7 @@ impl Search<'_> {
         if let Some(a) = anchor
             && let Some(max) = a.path_len
         {
-            let below =
-                path.get(1..).map_or(0, |s| s.iter().filter(|x| !x.self_issued()).count());
+            let below = path.get(1..).map_or(0, |s| s.iter().filter(|x| !x.self_issued()).count());
             sound &= below <= usize::from(max);
         }
         // Name constraints of every CA (anchor included) over the certificates below it.
@@ -909,9 +907,8 @@ impl CertInfo {
     /// Spec digest §7.2: keyUsage digitalSignature (or nonRepudiation); extendedKeyUsage, when
     /// present, emailProtection (RFC 5750 §4.4.4) or anyExtendedKeyUsage.
     fn usable_for_email_signing(&self) -> bool {
-        let ku = self
-            .key_usage
-            .is_none_or(|ku| ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION) != 0);
+        let ku =
+            self.key_usage.is_none_or(|ku| ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION) != 0);
         let eku = self.eku.as_ref().is_none_or(|list| {
             list.iter().any(|o| *o == OID_KP_EMAIL_PROTECTION || *o == OID_ANY_EKU)
         });
@@ -1040,8 +1037,7 @@ pub(crate) fn pem_blocks(input: &[u8], label_ok: &dyn Fn(&str) -> bool) -> Resul
             .to_owned();
         let body = after.get(label_end + 5..).unwrap_or(&[]);
         let end_marker = format!("-----END {label}-----");
-        let end = find(body, end_marker.as_bytes())
-            .ok_or_else(|| bad_pem("missing END line"))?;
+        let end = find(body, end_marker.as_bytes()).ok_or_else(|| bad_pem("missing END line"))?;
         if !label_ok(&label) {
             return Err(bad_pem(&format!("unexpected PEM block {label:?}")));
         }
@@ -1400,8 +1396,7 @@ const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 const OID_EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
-const OID_SUBJECT_DIRECTORY_ATTRIBUTES: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("2.5.29.9");
+const OID_SUBJECT_DIRECTORY_ATTRIBUTES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.9");
 const OID_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const OID_PRIVATE_KEY_USAGE_PERIOD: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.16");
@@ -1421,8 +1416,7 @@ const OID_AUTHORITY_INFO_ACCESS: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
 const OID_SUBJECT_INFO_ACCESS: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.11");
-const OID_KP_EMAIL_PROTECTION: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
+const OID_KP_EMAIL_PROTECTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
 const OID_ANY_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
 
 #[cfg(test)]
@@ -1462,7 +1456,10 @@ mod tests {
         assert_eq!(der_tlv(&[0x30, 0x82, 0xff, 0xff]), None);
         assert_eq!(raw_tbs(&[0x30, 0x02, 0x30, 0x00]), Some(2..4));
         assert!(parse_certificates(b"-----BEGIN CERTIFICATE-----\nAAAA").is_err());
-        assert!(parse_certificates(b"-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n").is_err());
+        assert!(
+            parse_certificates(b"-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n")
+                .is_err()
+        );
         assert_eq!(serial_hex(&[0x0b, 0xe0]), "0BE0");
         assert_eq!(serial_hex(&[]), "00");
     }

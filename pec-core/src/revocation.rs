@@ -122,7 +122,12 @@ impl CrlStore {
     }
 
     /// The revocation verdict for `cert` issued by `issuer` at `at` (RFC 5280 §6.3).
-    pub(crate) fn check(&self, cert: &CertInfo, issuer: &CertInfo, at: DateTime<Utc>) -> CrlVerdict {
+    pub(crate) fn check(
+        &self,
+        cert: &CertInfo,
+        issuer: &CertInfo,
+        at: DateTime<Utc>,
+    ) -> CrlVerdict {
         let mut usable = false;
         let local = self
             .by_issuer
@@ -306,18 +311,16 @@ fn parse_crls(bytes: &[u8]) -> Result<Vec<CrlInfo>> {
 
 fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
     let tbs = crate::chain::raw_tbs(&der).ok_or_else(|| bad_crl("not a DER CRL"))?;
-    let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&der).map_err(|e| bad_crl(&e.to_string()))?;
+    let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&der)
+        .map_err(|e| bad_crl(&e.to_string()))?;
     let list = &crl.tbs_cert_list;
     let sig_alg = if list.signature.oid == crl.signature_algorithm.oid {
         SigAlg::from_oid(&crl.signature_algorithm.oid)
     } else {
         None
     };
-    let signature = crl
-        .signature
-        .as_bytes()
-        .ok_or_else(|| bad_crl("signature has unused bits"))?
-        .to_vec();
+    let signature =
+        crl.signature.as_bytes().ok_or_else(|| bad_crl("signature has unused bits"))?.to_vec();
     let mut info = CrlInfo {
         sha256: crate::chain::sha256_of(&der),
         tbs,
@@ -569,8 +572,7 @@ mod http {
         let end = header_end(buf)?;
         let headers = std::str::from_utf8(buf.get(..end)?).ok()?;
         let body = buf.get(end..)?;
-        if let Some(len) = header(headers, "content-length").and_then(|v| v.parse::<usize>().ok())
-        {
+        if let Some(len) = header(headers, "content-length").and_then(|v| v.parse::<usize>().ok()) {
             return Some(body.len() >= len);
         }
         if header(headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {

@@ -500,10 +500,7 @@ fn real_aruba_chains() {
         let leaf = certs
             .iter()
             .find(|c| {
-                describe_certificate(c)
-                    .unwrap()
-                    .email
-                    .is_some_and(|e| e.ends_with("@pec.aruba.it"))
+                describe_certificate(c).unwrap().email.is_some_and(|e| e.ends_with("@pec.aruba.it"))
             })
             .expect("Aruba signer")
             .clone();
