@@ -277,3 +277,27 @@ fn provider_file_nesting() {
     let r = timed(|| ProviderFile::parse(&text));
     assert!(matches!(r, Err(ref e) if e.code() == Code::ProviderConfig), "{r:?}");
 }
+
+#[test]
+fn ldif_limits() {
+    use pec_core::index::ldif::parse_ldif_with_limits;
+    use pec_core::index::{Directory, LdifLimits};
+    let d = LdifLimits::default();
+    assert_eq!(
+        (d.max_bytes, d.max_entries, d.max_values_per_entry, d.max_values, d.max_line),
+        (256 << 20, 200_000, 200_000, 2_000_000, 1 << 20)
+    );
+    let entries = "dn: o=a\nobjectClass: top\n\n".repeat(11);
+    let l = LdifLimits { max_entries: 10, ..LdifLimits::default() };
+    timed(|| assert_limit(parse_ldif_with_limits(entries.as_bytes(), &l), "LDIF entries"));
+    let l = LdifLimits { max_bytes: 16, ..LdifLimits::default() };
+    timed(|| assert_limit(parse_ldif_with_limits(entries.as_bytes(), &l), "LDIF size"));
+    let values = format!("dn: o=a\n{}", "description: x\n".repeat(101));
+    let l = LdifLimits { max_values_per_entry: 100, ..LdifLimits::default() };
+    timed(|| assert_limit(parse_ldif_with_limits(values.as_bytes(), &l), "LDIF values per entry"));
+    let l = LdifLimits { max_values: 100, ..LdifLimits::default() };
+    timed(|| assert_limit(parse_ldif_with_limits(values.as_bytes(), &l), "LDIF values"));
+    // a line folded 200 000 times past the default 1 MiB
+    let folded = format!("dn: o=a\ndescription: x\n{}", " 0123456789\n".repeat(200_000));
+    timed(|| assert_limit(Directory::from_ldif(folded.as_bytes()), "LDIF line length"));
+}
