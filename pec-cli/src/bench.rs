@@ -47,6 +47,10 @@ pub struct Args {
     /// Run only these workloads (repeatable; default all).
     #[arg(long)]
     only: Vec<String>,
+    /// Also write the benchmark's signed envelopes, trust anchor (PEM) and CRLs (DER) to this
+    /// directory (fuzz seeds, profiling `pec verify`), then run as usual.
+    #[arg(long = "write-fixtures", hide = true)]
+    write_fixtures: Option<std::path::PathBuf>,
 }
 
 /// The workload names, in output order.
@@ -83,6 +87,8 @@ struct Fixture {
     envelope_10k: Vec<u8>,
     envelope_1m: Vec<u8>,
     opts: VerifyOptions,
+    /// Trust anchor (PEM) and CRLs (DER), for `--write-fixtures`.
+    files: Vec<(&'static str, Vec<u8>)>,
 }
 
 /// A user's message of about `size` bytes: a short text and a base64 attachment.
@@ -207,6 +213,11 @@ fn fixture() -> Result<Fixture, Error> {
         envelope_10k: Vec::new(),
         envelope_1m: Vec::new(),
         opts,
+        files: vec![
+            ("root.pem", pki.root.cert_pem().into_bytes()),
+            ("ca.crl", pki.crl_der.clone()),
+            ("root.crl", pki.root_crl_der.clone()),
+        ],
     };
     f.envelope_10k = sign_envelope(&f, &f.original_10k)?;
     f.envelope_1m = sign_envelope(&f, &f.original_1m)?;
@@ -364,6 +375,15 @@ fn bench(a: &Args) -> Result<(), Error> {
         .collect();
     let needs_fixture = selected.iter().any(|w| *w != "index-lookup");
     let fixture = if needs_fixture { Some(fixture()?) } else { None };
+    if let (Some(f), Some(dir)) = (&fixture, &a.write_fixtures) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), &e))?;
+        let envelopes =
+            [("envelope-10k.eml", &f.envelope_10k), ("envelope-1m.eml", &f.envelope_1m)];
+        for (name, bytes) in envelopes.into_iter().chain(f.files.iter().map(|(n, b)| (*n, b))) {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| Error::io(path.display(), &e))?;
+        }
+    }
     if let Some(f) = &fixture {
         // a benchmark of a failing verification measures nothing: say so
         for env in [&f.envelope_10k, &f.envelope_1m] {
