@@ -12,7 +12,7 @@ use pec_core::Error;
 use pec_core::build::{BuildRequest, Timeout};
 use pec_core::error::BuildError;
 use pec_core::model::{CertError, MessageKind, ReceiptType};
-use pec_core::provider::{Provider, ProviderFile, RecipientPolicy};
+use pec_core::provider::{Provider, ProviderFile};
 use pec_core::signer::{Signer, SoftwareSigner};
 use pec_core::timeref::TimeReference;
 
@@ -110,10 +110,8 @@ fn build(a: &Args) -> Result<Vec<u8>, Error> {
     let kind =
         MessageKind::from_known(&a.kind).ok_or_else(|| BuildError::UnknownKind(a.kind.clone()))?;
     let provider = load_provider(&a.provider)?;
-    let time = match &a.time {
-        Some(t) => TimeReference::from_rfc3339(t)?,
-        None => TimeReference::now(),
-    };
+    // without --time, the provider's time zone (default Europe/Rome) applies
+    let time = a.time.as_deref().map(TimeReference::from_rfc3339).transpose()?;
     let original = a.original.as_deref().map(crate::input::read).transpose()?;
     let envelope = a.envelope.as_deref().map(crate::input::read).transpose()?;
     let receipt_type = a
@@ -135,7 +133,7 @@ fn build(a: &Args) -> Result<Vec<u8>, Error> {
     let signer = load_signer(&a.sign)?;
     let req = BuildRequest {
         kind,
-        time: Some(time),
+        time,
         original: original.as_deref(),
         envelope: envelope.as_deref(),
         recipients: a.recipient.clone(),
@@ -155,16 +153,16 @@ pub fn load_provider(path: &std::path::Path) -> Result<Provider, Error> {
     let text = String::from_utf8(text)
         .map_err(|_| BuildError::ProviderConfig("provider file is not UTF-8".into()))?;
     let file = ProviderFile::parse(&text)?;
-    let policy = match &file.index {
+    let provider = Provider::from_file(&file)?;
+    match &file.index {
         Some(idx) => {
             let p = path.parent().unwrap_or(std::path::Path::new(".")).join(idx);
-            let dir = crate::index::load(Some(&p), None, "")?
+            let dir = crate::index::load(Some(&p), None, "", &Default::default())?
                 .ok_or_else(|| BuildError::ProviderConfig("index not loaded".into()))?;
-            RecipientPolicy::Index(dir)
+            Ok(provider.with_directory(dir))
         }
-        None => RecipientPolicy::CertifiedDomains(file.certified_domains.clone()),
-    };
-    Provider::new(&file.name, &file.domain, policy)
+        None => Ok(provider),
+    }
 }
 
 /// Builds the signer named by the options, if any.

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use pec_core::Error;
+use pec_core::chain::TrustStore;
 use pec_core::index::{Directory, ProviderDirectory, ProviderRecord};
+use pec_core::smime::VerifyOptions;
 use serde_json::{Value, json};
 
 use crate::output::print_error;
@@ -47,6 +49,12 @@ pub struct LookupArgs {
     /// A provider name (case-insensitive).
     #[arg(long)]
     name: Option<String>,
+    /// Trust anchors (PEM bundle) for a signed `.p7m` index (repeatable).
+    #[arg(long = "ca-file")]
+    ca_file: Vec<PathBuf>,
+    /// A directory of trust anchors for a signed `.p7m` index.
+    #[arg(long = "ca-path")]
+    ca_path: Option<PathBuf>,
 }
 
 /// Runs `pec index ...`.
@@ -57,7 +65,14 @@ pub fn run(c: &Command) -> ExitCode {
 }
 
 fn lookup(a: &LookupArgs) -> ExitCode {
-    let dir = match load(a.ldif.as_deref(), a.ldap.as_deref(), &a.ldap_base) {
+    let trust = match trust_options(&a.ca_file, a.ca_path.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            print_error(&e, a.json);
+            return ExitCode::from(2);
+        }
+    };
+    let dir = match load(a.ldif.as_deref(), a.ldap.as_deref(), &a.ldap_base, &trust) {
         Ok(Some(d)) => d,
         Ok(None) => return ExitCode::from(2),
         Err(e) => {
@@ -131,15 +146,46 @@ pub fn record_json(r: &ProviderRecord) -> Value {
     })
 }
 
-/// Loads the index from an LDIF file or an LDAP server (neither: `None`).
+/// Verification options holding only trust anchors (for signed indexes).
+pub fn trust_options(ca_files: &[PathBuf], ca_path: Option<&Path>) -> Result<VerifyOptions, Error> {
+    let mut trust = TrustStore::new();
+    for f in ca_files {
+        trust.add_pem_bundle(&crate::input::read_small(f)?)?;
+    }
+    if let Some(d) = ca_path {
+        trust.add_dir(d)?;
+    }
+    Ok(VerifyOptions { trust: Arc::new(trust), ..VerifyOptions::default() })
+}
+
+/// Whether the bytes are a signed (`.p7m`) index rather than plain LDIF: DER starts with a
+/// SEQUENCE; base64/PEM forms do not look like LDIF lines.
+fn is_signed_index(path: &Path, bytes: &[u8]) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("p7m"))
+        || bytes.first() == Some(&0x30)
+        || bytes.starts_with(b"-----BEGIN")
+}
+
+/// Loads the index from an LDIF file (plain, or signed `.p7m` verified against `trust`) or
+/// an LDAP server (neither: `None`).
 pub fn load(
     ldif: Option<&Path>,
     ldap: Option<&str>,
     base: &str,
+    trust: &VerifyOptions,
 ) -> Result<Option<Arc<dyn ProviderDirectory>>, Error> {
     if let Some(path) = ldif {
         let bytes = crate::input::read_small(path)?;
-        let dir = Directory::from_ldif(&bytes)?;
+        let dir = if is_signed_index(path, &bytes) {
+            if trust.trust.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "a signed index needs trust anchors: give --ca-file or --ca-path".into(),
+                ));
+            }
+            pec_core::index::load_signed_index(&bytes, trust.clone())?
+        } else {
+            Directory::from_ldif(&bytes)?
+        };
         return Ok(Some(Arc::new(dir)));
     }
     if let Some(url) = ldap {

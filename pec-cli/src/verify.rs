@@ -33,7 +33,12 @@ pub struct Args {
     /// A CRL file, PEM or DER (repeatable).
     #[arg(long)]
     crl: Vec<PathBuf>,
-    /// The providers index as LDIF (plain) to use as trust list.
+    /// Fetch missing CRLs from the certificates' http:// distribution points (offline by
+    /// default).
+    #[arg(long = "fetch-crls")]
+    fetch_crls: bool,
+    /// The providers index as LDIF (plain, or signed `.p7m` verified against the trust
+    /// anchors) to use as trust list.
     #[arg(long)]
     index: Option<PathBuf>,
     /// The providers index from an LDAP server (ldap://, ldaps://, ldapi://).
@@ -94,6 +99,9 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
     for f in &a.crl {
         crls.add(&crate::input::read_small(f)?)?;
     }
+    if a.fetch_crls {
+        crls.set_fetcher(Arc::new(pec_core::revocation::HttpCrlFetcher::new()));
+    }
     let time = if a.at_signing_time {
         VerifyTime::SigningTime
     } else if let Some(t) = &a.at {
@@ -103,13 +111,17 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
     } else {
         VerifyTime::Now
     };
-    let index = crate::index::load(a.index.as_deref(), a.ldap.as_deref(), &a.ldap_base)?;
-    Ok(VerifyOptions {
+    let mut opts = VerifyOptions {
         trust: Arc::new(trust),
-        crls: if crls.is_empty() { None } else { Some(Arc::new(crls)) },
-        index,
+        crls: if crls.is_empty() && !a.fetch_crls { None } else { Some(Arc::new(crls)) },
+        index: None,
         time,
-    })
+    };
+    // a signed index is verified against the same trust anchors and CRLs, now
+    let index_trust = VerifyOptions { time: VerifyTime::Now, ..opts.clone() };
+    opts.index =
+        crate::index::load(a.index.as_deref(), a.ldap.as_deref(), &a.ldap_base, &index_trust)?;
+    Ok(opts)
 }
 
 fn time_json(t: &Option<DateTime<Utc>>) -> Value {

@@ -97,6 +97,19 @@ fn fixture() -> &'static Fixture {
             b64(&pki.providers[1].cert_der),
         );
         w("index.ldif", ldif.as_bytes());
+        // the same index, signed (.p7m, DER)
+        let signer = pec_core::signer::SoftwareSigner::from_der(
+            &pki.providers[0].key_pkcs8,
+            pki.providers[0].cert_der.clone(),
+            vec![pki.ca.cert_der.clone()],
+        )
+        .unwrap();
+        let p7m = pec_core::smime::sign_attached(ldif.as_bytes(), &signer, now).unwrap();
+        w("index.ldif.p7m", &p7m);
+        let mut tampered = p7m.clone();
+        let pos = tampered.windows(12).position(|x| x == b"mailReceipt:").unwrap();
+        tampered[pos + 14] ^= 1;
+        w("tampered.ldif.p7m", &tampered);
         w(
             "original.eml",
             b"From: Mario Rossi <mario.rossi@pec.example.it>\r\nTo: ufficio@pec.other.it\r\nCc: info@example.com\r\nSubject: Richiesta \xc3\xa8 urgente\r\nDate: Wed, 25 Nov 2026 10:00:00 +0100\r\nMessage-ID: <cli-1@client.example.it>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBuongiorno.\r\n",
@@ -531,6 +544,45 @@ fn index_lookup_contract() {
     let o = run(&["index", "lookup", "--ldap", "ldap://127.0.0.1:1", "--domain", "x.it"]);
     assert_eq!(code(&o), 2);
     assert!(t.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn signed_index() {
+    let f = fixture();
+    let ok = run(&[
+        "index",
+        "lookup",
+        "--json",
+        "--ldif",
+        &f.p("index.ldif.p7m"),
+        "--ca-file",
+        &f.p("root.pem"),
+        "--domain",
+        "pec.example.it",
+    ]);
+    assert_eq!(code(&ok), 0, "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(json(&ok)["name"], "Example PEC S.p.A.");
+    // no trust anchors: refused
+    let o =
+        run(&["index", "lookup", "--ldif", &f.p("index.ldif.p7m"), "--domain", "pec.example.it"]);
+    assert_eq!(code(&o), 2);
+    // tampered: refused with the index-signature code
+    let o = run(&[
+        "index",
+        "lookup",
+        "--ldif",
+        &f.p("tampered.ldif.p7m"),
+        "--ca-file",
+        &f.p("root.pem"),
+        "--domain",
+        "pec.example.it",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("604"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]

@@ -7,8 +7,9 @@
 //! The rules applied are those of RFC 5280 §6.1 that matter for S/MIME signers:
 //!
 //! * path building from the signer through the certificates carried in the CMS to a trust
-//!   anchor: issuer/subject name match (DER first, then RFC 5280 §7.1-style case and
-//!   whitespace folding), authority/subject key identifiers to order the alternatives,
+//!   anchor: issuer/subject names compared after RFC 5280 §7.1-style case and whitespace
+//!   folding (so identical DER always matches), authority/subject key identifiers to order
+//!   the alternatives,
 //!   signatures verified (RSA PKCS#1 v1.5 with SHA-1/256/384/512, ECDSA P-256/P-384), loops
 //!   refused, depth and work bounded, alternatives tried when a branch fails;
 //! * every intermediate has basicConstraints `cA` (and its `pathLenConstraint` holds) and
@@ -82,7 +83,7 @@ const MAX_DIR_ENTRIES: usize = 100_000;
 ///
 /// Anchors are deduplicated by SHA-1 and indexed by (normalised) subject name. Clones share
 /// the verification caches, which are `Send + Sync` and bounded.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct TrustStore {
     anchors: Vec<Arc<CertInfo>>,
     by_subject: HashMap<String, Vec<usize>>,
@@ -234,6 +235,15 @@ impl TrustStore {
             map.insert(key, ok);
         }
         ok
+    }
+}
+
+impl std::fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("anchors", &self.anchors.len())
+            .field("cached_signatures", &self.cached_signatures())
+            .finish()
     }
 }
 
@@ -1101,7 +1111,7 @@ pub(crate) fn directory_string(value: &der::asn1::Any) -> Option<String> {
         // T.61 in theory, Latin-1 in practice.
         Tag::TeletexString => Some(bytes.iter().map(|&b| char::from(b)).collect()),
         Tag::BmpString => {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return None;
             }
             let units: Vec<u16> =

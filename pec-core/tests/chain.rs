@@ -167,6 +167,8 @@ fn untrusted_root_and_name_constraints() {
 
     let out = validate_path(&read("nc-violation.der"), &chain_files(), &trust, now(), None);
     assert_eq!(out.reasons, vec![Reason::UntrustedChain], "{out:?}");
+    let out = validate_path(&read("unknown-critical.der"), &chain_files(), &trust, now(), None);
+    assert_eq!(out.reasons, vec![Reason::UntrustedChain], "{out:?}");
 
     // Trusting the other root makes it valid.
     let mut both = trust.clone();
@@ -560,7 +562,7 @@ fn hostile_certificates() {
         let out = validate_path(g, &chain_files(), &trust, now(), None);
         assert_eq!(out.reasons, vec![Reason::UntrustedChain]);
         assert!(describe_certificate(g).is_err());
-        let out = validate_path(&leaf, &[g.clone()], &trust, now(), None);
+        let out = validate_path(&leaf, std::slice::from_ref(g), &trust, now(), None);
         assert_eq!(out.reasons, vec![Reason::UntrustedChain]);
         let mut cands = garbage.clone();
         cands.push(read("pec-ca.der"));
@@ -600,6 +602,11 @@ fn thousand_candidates_bounded() {
             fakes.push(f);
         }
     }
+    // A few look-alikes first: the search backtracks to the real one.
+    let mut few: Vec<Vec<u8>> = fakes.iter().take(5).cloned().collect();
+    few.push(ca.clone());
+    let out = validate_path(&leaf, &few, &trust, now(), None);
+    assert!(out.reasons.is_empty(), "{out:?}");
     let started = Instant::now();
     let out = validate_path(&leaf, &fakes, &trust, now(), None);
     assert_eq!(out.reasons, vec![Reason::UntrustedChain]);

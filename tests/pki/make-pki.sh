@@ -91,6 +91,16 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 crlDistributionPoints = URI:$ENV::CRLDP
 
+# The same with an extension nobody knows, marked critical (RFC 5280 4.2: must be refused).
+[ unknown_critical_ext ]
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = emailProtection
+subjectAltName = email:$ENV::SAN
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints = URI:$ENV::CRLDP
+1.3.6.1.4.1.55555.1 = critical, ASN1:UTF8String:must be understood
+
 [ crl_ext ]
 authorityKeyIdentifier = keyid:always
 CNF
@@ -155,6 +165,10 @@ SAN=posta-certificata@pec.example.it \
 SAN=posta-certificata@evil.example.com \
     issue pec-ca pec-ca nc-violation "/C=IT/O=Evil PEC S.p.A./CN=Posta Certificata Evil PEC S.p.A." \
     provider_ext "$NOW_MINUS_1Y" "$NOW_PLUS_3Y"
+cp "$OUT/provider.key" "$OUT/unknown-critical.key"
+SAN=posta-certificata@pec.example.it \
+    issue pec-ca pec-ca unknown-critical "$PROVIDER_SUBJ" unknown_critical_ext \
+    "$NOW_MINUS_1Y" "$NOW_PLUS_3Y"
 CRLDP=http://crl.example.invalid/untrusted-root.crl SAN=posta-certificata@pec.example.it \
     issue untrusted-root untrusted-root other-root "$PROVIDER_SUBJ" provider_ext \
     "$NOW_MINUS_1Y" "$NOW_PLUS_3Y"
@@ -178,7 +192,8 @@ openssl ca -gencrl -config "$W/ca.cnf" -cert "$OUT/root.pem" -keyfile "$OUT/root
 # Derived files.
 cp "$OUT/pec-ca.pem" "$OUT/chain.pem"
 cat "$OUT/pec-ca.crl.pem" "$OUT/root.crl.pem" > "$OUT/crls.pem"
-for c in root pec-ca provider provider2 expired revoked untrusted-root other-root nc-violation; do
+for c in root pec-ca provider provider2 expired revoked untrusted-root other-root nc-violation \
+    unknown-critical; do
     openssl x509 -in "$OUT/$c.pem" -outform DER -out "$OUT/$c.der"
 done
 openssl rsa -in "$OUT/provider.key" -traditional -out "$OUT/provider.rsa.key" 2>/dev/null

@@ -1,0 +1,400 @@
+//! The providers index (RFC 6109 §4.5): `pec_index` from LDIF or LDAP, look-ups returning a
+//! `pec_provider_record`.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use pec_core::index::{ProviderDirectory, ProviderRecord};
+
+use crate::error::pec_result;
+use crate::ffi::{
+    Failure, Text, arg_bytes, arg_ref, arg_str, boundary, boundary_value, count_accessor,
+    free_handle, give_bytes, into_handle, opt_text, out, text_accessor, text_list_accessor,
+};
+
+/// The providers index, immutable once loaded: any number of threads may look up at once.
+/// Release with `pec_index_free`; verifiers and providers given it keep their own reference.
+pub struct pec_index {
+    directory: Arc<dyn ProviderDirectory>,
+    count: usize,
+}
+
+impl std::fmt::Debug for pec_index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("pec_index").field("count", &self.count).finish()
+    }
+}
+
+impl pec_index {
+    pub(crate) fn directory(&self) -> Arc<dyn ProviderDirectory> {
+        Arc::clone(&self.directory)
+    }
+}
+
+/// Loads the index from LDIF bytes (`len` bytes, read during the call only) into `*out_index`;
+/// the caller owns it (`pec_index_free`). Errors: `PEC_RESULT_NULL_PARAMETER`,
+/// `PEC_RESULT_LDIF_MALFORMED`, `PEC_RESULT_LIMIT_EXCEEDED`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_from_ldif(
+    ldif: *const u8,
+    len: usize,
+    out_index: *mut *mut pec_index,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: `len` readable bytes.
+        let ldif = unsafe { arg_bytes(ldif, len, "ldif") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_index, "out_index") }?;
+        let (directory, count) = load_ldif(ldif)?;
+        o.set(into_handle(pec_index { directory, count }));
+        Ok(())
+    })
+}
+
+/// Loads the index from an LDAP server: `url` (`ldap://host:port`, `ldaps://...`,
+/// `ldapi://...`), search base `base` (NULL for the default `o=postacert`), anonymous bind;
+/// `timeout_ms` bounds the connection and, separately, the search (0: the defaults, 5 s and
+/// 30 s). Strings are pointer + length UTF-8. Blocks the calling thread. On success `*out_index`
+/// receives a new index the caller owns (`pec_index_free`). Errors:
+/// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_LDAP_CONNECT`,
+/// `PEC_RESULT_LDAP_TIMEOUT`, `PEC_RESULT_LDAP_SEARCH`, `PEC_RESULT_LDIF_MALFORMED`.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_from_ldap(
+    url: *const c_char,
+    url_len: usize,
+    base: *const c_char,
+    base_len: usize,
+    timeout_ms: u64,
+    out_index: *mut *mut pec_index,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: `url_len` readable bytes.
+        let url = unsafe { arg_str(url, url_len, "url") }?;
+        // SAFETY: NULL or `base_len` readable bytes.
+        let base = unsafe { crate::ffi::arg_opt_str(base, base_len, "base") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_index, "out_index") }?;
+        let (directory, count) = load_ldap(url, base, timeout_ms)?;
+        o.set(into_handle(pec_index { directory, count }));
+        Ok(())
+    })
+}
+
+type Loaded = (Arc<dyn ProviderDirectory>, usize);
+
+fn load_ldif(ldif: &[u8]) -> Result<Loaded, Failure> {
+    let dir = pec_core::index::directory::Directory::from_ldif(ldif)?;
+    let count = dir.len();
+    Ok((Arc::new(dir), count))
+}
+
+fn load_ldap(url: &str, base: Option<&str>, timeout_ms: u64) -> Result<Loaded, Failure> {
+    let mut src = pec_core::index::ldap::LdapSource::new(url);
+    if let Some(b) = base {
+        src = src.with_base(b);
+    }
+    if timeout_ms > 0 {
+        let t = std::time::Duration::from_millis(timeout_ms);
+        src = src.with_timeouts(t, t);
+    }
+    let dir = src.load()?;
+    let count = dir.len();
+    Ok((Arc::new(dir), count))
+}
+
+/// Releases an index (NULL is a no-op). Records looked up from it stay valid (they are
+/// reference-counted), and so do verifiers and providers that were given it.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_free(index: *mut pec_index) {
+    boundary_value((), || {
+        // SAFETY: NULL or a handle from pec_index_from_*, not yet freed.
+        unsafe { free_handle(index) }
+    })
+}
+
+/// The number of provider entries in the index (0 for NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_len(index: *const pec_index) -> usize {
+    // SAFETY: NULL or a live handle.
+    unsafe { count_accessor(index, |i| i.count) }
+}
+
+/// Whether `address` (`addr_len` bytes of UTF-8, `local@domain`) is in a domain managed by a
+/// PEC provider, into `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_is_certified(
+    index: *const pec_index,
+    address: *const c_char,
+    addr_len: usize,
+    out_certified: *mut bool,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let i = unsafe { arg_ref(index, "index") }?;
+        // SAFETY: `addr_len` readable bytes.
+        let a = unsafe { arg_str(address, addr_len, "address") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_certified, "out_certified") }?;
+        let domain = a.trim().rsplit_once('@').map_or(a, |(_, d)| d);
+        let domain = domain.trim_end_matches('>').to_ascii_lowercase();
+        o.set(i.directory.by_domain(&domain).is_some());
+        Ok(())
+    })
+}
+
+fn lookup(
+    index: *const pec_index,
+    key: *const c_char,
+    key_len: usize,
+    out_record: *mut *mut pec_provider_record,
+    f: impl FnOnce(&dyn ProviderDirectory, &str) -> Option<Arc<ProviderRecord>>,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let i = unsafe { arg_ref(index, "index") }?;
+        // SAFETY: `key_len` readable bytes.
+        let k = unsafe { arg_str(key, key_len, "key") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_record, "out_record") }?;
+        o.set(match f(&*i.directory, k) {
+            Some(r) => into_handle(pec_provider_record::new(r)),
+            None => std::ptr::null_mut(),
+        });
+        Ok(())
+    })
+}
+
+/// Looks up the provider managing `domain` (`domain_len` bytes of UTF-8, case-insensitive,
+/// exact). On success `*out_record` receives a new record the caller owns
+/// (`pec_provider_record_free`), or NULL when no provider manages the domain (not an error).
+/// Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_lookup_domain(
+    index: *const pec_index,
+    domain: *const c_char,
+    domain_len: usize,
+    out_record: *mut *mut pec_provider_record,
+) -> pec_result {
+    lookup(index, domain, domain_len, out_record, |d, k| d.by_domain(&k.to_ascii_lowercase()))
+}
+
+/// Looks up the provider holding the certificate whose SHA-1 is `sha1_hex` (40 hex digits,
+/// case-insensitive), like `pec_index_lookup_domain`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_lookup_cert_hash(
+    index: *const pec_index,
+    sha1_hex: *const c_char,
+    hex_len: usize,
+    out_record: *mut *mut pec_provider_record,
+) -> pec_result {
+    lookup(index, sha1_hex, hex_len, out_record, |d, k| d.by_cert_hash(k))
+}
+
+/// Looks up the provider named `name` (`providerName`, case-insensitive), like
+/// `pec_index_lookup_domain`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_lookup_name(
+    index: *const pec_index,
+    name: *const c_char,
+    name_len: usize,
+    out_record: *mut *mut pec_provider_record,
+) -> pec_result {
+    lookup(index, name, name_len, out_record, |d, k| d.by_name(k))
+}
+
+/// One provider entry of the index. Immutable: thread-safe to read; its views are valid until
+/// `pec_provider_record_free`.
+#[derive(Debug)]
+pub struct pec_provider_record {
+    record: Arc<ProviderRecord>,
+    dn: Text,
+    name: Text,
+    unit: Option<Text>,
+    mail_receipt: Text,
+    domains: Vec<Text>,
+    hashes: Vec<Text>,
+    ldif_url: Option<Text>,
+    description: Option<Text>,
+}
+
+impl pec_provider_record {
+    fn new(r: Arc<ProviderRecord>) -> pec_provider_record {
+        pec_provider_record {
+            dn: Text::new(&r.dn),
+            name: Text::new(&r.name),
+            unit: opt_text(r.unit.as_ref()),
+            mail_receipt: Text::new(&r.mail_receipt),
+            domains: r.managed_domains.iter().map(Text::from).collect(),
+            hashes: r.cert_hashes.iter().map(Text::from).collect(),
+            ldif_url: opt_text(r.ldif_url.as_ref()),
+            description: opt_text(r.description.as_ref()),
+            record: r,
+        }
+    }
+}
+
+/// Releases a record (NULL is a no-op); its views become invalid.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_free(record: *mut pec_provider_record) {
+    boundary_value((), || {
+        // SAFETY: NULL or a handle from pec_index_lookup_*, not yet freed.
+        unsafe { free_handle(record) }
+    })
+}
+
+/// The entry's DN. View owned by the record. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_dn(
+    record: *const pec_provider_record,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(record, out, out_len, |r| Some(&r.dn)) }
+}
+
+/// `providerName`. View owned by the record. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_name(
+    record: *const pec_provider_record,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(record, out, out_len, |r| Some(&r.name)) }
+}
+
+/// `providerUnit` (secondary operating environments), or NULL / 0. View owned by the record.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_unit(
+    record: *const pec_provider_record,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(record, out, out_len, |r| r.unit.as_ref()) }
+}
+
+/// `mailReceipt`, the provider's service mailbox. View owned by the record. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_mail_receipt(
+    record: *const pec_provider_record,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(record, out, out_len, |r| Some(&r.mail_receipt)) }
+}
+
+/// `LDIFLocationURL`, or NULL / 0. View owned by the record. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_ldif_url(
+    record: *const pec_provider_record,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(record, out, out_len, |r| r.ldif_url.as_ref()) }
+}
+
+/// `description`, or NULL / 0. View owned by the record. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_description(
+    record: *const pec_provider_record,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(record, out, out_len, |r| r.description.as_ref()) }
+}
+
+/// The number of `managedDomains` (0 for NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_domain_count(record: *const pec_provider_record) -> usize {
+    // SAFETY: NULL or a live handle.
+    unsafe { count_accessor(record, |r| r.domains.len()) }
+}
+
+/// Managed domain `i` (lowercase). View owned by the record; `PEC_RESULT_INVALID_PARAMETER`
+/// when out of range. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_domain(
+    record: *const pec_provider_record,
+    i: usize,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_list_accessor(record, i, out, out_len, |r| &r.domains) }
+}
+
+/// The number of `providerCertificateHash` values (0 for NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_cert_hash_count(record: *const pec_provider_record) -> usize {
+    // SAFETY: NULL or a live handle.
+    unsafe { count_accessor(record, |r| r.hashes.len()) }
+}
+
+/// Certificate hash `i` (SHA-1, lowercase hex). View owned by the record;
+/// `PEC_RESULT_INVALID_PARAMETER` when out of range. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_cert_hash(
+    record: *const pec_provider_record,
+    i: usize,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_list_accessor(record, i, out, out_len, |r| &r.hashes) }
+}
+
+/// The number of `providerCertificate` values (0 for NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_certificate_count(
+    record: *const pec_provider_record,
+) -> usize {
+    // SAFETY: NULL or a live handle.
+    unsafe { count_accessor(record, |r| r.record.certificates.len()) }
+}
+
+/// Certificate `i` (DER). View owned by the record; `PEC_RESULT_INVALID_PARAMETER` when out of
+/// range. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_certificate(
+    record: *const pec_provider_record,
+    i: usize,
+    out: *mut *const u8,
+    out_len: *mut usize,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let r = unsafe { arg_ref(record, "record") }?;
+        let Some(c) = r.record.certificates.get(i) else {
+            return Err(Failure::invalid(format!("certificate index {i} out of range")));
+        };
+        // SAFETY: valid out-parameters.
+        unsafe { give_bytes(Some(c), out, out_len) }
+    })
+}
+
+/// Whether the provider manages `domain` (case-insensitive, exact) into `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_manages(
+    record: *const pec_provider_record,
+    domain: *const c_char,
+    domain_len: usize,
+    out_manages: *mut bool,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let r = unsafe { arg_ref(record, "record") }?;
+        // SAFETY: `domain_len` readable bytes.
+        let d = unsafe { arg_str(domain, domain_len, "domain") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_manages, "out_manages") }?;
+        o.set(r.record.manages(d));
+        Ok(())
+    })
+}
