@@ -94,7 +94,7 @@ fn benches(c: &mut Criterion) {
     let sign = |orig: &[u8]| {
         let req = BuildRequest {
             kind: MessageKind::TRANSPORT_ENVELOPE,
-            time: Some(time.clone()),
+            time: Some(time),
             original: Some(orig),
             ..BuildRequest::default()
         };
