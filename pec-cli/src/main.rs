@@ -3,6 +3,7 @@
 //!
 //! Exit codes are part of the contract: see each subcommand.
 
+mod bench;
 mod build;
 mod demo;
 mod index;
@@ -44,6 +45,8 @@ enum Command {
     /// A complete PEC exchange between two providers on an embedded default (no server,
     /// no network), writing every message produced.
     Demo(demo::Args),
+    /// In-process throughput of signing, verification, parsing and index look-ups.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,5 +58,6 @@ fn main() -> ExitCode {
         Command::Verify(a) => verify::run(&a),
         Command::Index(c) => index::run(&c),
         Command::Demo(a) => demo::run(&a),
+        Command::Bench(a) => bench::run(&a),
     }
 }

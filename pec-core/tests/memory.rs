@@ -1,0 +1,247 @@
+//! Memory goal (issue 9): parsing or verifying a 30 MiB message peaks at no more than twice
+//! its size + 32 MiB of resident memory.
+//!
+//! The test builds a signed 30 MiB transport envelope once (to a temporary file), then runs
+//! each operation in a fresh child process (this test binary re-executed with
+//! `PEC_MEMORY_PROBE` set) which reads its own peak (`VmHWM` in `/proc/self/status`). When the
+//! `pec` binary of the same profile has been built, `pec inspect` and `pec verify` are also
+//! measured under `/usr/bin/time -v`. The figures are printed (`--nocapture`).
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use pec_core::PecMessage;
+use pec_core::build::{BuildRequest, TimeReference};
+use pec_core::chain::TrustStore;
+use pec_core::model::MessageKind;
+use pec_core::provider::{Provider, RecipientPolicy};
+use pec_core::revocation::CrlStore;
+use pec_core::signer::SoftwareSigner;
+use pec_core::smime::{VerifyOptions, VerifyTime};
+use pec_core::testpki::{ProviderSpec, TestPki};
+
+const SIZE: usize = 30 * 1024 * 1024;
+const MIB: u64 = 1024 * 1024;
+
+/// A user's message of `size` bytes with one base64 attachment.
+fn original(size: usize) -> Vec<u8> {
+    let head = "From: Mario Rossi <mario.rossi@pec.example.it>\r\n\
+        To: protocollo@pec.other.it\r\nSubject: 30 MiB\r\n\
+        Date: Wed, 25 Nov 2026 10:00:00 +0100\r\nMessage-ID: <big@client.example.it>\r\n\
+        MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"big\"\r\n\r\n\
+        --big\r\nContent-Type: text/plain\r\n\r\nallegato\r\n\
+        --big\r\nContent-Type: application/octet-stream; name=\"a.bin\"\r\n\
+        Content-Disposition: attachment; filename=\"a.bin\"\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\n";
+    let tail = "--big--\r\n";
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(head.as_bytes());
+    let line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n";
+    while out.len() + line.len() + tail.len() <= size {
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(tail.as_bytes());
+    out
+}
+
+struct Fixture {
+    dir: PathBuf,
+    message: PathBuf,
+    len: u64,
+}
+
+/// Builds the signed envelope (about 30 MiB), the trust anchor and the CRL in a temp dir.
+fn fixture() -> Fixture {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pec-memory");
+    std::fs::create_dir_all(&dir).unwrap();
+    let now = Utc::now();
+    let pki = TestPki::generate(
+        &[
+            ProviderSpec { name: "Example PEC S.p.A.", domain: "pec.example.it" },
+            ProviderSpec { name: "Other PEC S.r.l.", domain: "pec.other.it" },
+        ],
+        now - Duration::days(1),
+        now + Duration::days(30),
+    )
+    .unwrap();
+    let leaf = &pki.providers[0];
+    let signer = SoftwareSigner::from_der(
+        &leaf.key_pkcs8,
+        leaf.cert_der.clone(),
+        vec![pki.ca.cert_der.clone()],
+    )
+    .unwrap();
+    let provider = Provider::new(
+        "Example PEC S.p.A.",
+        "pec.example.it",
+        RecipientPolicy::CertifiedDomains(vec!["pec.example.it".into(), "pec.other.it".into()]),
+    )
+    .unwrap()
+    .with_max_size(64 * 1024 * 1024);
+    // the envelope adds headers, human text, daticert.xml and the signature (~8 KiB)
+    let orig = original(SIZE - 16 * 1024);
+    let req = BuildRequest {
+        kind: MessageKind::TRANSPORT_ENVELOPE,
+        time: Some(TimeReference::now()),
+        original: Some(&orig),
+        ..BuildRequest::default()
+    };
+    let env = provider.build(&req, Some(&signer)).unwrap();
+    let message = dir.join("envelope-30m.eml");
+    std::fs::write(&message, &env).unwrap();
+    std::fs::write(dir.join("root.der"), &pki.root.cert_der).unwrap();
+    std::fs::write(dir.join("root.pem"), pki.root.cert_pem()).unwrap();
+    std::fs::write(dir.join("crl.der"), &pki.crl_der).unwrap();
+    std::fs::write(dir.join("root-crl.der"), &pki.root_crl_der).unwrap();
+    Fixture { dir, message, len: env.len() as u64 }
+}
+
+fn vm_hwm_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The child side: does one operation on the file and prints its peak resident memory.
+#[test]
+fn child_probe() {
+    let Ok(op) = std::env::var("PEC_MEMORY_PROBE") else {
+        return; // only meaningful when re-executed by `peak_resident_memory_30mib`
+    };
+    let dir = PathBuf::from(std::env::var("PEC_MEMORY_DIR").unwrap());
+    let before = vm_hwm_kib();
+    let raw = std::fs::read(dir.join("envelope-30m.eml")).unwrap();
+    match op.as_str() {
+        "parse" => {
+            let m = PecMessage::parse(&raw).unwrap();
+            assert!(m.kind.is_some());
+            std::hint::black_box(&m);
+        }
+        "verify" => {
+            let mut trust = TrustStore::new();
+            trust.add_der(&std::fs::read(dir.join("root.der")).unwrap()).unwrap();
+            let mut crls = CrlStore::new();
+            crls.add(&std::fs::read(dir.join("crl.der")).unwrap()).unwrap();
+            crls.add(&std::fs::read(dir.join("root-crl.der")).unwrap()).unwrap();
+            let opts = VerifyOptions {
+                trust: Arc::new(trust),
+                crls: Some(Arc::new(crls)),
+                index: None,
+                time: VerifyTime::SigningTime,
+            };
+            let r = pec_core::verify_message(&raw, &opts).unwrap();
+            assert_eq!(r.verdict, pec_core::smime::Verdict::Valid, "{:?}", r.reasons);
+        }
+        other => panic!("unknown probe {other}"),
+    }
+    drop(raw);
+    println!("PEC_MEMORY_BASELINE_KIB={before}");
+    println!("PEC_MEMORY_HWM_KIB={}", vm_hwm_kib());
+}
+
+fn probe(op: &str, dir: &Path) -> u64 {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_probe", "--nocapture", "--test-threads=1"])
+        .env("PEC_MEMORY_PROBE", op)
+        .env("PEC_MEMORY_DIR", dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{op}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let field = |k: &str| -> u64 {
+        stdout
+            .lines()
+            .find_map(|l| l.find(k).map(|i| &l[i + k.len()..]))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {k} in {stdout}"))
+    };
+    let base = field("PEC_MEMORY_BASELINE_KIB=");
+    let hwm = field("PEC_MEMORY_HWM_KIB=");
+    println!(
+        "library {op}: peak {:.1} MiB (process baseline {:.1} MiB)",
+        hwm as f64 / 1024.0,
+        base as f64 / 1024.0
+    );
+    hwm * 1024
+}
+
+/// `/usr/bin/time -v pec ARGS`: maximum resident set size in bytes, or `None` when the tool,
+/// the binary or the subcommand is missing.
+fn time_cli(pec: &Path, args: &[&str]) -> Option<u64> {
+    let out = Command::new("/usr/bin/time").arg("-v").arg(pec).args(args).output().ok()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("unrecognized subcommand") {
+        println!("skipping `pec {}`: subcommand not in this build", args[0]);
+        return None;
+    }
+    let kib: u64 = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .and_then(|v| v.trim().parse().ok())?;
+    println!("pec {}: exit {:?}, peak {:.1} MiB", args[0], out.status.code(), kib as f64 / 1024.0);
+    if args[0] == "verify" {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "pec verify: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    Some(kib * 1024)
+}
+
+#[test]
+fn peak_resident_memory_30mib() {
+    if std::env::var("PEC_MEMORY_PROBE").is_ok() {
+        return;
+    }
+    let f = fixture();
+    let budget = 2 * f.len + 32 * MIB;
+    println!(
+        "message {:.1} MiB, budget {:.1} MiB",
+        f.len as f64 / MIB as f64,
+        budget as f64 / MIB as f64
+    );
+    assert!(f.len >= 30 * MIB - 64 * 1024, "envelope is {} bytes", f.len);
+    for op in ["parse", "verify"] {
+        let peak = probe(op, &f.dir);
+        assert!(peak <= budget, "{op}: peak {peak} > budget {budget}");
+    }
+
+    // the CLI of the same profile, when built
+    let pec = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.join("pec"))
+        .filter(|p| p.exists());
+    let time_ok = Path::new("/usr/bin/time").exists();
+    match (pec, time_ok) {
+        (Some(pec), true) => {
+            let file = f.message.to_str().unwrap();
+            let root = f.dir.join("root.pem");
+            let root = root.to_str().unwrap();
+            for args in [
+                vec!["inspect", file],
+                vec!["verify", file, "--ca-file", root, "--at-signing-time"],
+            ] {
+                if let Some(peak) = time_cli(&pec, &args) {
+                    assert!(peak <= budget, "pec {}: peak {peak} > budget {budget}", args[0]);
+                }
+            }
+        }
+        (None, _) => println!("skipping the CLI measurement: build pec-cli first"),
+        (_, false) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("/usr/bin/time is required when CI=true");
+            }
+            println!("skipping the CLI measurement: /usr/bin/time not found");
+        }
+    }
+}
