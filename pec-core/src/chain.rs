@@ -199,6 +199,15 @@ impl TrustStore {
         self.by_subject.get(key).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Describes a DER certificate like [`describe_certificate`], through the store's cache
+    /// of parsed certificates (a verifier sees the same signers again and again).
+    ///
+    /// # Errors
+    /// Bad DER.
+    pub fn describe(&self, der: &[u8]) -> Result<SignerSummary> {
+        Ok(self.parse_cached(der)?.summary())
+    }
+
     /// Parses a certificate, through the store's cache of recently parsed certificates.
     fn parse_cached(&self, der: &[u8]) -> Result<Arc<CertInfo>> {
         let digest = sha256_of(der);
@@ -1076,7 +1085,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    crate::mime::find(hay, needle)
 }
 
 fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>> {

@@ -1,7 +1,10 @@
 //! Primitive operations shared by signing, verification and certificate paths: digests and
 //! RSA PKCS#1 v1.5 signatures (aws-lc-rs, constant-time).
 
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912;
 use sha1::Digest as _;
@@ -147,7 +150,39 @@ pub fn verify_rsa_pkcs1(
         DigestAlgorithm::Sha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
         DigestAlgorithm::Sha512 => &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
     };
-    UnparsedPublicKey::new(algorithm, public_key).verify(message, signature_value).is_ok()
+    match parsed_key(alg, algorithm, public_key) {
+        Some(key) => key.verify_sig(message, signature_value).is_ok(),
+        None => {
+            UnparsedPublicKey::new(algorithm, public_key).verify(message, signature_value).is_ok()
+        }
+    }
+}
+
+/// Parsed RSA public keys, reused across verifications: a verifier sees the same few
+/// provider and CA keys again and again. Bounded; cleared when full.
+fn parsed_key(
+    alg: DigestAlgorithm,
+    algorithm: &'static dyn VerificationAlgorithm,
+    public_key: &[u8],
+) -> Option<Arc<ParsedPublicKey>> {
+    type Cache = RwLock<HashMap<(DigestAlgorithm, Vec<u8>), Arc<ParsedPublicKey>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    const MAX_KEYS: usize = 256;
+    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
+    let key = (alg, public_key.to_vec());
+    if let Ok(map) = cache.read()
+        && let Some(k) = map.get(&key)
+    {
+        return Some(Arc::clone(k));
+    }
+    let parsed = Arc::new(ParsedPublicKey::new(algorithm, public_key).ok()?);
+    if let Ok(mut map) = cache.write() {
+        if map.len() >= MAX_KEYS {
+            map.clear();
+        }
+        map.insert(key, Arc::clone(&parsed));
+    }
+    Some(parsed)
 }
 
 #[cfg(test)]

@@ -822,7 +822,7 @@ fn predefined_entity(name: &str) -> Option<char> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    crate::mime::find(hay, needle)
 }
 
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {

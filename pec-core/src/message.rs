@@ -304,6 +304,44 @@ impl<'a> SignedMessage<'a> {
         if raw.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(ParseError::Empty.into());
         }
+        Limits::check("message size", limits.max_message_size, raw.len())?;
+        // fast path: the message itself is multipart/signed (the usual case); only its two
+        // parts are located, the signed content is not walked
+        let headers = Headers::parse(raw, limits)?;
+        if headers.fields.is_empty() {
+            return Err(ParseError::MalformedHeaders("no header fields").into());
+        }
+        let ct = headers.content_type();
+        if ct.mime_type == "multipart/signed" {
+            if let Some(boundary) = ct.param("boundary").filter(|b| !b.is_empty()) {
+                Limits::check("boundary length", limits.max_boundary, boundary.len())?;
+                let body = raw.get(headers.body_start..).unwrap_or_default();
+                let parts = crate::mime::split_multipart(body, boundary.as_bytes());
+                if parts.len() >= 2 {
+                    let content = &body[parts[0].clone()];
+                    let sig_bytes = &body[parts[1].clone()];
+                    let sig_headers = Headers::parse(sig_bytes, limits)?;
+                    let sig_body = sig_bytes.get(sig_headers.body_start..).unwrap_or_default();
+                    let encoding = sig_headers
+                        .value("Content-Transfer-Encoding")
+                        .map(|v| v.trim().to_ascii_lowercase());
+                    let signature = match encoding.as_deref() {
+                        Some("base64") => crate::mime::decode_base64(sig_body).unwrap_or_default(),
+                        _ => sig_body.to_vec(),
+                    };
+                    let from = headers.get("From").map(|f| decode_unstructured(f.raw_value));
+                    return Ok(SignedMessage {
+                        signed: Some(SignedParts {
+                            content,
+                            signature,
+                            protocol: ct.param("protocol").unwrap_or_default().to_string(),
+                            micalg: ct.param("micalg").map(str::to_string),
+                        }),
+                        from,
+                    });
+                }
+            }
+        }
         let root = Entity::parse(raw, limits)?;
         if root.headers.fields.is_empty() {
             return Err(ParseError::MalformedHeaders("no header fields").into());

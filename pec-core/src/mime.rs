@@ -614,9 +614,30 @@ pub fn split_multipart(body: &[u8], boundary: &[u8]) -> Vec<Range<usize>> {
     ranges
 }
 
+/// The first position of `needle` in `hay` (SIMD substring search).
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}
+
 /// Decodes base64 ignoring whitespace and line breaks; tolerant of missing padding.
 /// `None` when the content is not base64.
 pub fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
+    // fast path: whitespace only at line ends (the usual 76-column lines)
+    let mut clean = Vec::with_capacity(body.len());
+    for line in body.split(|&b| b == b'\n') {
+        clean.extend_from_slice(line.trim_ascii());
+    }
+    while clean.last() == Some(&b'=') {
+        clean.pop();
+    }
+    if let Ok(v) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(&clean) {
+        return Some(v);
+    }
+    decode_base64_lenient(body)
+}
+
+/// The slow path of [`decode_base64`]: whitespace anywhere, a dangling character.
+fn decode_base64_lenient(body: &[u8]) -> Option<Vec<u8>> {
     let mut clean = Vec::with_capacity(body.len());
     for &b in body {
         match b {

@@ -25,6 +25,15 @@ pub trait Signer: Send + Sync {
     /// # Errors
     /// Any failure of the key store; the caller's data is never partially written.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
+
+    /// Whether every signature this signer returns is known to verify under
+    /// [`Signer::certificate`] (the software signer checks that its key matches the
+    /// certificate when it is built). When `false` (the default: HSMs, callbacks), the CMS
+    /// layer verifies each signature before emitting it, so a broken token never yields a
+    /// message with an invalid signature.
+    fn self_checked(&self) -> bool {
+        false
+    }
 }
 
 /// The OID `rsaEncryption` (1.2.840.113549.1.1.1).
@@ -150,6 +159,12 @@ impl Signer for SoftwareSigner {
             |_| crate::error::SignatureError::SigningFailed("RSA signing failed".into()),
         )?;
         Ok(sig)
+    }
+
+    /// The key was checked against the certificate when the signer was built, and aws-lc
+    /// checks each RSA signature it makes.
+    fn self_checked(&self) -> bool {
+        true
     }
 }
 

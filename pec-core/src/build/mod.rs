@@ -932,7 +932,7 @@ fn boundaries(seed: &str, content: &[u8]) -> (String, String) {
         let h = sha1_hex(format!("{seed}/{n}").as_bytes());
         let outer = format!("----=_PEC_{}", h.get(..24).unwrap_or(&h));
         let inner = format!("----=_PEC_ALT_{}", h.get(16..40).unwrap_or(&h));
-        let clash = |b: &str| content.windows(b.len()).any(|w| w == b.as_bytes());
+        let clash = |b: &str| crate::mime::find(content, b.as_bytes()).is_some();
         // bounded: a clash with a SHA-1-derived string needs adversarial luck each round
         if n >= 64 || (!clash(&outer) && !clash(&inner)) {
             return (outer, inner);

@@ -142,7 +142,7 @@ fn boundary_for(entity: &[u8]) -> Result<String> {
             SignatureError::SigningFailed(format!("no randomness for boundary: {e}"))
         })?;
         let b = format!("----=_pec_{}", crate::crypto::hex(&r));
-        if !entity.windows(b.len()).any(|w| w == b.as_bytes()) {
+        if crate::mime::find(entity, b.as_bytes()).is_none() {
             return Ok(b);
         }
     }

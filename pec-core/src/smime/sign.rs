@@ -137,12 +137,13 @@ fn sign_cms(
     let signature = signer.sign(&to_sign)?;
     let spki = cert.tbs_certificate().subject_public_key_info();
     if spki.algorithm.oid != oid::RSA_ENCRYPTION
-        || !crypto::verify_rsa_pkcs1(
-            DigestAlgorithm::Sha256,
-            spki.subject_public_key.raw_bytes(),
-            &to_sign,
-            &signature,
-        )
+        || !signer.self_checked()
+            && !crypto::verify_rsa_pkcs1(
+                DigestAlgorithm::Sha256,
+                spki.subject_public_key.raw_bytes(),
+                &to_sign,
+                &signature,
+            )
     {
         return Err(SignatureError::SigningFailed(
             "the signer's signature does not verify with its certificate".into(),

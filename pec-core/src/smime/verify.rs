@@ -473,10 +473,14 @@ fn verify_cms(
     }
     report.chain = path.chain;
     report.revocation = path.revocation;
-    report.signer = crate::chain::describe_certificate(signer_der).ok();
+    report.signer = opts.trust.describe(signer_der).ok();
 
     if let Some(index) = &opts.index {
-        match index.by_cert_hash(&crypto::sha1_hex(signer_der)) {
+        let sha1 = match &report.signer {
+            Some(summary) => summary.sha1.clone(),
+            None => crypto::sha1_hex(signer_der),
+        };
+        match index.by_cert_hash(&sha1) {
             Some(record) => {
                 if record.certificates.iter().any(|c| c.as_slice() == signer_der) {
                     report.provider = Some(ProviderSummary {
