@@ -1327,6 +1327,83 @@ static void test_threads(void)
     pec_provider_free(p);
 }
 
+/* ---------------------------------------------------------------- certificates and digests */
+
+static void test_certificate_and_digest(void)
+{
+    size_t len = 0;
+    unsigned char *pem = fixture("ca.pem", &len);
+    pec_certificate *c = NULL;
+    CHECK(pec_certificate_parse(NULL, 0, &c) != PEC_RESULT_OK);
+    CHECK(c == NULL);
+    CHECK_RC(pec_certificate_parse(pem, len, NULL), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_certificate_parse((const uint8_t *)"garbage", 7, &c), PEC_RESULT_BAD_CERTIFICATE);
+    CHECK(c == NULL);
+    CHECK_RC(pec_certificate_parse(pem, len, &c), PEC_RESULT_OK);
+    const char *s = NULL;
+    size_t n = 0;
+    CHECK_RC(pec_certificate_subject(c, &s, &n), PEC_RESULT_OK);
+    CHECK(s != NULL && n > 0 && s[n] == '\0');
+    CHECK_RC(pec_certificate_issuer(c, &s, &n), PEC_RESULT_OK);
+    CHECK(n > 0);
+    CHECK_RC(pec_certificate_serial(c, &s, &n), PEC_RESULT_OK);
+    CHECK(n > 0);
+    CHECK_RC(pec_certificate_sha1(c, &s, &n), PEC_RESULT_OK);
+    CHECK(n == 40);
+    (void)pec_certificate_email(c, &s, &n);
+    int64_t t = 0;
+    bool present = false;
+    CHECK_RC(pec_certificate_not_before(c, &t, &present), PEC_RESULT_OK);
+    CHECK(present && t > 0);
+    int64_t t2 = 0;
+    CHECK_RC(pec_certificate_not_after(c, &t2, &present), PEC_RESULT_OK);
+    CHECK(present && t2 > t);
+    const uint8_t *der = NULL;
+    size_t der_len = 0;
+    CHECK_RC(pec_certificate_der(c, &der, &der_len), PEC_RESULT_OK);
+    CHECK(der != NULL && der_len > 100 && der[0] == 0x30);
+    pec_bytes *fp = NULL;
+    CHECK_RC(pec_certificate_fingerprint(c, "sha256", 6, &fp), PEC_RESULT_OK);
+    CHECK(pec_bytes_len(fp) == 32);
+    pec_bytes_free(fp);
+    fp = NULL;
+    CHECK_RC(pec_certificate_fingerprint(c, "md5", 3, &fp), PEC_RESULT_OK);
+    CHECK(pec_bytes_len(fp) == 16);
+    pec_bytes_free(fp);
+    fp = NULL;
+    CHECK(pec_certificate_fingerprint(c, "crc32", 5, &fp) != PEC_RESULT_OK);
+    CHECK(fp == NULL);
+    CHECK_RC(pec_certificate_subject(NULL, &s, &n), PEC_RESULT_NULL_PARAMETER);
+    pec_certificate_free(c);
+    pec_certificate_free(NULL);
+    free(pem);
+
+    /* digest of "abc": SHA-256 and SHA-1 known answers, fed in pieces */
+    pec_digest *d = NULL;
+    CHECK(pec_digest_new("whirlpool", 9, &d) != PEC_RESULT_OK);
+    CHECK(d == NULL);
+    CHECK_RC(pec_digest_new("sha256", 6, &d), PEC_RESULT_OK);
+    CHECK_RC(pec_digest_update(d, (const uint8_t *)"a", 1), PEC_RESULT_OK);
+    CHECK_RC(pec_digest_update(d, (const uint8_t *)"bc", 2), PEC_RESULT_OK);
+    CHECK_RC(pec_digest_update(NULL, (const uint8_t *)"x", 1), PEC_RESULT_NULL_PARAMETER);
+    pec_bytes *out = NULL;
+    CHECK_RC(pec_digest_finish(d, &out), PEC_RESULT_OK);
+    static const uint8_t abc256[4] = {0xba, 0x78, 0x16, 0xbf};
+    CHECK(pec_bytes_len(out) == 32 && memcmp(pec_bytes_data(out), abc256, 4) == 0);
+    pec_bytes_free(out);
+    pec_digest_free(d);
+    pec_digest_free(NULL);
+    d = NULL;
+    out = NULL;
+    CHECK_RC(pec_digest_new("sha1", 4, &d), PEC_RESULT_OK);
+    CHECK_RC(pec_digest_update(d, (const uint8_t *)"abc", 3), PEC_RESULT_OK);
+    CHECK_RC(pec_digest_finish(d, &out), PEC_RESULT_OK);
+    static const uint8_t abc1[4] = {0xa9, 0x99, 0x3e, 0x36};
+    CHECK(pec_bytes_len(out) == 20 && memcmp(pec_bytes_data(out), abc1, 4) == 0);
+    pec_bytes_free(out);
+    pec_digest_free(d);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1355,6 +1432,7 @@ int main(int argc, char **argv)
     test_sign_and_verify();
     test_index();
     test_pkcs11();
+    test_certificate_and_digest();
     test_threads();
     printf("test_ffi: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
