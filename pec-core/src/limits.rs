@@ -17,8 +17,6 @@ pub struct Limits {
     pub max_header_fields: usize,
     /// Maximum boundary length (RFC 2046 allows 70; default 200 for real-world slack).
     pub max_boundary: usize,
-    /// Maximum nesting of forwarded PEC messages examined (default 8).
-    pub max_forward_depth: usize,
 }
 
 impl Default for Limits {
@@ -30,7 +28,6 @@ impl Default for Limits {
             max_header_field: 64 * 1024,
             max_header_fields: 2_000,
             max_boundary: 200,
-            max_forward_depth: 8,
         }
     }
 }

@@ -58,7 +58,6 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(l.max_header_field, 64 * 1024);
     assert_eq!(l.max_header_fields, 2_000);
     assert_eq!(l.max_boundary, 200);
-    assert_eq!(l.max_forward_depth, 8);
     assert_eq!(MAX_DATICERT_SIZE, 1 << 20);
     assert_eq!(MAX_DATICERT_DEPTH, 32);
     assert_eq!(MAX_CMS_SIZE, 16 * 1024 * 1024);
