@@ -30,6 +30,9 @@ impl HeaderField<'_> {
     /// The value unfolded (line breaks removed), leading/trailing whitespace trimmed, raw
     /// (not RFC 2047-decoded); non-UTF-8 bytes replaced.
     pub fn unfolded(&self) -> String {
+        if !self.raw_value.iter().any(|&b| b == b'\r' || b == b'\n') {
+            return String::from_utf8_lossy(self.raw_value).trim().to_string();
+        }
         let mut out = Vec::with_capacity(self.raw_value.len());
         for &b in self.raw_value {
             if b != b'\r' && b != b'\n' {
@@ -191,13 +194,9 @@ impl Default for ContentType {
 impl ContentType {
     /// Parses a header value such as `multipart/signed; protocol="..."; boundary=abc`.
     pub fn parse(value: &str) -> ContentType {
-        let mut parts = split_params(value);
-        let mime_type = if parts.is_empty() {
-            String::new()
-        } else {
-            parts.remove(0).trim().to_ascii_lowercase()
-        };
-        let params = parse_params(&parts);
+        let parts = split_params(value);
+        let mime_type = parts.first().map(|p| p.trim().to_ascii_lowercase()).unwrap_or_default();
+        let params = parse_params(parts.get(1..).unwrap_or_default());
         let mime_type = if mime_type.contains('/') { mime_type } else { "text/plain".into() };
         ContentType { mime_type, params }
     }
@@ -214,15 +213,15 @@ impl ContentType {
 }
 
 /// Splits a structured header value on `;` outside quotes and comments.
-fn split_params(value: &str) -> Vec<String> {
+fn split_params(value: &str) -> Vec<Cow<'_, str>> {
     if !value.contains('(') {
         return split_params_fast(value);
     }
-    split_params_slow(value)
+    split_params_slow(value).into_iter().map(Cow::Owned).collect()
 }
 
 /// The common case (no comments): byte scan, one allocation per parameter.
-fn split_params_fast(value: &str) -> Vec<String> {
+fn split_params_fast(value: &str) -> Vec<Cow<'_, str>> {
     let b = value.as_bytes();
     let mut out = Vec::with_capacity(4);
     let (mut start, mut in_quote, mut escaped) = (0usize, false, false);
@@ -235,13 +234,13 @@ fn split_params_fast(value: &str) -> Vec<String> {
             b'\\' if in_quote => escaped = true,
             b'"' => in_quote = !in_quote,
             b';' if !in_quote => {
-                out.push(value[start..i].to_string());
+                out.push(Cow::Borrowed(&value[start..i]));
                 start = i + 1;
             }
             _ => {}
         }
     }
-    out.push(value[start..].to_string());
+    out.push(Cow::Borrowed(&value[start..]));
     out
 }
 
@@ -299,7 +298,7 @@ fn unquote(v: &str) -> String {
     }
 }
 
-fn parse_params(parts: &[String]) -> Vec<(String, String)> {
+fn parse_params(parts: &[Cow<'_, str>]) -> Vec<(String, String)> {
     let mut simple: Vec<(String, String)> = Vec::new();
     // RFC 2231: name*0=, name*1*=, name*=charset''value
     let mut continued: Vec<(String, usize, bool, String)> = Vec::new();
