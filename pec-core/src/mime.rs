@@ -534,10 +534,10 @@ impl<'a> Entity<'a> {
 }
 
 fn file_name(headers: &Headers<'_>, content_type: &ContentType) -> Option<String> {
-    let from_disp = headers
-        .value("Content-Disposition")
-        .map(|v| ContentType::parse(&format!("x/x;{}", after_semicolon(&v))))
-        .and_then(|ct| ct.param("filename").map(str::to_string));
+    let from_disp = headers.value("Content-Disposition").and_then(|v| {
+        let parts = split_params(after_semicolon(&v));
+        parse_params(&parts).into_iter().find(|(n, _)| n == "filename").map(|(_, v)| v)
+    });
     let raw = from_disp.or_else(|| content_type.param("name").map(str::to_string))?;
     if raw.contains("=?") {
         Some(crate::headers::decode_unstructured(raw.as_bytes()))
