@@ -11,10 +11,13 @@
  *
  * where the wrapper re-injects stdout with sendmail(1).
  *
- *   pec-filter [-p PROVIDER.toml] [-k KEY.pem] [-c CERT.pem] [-C CHAIN.pem] [-i INDEX.ldif]
- *              [-t UNIX_TIME] [-f SENDER] [--] [RECIPIENT...]
+ *   pec-filter [-p PROVIDER.toml] [-k KEY.pem | -u PKCS11_URI -m MODULE.so] [-c CERT.pem]
+ *              [-C CHAIN.pem] [-i INDEX.ldif] [-t UNIX_TIME] [-f SENDER] [--] [RECIPIENT...]
  *
- * Defaults come from the environment: PEC_PROVIDER, PEC_KEY, PEC_CERT, PEC_CHAIN, PEC_INDEX.
+ * Defaults come from the environment: PEC_PROVIDER, PEC_KEY, PEC_CERT, PEC_CHAIN, PEC_INDEX,
+ * PEC_PKCS11_URI, PEC_PKCS11_MODULE. With a PKCS#11 URI the key stays in the HSM: the PIN
+ * comes from the URI's pin-source (`?pin-source=file:/run/pec/pin`), and the certificate from
+ * -c or, without it, from the token.
  * SENDER and RECIPIENTs are the SMTP envelope (MAIL FROM, RCPT TO).
  *
  * Exit status (sysexits.h, as Postfix pipe(8) reads it):
@@ -70,10 +73,10 @@ static int write_all(const pec_bytes *b)
 int main(int argc, char **argv)
 {
     const char *provider_path = NULL, *key_path = NULL, *cert_path = NULL, *chain_path = NULL;
-    const char *index_path = NULL, *sender = NULL;
+    const char *index_path = NULL, *sender = NULL, *pkcs11_uri = NULL, *pkcs11_module = NULL;
     long long unix_time = -1;
     int opt;
-    while ((opt = getopt(argc, argv, "p:k:c:C:i:t:f:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:k:c:C:i:t:f:u:m:")) != -1) {
         switch (opt) {
         case 'p': provider_path = optarg; break;
         case 'k': key_path = optarg; break;
@@ -82,10 +85,12 @@ int main(int argc, char **argv)
         case 'i': index_path = optarg; break;
         case 't': unix_time = strtoll(optarg, NULL, 10); break;
         case 'f': sender = optarg; break;
+        case 'u': pkcs11_uri = optarg; break;
+        case 'm': pkcs11_module = optarg; break;
         default:
-            fprintf(stderr, "usage: pec-filter [-p PROVIDER.toml] [-k KEY.pem] [-c CERT.pem] "
-                            "[-C CHAIN.pem] [-i INDEX.ldif] [-t UNIX_TIME] [-f SENDER] "
-                            "[--] [RECIPIENT...]\n");
+            fprintf(stderr, "usage: pec-filter [-p PROVIDER.toml] [-k KEY.pem | -u PKCS11_URI "
+                            "-m MODULE.so] [-c CERT.pem] [-C CHAIN.pem] [-i INDEX.ldif] "
+                            "[-t UNIX_TIME] [-f SENDER] [--] [RECIPIENT...]\n");
             return EX_USAGE;
         }
     }
@@ -94,9 +99,13 @@ int main(int argc, char **argv)
     cert_path = opt_or_env(cert_path, "PEC_CERT");
     chain_path = opt_or_env(chain_path, "PEC_CHAIN");
     index_path = opt_or_env(index_path, "PEC_INDEX");
-    if (provider_path == NULL || key_path == NULL || cert_path == NULL) {
-        fprintf(stderr, "pec-filter: the provider file, key and certificate are required "
-                        "(-p/-k/-c or PEC_PROVIDER/PEC_KEY/PEC_CERT)\n");
+    pkcs11_uri = opt_or_env(pkcs11_uri, "PEC_PKCS11_URI");
+    pkcs11_module = opt_or_env(pkcs11_module, "PEC_PKCS11_MODULE");
+    if (provider_path == NULL ||
+        (pkcs11_uri == NULL && (key_path == NULL || cert_path == NULL))) {
+        fprintf(stderr, "pec-filter: the provider file and a key with its certificate are "
+                        "required (-p/-k/-c or PEC_PROVIDER/PEC_KEY/PEC_CERT; or -u/-m for a "
+                        "key in an HSM)\n");
         return EX_USAGE;
     }
 
@@ -111,8 +120,8 @@ int main(int argc, char **argv)
     pec_bytes *out = NULL;
 
     if ((toml = read_file(provider_path, &toml_len)) == NULL ||
-        (key = read_file(key_path, &key_len)) == NULL ||
-        (cert = read_file(cert_path, &cert_len)) == NULL ||
+        (pkcs11_uri == NULL && (key = read_file(key_path, &key_len)) == NULL) ||
+        (cert_path != NULL && (cert = read_file(cert_path, &cert_len)) == NULL) ||
         (chain_path != NULL && (chain = read_file(chain_path, &chain_len)) == NULL) ||
         (index_path != NULL && (ldif = read_file(index_path, &ldif_len)) == NULL))
         goto out;
@@ -120,8 +129,15 @@ int main(int argc, char **argv)
         status = fail(EX_TEMPFAIL, provider_path);
         goto out;
     }
-    if (pec_signer_new_software(key, key_len, cert, cert_len, chain, chain_len, &signer) !=
-        PEC_RESULT_OK) {
+    if (pkcs11_uri != NULL) {
+        const char *module = pkcs11_module != NULL ? pkcs11_module : "";
+        if (pec_signer_new_pkcs11(pkcs11_uri, strlen(pkcs11_uri), module, strlen(module), cert,
+                                  cert_len, chain, chain_len, &signer) != PEC_RESULT_OK) {
+            status = fail(EX_TEMPFAIL, "PKCS#11 signer");
+            goto out;
+        }
+    } else if (pec_signer_new_software(key, key_len, cert, cert_len, chain, chain_len,
+                                       &signer) != PEC_RESULT_OK) {
         status = fail(EX_TEMPFAIL, "signer");
         goto out;
     }
