@@ -458,7 +458,7 @@ fn build_errors_exit_2() {
     let o = run(&["build", "avvenuta-consegna", "--provider", &f.p("a.toml")]);
     assert_eq!(code(&o), 2);
     assert!(o.stdout.is_empty());
-    // header injection through a recipient
+    // a key that does not match its certificate: nothing on stdout
     let o = run(&[
         "build",
         "posta-certificata",
