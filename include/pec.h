@@ -97,6 +97,12 @@ enum pec_result
   PEC_RESULT_UNSUPPORTED_ALGORITHM = 304,
   // The signer failed (for a callback signer: the callback returned non-zero).
   PEC_RESULT_SIGNING_FAILED = 305,
+  // Verification reason `signing-time-in-future`.
+  PEC_RESULT_SIGNING_TIME_IN_FUTURE = 306,
+  // Verification reason `partially-signed`.
+  PEC_RESULT_PARTIALLY_SIGNED = 307,
+  // Verification reason `header-mismatch`.
+  PEC_RESULT_HEADER_MISMATCH = 308,
   // Verification reason `untrusted-chain`.
   PEC_RESULT_UNTRUSTED_CHAIN = 400,
   // Verification reason `expired`.
@@ -141,6 +147,8 @@ enum pec_result
   PEC_RESULT_NOT_IN_INDEX = 605,
   // Verification reason `from-domain-mismatch`.
   PEC_RESULT_FROM_DOMAIN_MISMATCH = 606,
+  // Verification reason `daticert-mismatch`.
+  PEC_RESULT_DATICERT_MISMATCH = 607,
   // Unknown message kind.
   PEC_RESULT_UNKNOWN_KIND = 700,
   // A required input is missing.

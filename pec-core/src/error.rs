@@ -455,6 +455,15 @@ pub enum Code {
     UnsupportedAlgorithm = 304,
     /// The signer failed.
     SigningFailed = 305,
+    /// Verification reason `signing-time-in-future`: the signingTime claim is more than five
+    /// minutes after the verifier's clock.
+    SigningTimeInFuture = 306,
+    /// Verification reason `partially-signed`: the signed entity is not the message's
+    /// top-level entity (mailing lists, forwards).
+    PartiallySigned = 307,
+    /// Verification reason `header-mismatch`: the outer `X-Ricevuta`/`X-Trasporto` disagrees
+    /// with the signed daticert `tipo`.
+    HeaderMismatch = 308,
     // 4xx: certificates, CRLs
     /// Verification reason `untrusted-chain`.
     UntrustedChain = 400,
@@ -502,6 +511,9 @@ pub enum Code {
     NotInIndex = 605,
     /// Verification reason `from-domain-mismatch`.
     FromDomainMismatch = 606,
+    /// Verification reason `daticert-mismatch`: daticert's `gestore-emittente` or the address
+    /// acted for does not belong to the signing provider.
+    DaticertMismatch = 607,
     // 7xx: building
     /// Unknown message kind.
     UnknownKind = 700,
@@ -541,6 +553,9 @@ impl Code {
         Code::BadSignature,
         Code::UnsupportedAlgorithm,
         Code::SigningFailed,
+        Code::SigningTimeInFuture,
+        Code::PartiallySigned,
+        Code::HeaderMismatch,
         Code::UntrustedChain,
         Code::Expired,
         Code::NotYetValid,
@@ -563,6 +578,7 @@ impl Code {
         Code::IndexSignature,
         Code::NotInIndex,
         Code::FromDomainMismatch,
+        Code::DaticertMismatch,
         Code::UnknownKind,
         Code::MissingInput,
         Code::WrongInput,
@@ -606,6 +622,9 @@ impl Code {
             Code::BadSignature => "bad_signature",
             Code::UnsupportedAlgorithm => "unsupported_algorithm",
             Code::SigningFailed => "signing_failed",
+            Code::SigningTimeInFuture => "signing_time_in_future",
+            Code::PartiallySigned => "partially_signed",
+            Code::HeaderMismatch => "header_mismatch",
             Code::UntrustedChain => "untrusted_chain",
             Code::Expired => "expired",
             Code::NotYetValid => "not_yet_valid",
@@ -628,6 +647,7 @@ impl Code {
             Code::IndexSignature => "index_signature",
             Code::NotInIndex => "not_in_index",
             Code::FromDomainMismatch => "from_domain_mismatch",
+            Code::DaticertMismatch => "daticert_mismatch",
             Code::UnknownKind => "unknown_kind",
             Code::MissingInput => "missing_input",
             Code::WrongInput => "wrong_input",
@@ -670,6 +690,10 @@ mod tests {
         assert_eq!(Code::Pkcs11PinIncorrect.as_u32(), 503);
         assert_eq!(Code::NotInIndex.as_u32(), 605);
         assert_eq!(Code::FromDomainMismatch.as_u32(), 606);
+        assert_eq!(Code::SigningTimeInFuture.as_u32(), 306);
+        assert_eq!(Code::PartiallySigned.as_u32(), 307);
+        assert_eq!(Code::HeaderMismatch.as_u32(), 308);
+        assert_eq!(Code::DaticertMismatch.as_u32(), 607);
         assert_eq!(Code::FormalChecks.as_u32(), 703);
     }
 }

@@ -23,6 +23,12 @@ pub struct PecMessage<'a> {
     /// The kind, from `X-Trasporto` / `X-Ricevuta` of the outermost PEC message; `None` for
     /// ordinary mail.
     pub kind: Option<MessageKind>,
+    /// The kind the outer `X-Trasporto` / `X-Ricevuta` header claims (unsigned: `kind` is
+    /// authoritative where a signed daticert is present).
+    pub header_kind: Option<MessageKind>,
+    /// What the signature covers: `whole` when the signed entity is the top-level entity,
+    /// `inner` when unsigned MIME wraps it; `None` when the message is not signed.
+    pub signed_scope: Option<crate::smime::SignedScope>,
     /// `X-TipoRicevuta` (or daticert `<ricevuta tipo>` when the header is absent).
     pub receipt_type: Option<ReceiptType>,
     /// `X-VerificaSicurezza: errore` present.
@@ -216,6 +222,8 @@ impl<'a> PecMessage<'a> {
 
         Ok(PecMessage {
             raw,
+            header_kind: kind.clone(),
+            signed_scope: signed.as_ref().map(|_| crate::smime::SignedScope::Whole),
             kind,
             receipt_type,
             security_error,

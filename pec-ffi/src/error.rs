@@ -67,6 +67,12 @@ pub enum pec_result {
     UnsupportedAlgorithm = 304,
     /// The signer failed (for a callback signer: the callback returned non-zero).
     SigningFailed = 305,
+    /// Verification reason `signing-time-in-future`.
+    SigningTimeInFuture = 306,
+    /// Verification reason `partially-signed`.
+    PartiallySigned = 307,
+    /// Verification reason `header-mismatch`.
+    HeaderMismatch = 308,
     /// Verification reason `untrusted-chain`.
     UntrustedChain = 400,
     /// Verification reason `expired`.
@@ -111,6 +117,8 @@ pub enum pec_result {
     NotInIndex = 605,
     /// Verification reason `from-domain-mismatch`.
     FromDomainMismatch = 606,
+    /// Verification reason `daticert-mismatch`.
+    DaticertMismatch = 607,
     /// Unknown message kind.
     UnknownKind = 700,
     /// A required input is missing.
@@ -149,6 +157,9 @@ impl pec_result {
         pec_result::BadSignature,
         pec_result::UnsupportedAlgorithm,
         pec_result::SigningFailed,
+        pec_result::SigningTimeInFuture,
+        pec_result::PartiallySigned,
+        pec_result::HeaderMismatch,
         pec_result::UntrustedChain,
         pec_result::Expired,
         pec_result::NotYetValid,
@@ -171,6 +182,7 @@ impl pec_result {
         pec_result::IndexSignature,
         pec_result::NotInIndex,
         pec_result::FromDomainMismatch,
+        pec_result::DaticertMismatch,
         pec_result::UnknownKind,
         pec_result::MissingInput,
         pec_result::WrongInput,
@@ -329,6 +341,9 @@ pub(crate) fn result_text(code: u32) -> &'static str {
         Code::BadSignature => "the signature is wrong",
         Code::UnsupportedAlgorithm => "an algorithm this library does not implement",
         Code::SigningFailed => "the signer failed",
+        Code::SigningTimeInFuture => "the signingTime claim is in the future",
+        Code::PartiallySigned => "only an inner part of the message is signed",
+        Code::HeaderMismatch => "the outer PEC header disagrees with the signed daticert",
         Code::UntrustedChain => "no certificate path to a trust anchor",
         Code::Expired => "a certificate of the path has expired",
         Code::NotYetValid => "a certificate of the path is not yet valid",
@@ -351,6 +366,9 @@ pub(crate) fn result_text(code: u32) -> &'static str {
         Code::IndexSignature => "the signed providers index was refused",
         Code::NotInIndex => "the signer certificate is not in the providers index",
         Code::FromDomainMismatch => "the From: domain is not managed by the signing provider",
+        Code::DaticertMismatch => {
+            "daticert names another provider or an address it does not manage"
+        }
         Code::UnknownKind => "unknown message kind",
         Code::MissingInput => "a required input is missing",
         Code::WrongInput => "the input is not of the expected kind",

@@ -72,8 +72,20 @@ pub enum Reason {
     RevocationUnknown,
     /// `not-in-index`: the signer certificate is not in the providers index.
     NotInIndex,
-    /// `from-domain-mismatch`: the `From:` domain is not managed by the signing provider.
+    /// `from-domain-mismatch`: the `From:` domain is not managed by the signing provider
+    /// (also: not exactly one `From:` field with exactly one mailbox, when an index is given).
     FromDomainMismatch,
+    /// `signing-time-in-future`: the signingTime claim is more than five minutes after the
+    /// verifier's clock.
+    SigningTimeInFuture,
+    /// `daticert-mismatch`: daticert `gestore-emittente` is not the signing provider's
+    /// `providerName`, or the address the provider acted for is not in a domain it manages.
+    DaticertMismatch,
+    /// `partially-signed`: the signed entity is not the message's top-level entity (a
+    /// mailing list or a forward wrapped it); the verdict is at most `indeterminate`.
+    PartiallySigned,
+    /// `header-mismatch`: the outer `X-Ricevuta`/`X-Trasporto` disagrees with daticert `tipo`.
+    HeaderMismatch,
 }
 
 impl Reason {
@@ -90,6 +102,10 @@ impl Reason {
         Reason::RevocationUnknown,
         Reason::NotInIndex,
         Reason::FromDomainMismatch,
+        Reason::SigningTimeInFuture,
+        Reason::DaticertMismatch,
+        Reason::PartiallySigned,
+        Reason::HeaderMismatch,
     ];
 
     /// The stable wire name (`no-signature`, ...).
@@ -106,6 +122,10 @@ impl Reason {
             Reason::RevocationUnknown => "revocation-unknown",
             Reason::NotInIndex => "not-in-index",
             Reason::FromDomainMismatch => "from-domain-mismatch",
+            Reason::SigningTimeInFuture => "signing-time-in-future",
+            Reason::DaticertMismatch => "daticert-mismatch",
+            Reason::PartiallySigned => "partially-signed",
+            Reason::HeaderMismatch => "header-mismatch",
         }
     }
 
@@ -123,12 +143,16 @@ impl Reason {
             Reason::RevocationUnknown => Code::RevocationUnknown,
             Reason::NotInIndex => Code::NotInIndex,
             Reason::FromDomainMismatch => Code::FromDomainMismatch,
+            Reason::SigningTimeInFuture => Code::SigningTimeInFuture,
+            Reason::DaticertMismatch => Code::DaticertMismatch,
+            Reason::PartiallySigned => Code::PartiallySigned,
+            Reason::HeaderMismatch => Code::HeaderMismatch,
         }
     }
 
     /// Whether this finding makes the verdict `invalid` (otherwise `indeterminate`).
     pub fn is_fatal(self) -> bool {
-        !matches!(self, Reason::RevocationUnknown)
+        !matches!(self, Reason::RevocationUnknown | Reason::PartiallySigned)
     }
 
     /// Parses a wire name.
@@ -165,6 +189,103 @@ impl RevocationStatus {
             RevocationStatus::Unknown => "unknown",
             RevocationStatus::NotChecked => "not-checked",
         }
+    }
+}
+
+/// Which instant the certificate path was evaluated at, and where it came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TimeSource {
+    /// The verifier's clock.
+    #[default]
+    Now,
+    /// An instant the caller gave (`--at`): trusted and compared as it is.
+    Given,
+    /// The signer's own signingTime claim (`--at-signing-time`): a claim, not a fact, so
+    /// revocation for key compromise applies whatever the dates.
+    SigningTimeClaimed,
+}
+
+impl TimeSource {
+    /// Wire name: `now`, `given`, `signing-time-claimed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeSource::Now => "now",
+            TimeSource::Given => "given",
+            TimeSource::SigningTimeClaimed => "signing-time-claimed",
+        }
+    }
+}
+
+/// What the signature covers, relative to the message as it arrived.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SignedScope {
+    /// The signed entity is the message's top-level entity: what the user sees is signed.
+    #[default]
+    Whole,
+    /// The signed entity is nested inside unsigned MIME (a mailing list or a forward wrapped
+    /// it): headers and parts outside it are not covered.
+    Inner,
+}
+
+impl SignedScope {
+    /// Wire name: `whole`, `inner`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignedScope::Whole => "whole",
+            SignedScope::Inner => "inner",
+        }
+    }
+}
+
+/// A weak algorithm or key found in the signature or its path, by stable name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Weakness {
+    /// `sha1-digest`: the SignerInfo digest is SHA-1.
+    Sha1Digest,
+    /// `md5-digest`: the SignerInfo digest is MD5.
+    Md5Digest,
+    /// `sha1-signature`: the CMS signature algorithm uses SHA-1.
+    Sha1Signature,
+    /// `sha1-certificate`: a certificate below the trust anchor is signed with SHA-1.
+    Sha1Certificate,
+    /// `md5-certificate`: a certificate below the trust anchor is signed with MD5.
+    Md5Certificate,
+    /// `rsa-key-under-2048`: the signer's or a path certificate's RSA key is under 2048 bits.
+    RsaKeyUnder2048,
+}
+
+impl Weakness {
+    /// Every weakness.
+    pub const ALL: &'static [Weakness] = &[
+        Weakness::Sha1Digest,
+        Weakness::Md5Digest,
+        Weakness::Sha1Signature,
+        Weakness::Sha1Certificate,
+        Weakness::Md5Certificate,
+        Weakness::RsaKeyUnder2048,
+    ];
+
+    /// The stable wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Weakness::Sha1Digest => "sha1-digest",
+            Weakness::Md5Digest => "md5-digest",
+            Weakness::Sha1Signature => "sha1-signature",
+            Weakness::Sha1Certificate => "sha1-certificate",
+            Weakness::Md5Certificate => "md5-certificate",
+            Weakness::RsaKeyUnder2048 => "rsa-key-under-2048",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn from_wire(s: &str) -> Option<Weakness> {
+        Weakness::ALL.iter().copied().find(|w| w.as_str() == s)
+    }
+}
+
+impl fmt::Display for Weakness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -223,6 +344,12 @@ pub struct VerificationReport {
     pub provider: Option<ProviderSummary>,
     /// Whether the digest matched only after CRLF canonicalisation (mail stored with LF).
     pub canonicalized: bool,
+    /// Where the evaluation instant came from.
+    pub time_source: TimeSource,
+    /// What the signature covers; `None` when there is no signature.
+    pub signed_scope: Option<SignedScope>,
+    /// Weak algorithms and keys, sorted, by stable name (SHA-1 messages stay `valid`).
+    pub weaknesses: Vec<Weakness>,
 }
 
 impl VerificationReport {
@@ -242,6 +369,9 @@ impl VerificationReport {
             revocation: RevocationStatus::NotChecked,
             provider: None,
             canonicalized: false,
+            time_source: TimeSource::Now,
+            signed_scope: None,
+            weaknesses: Vec::new(),
         }
     }
 
@@ -252,6 +382,14 @@ impl VerificationReport {
             self.reasons.sort();
         }
         self.verdict = Self::verdict_of(&self.reasons);
+    }
+
+    /// Adds a weakness (kept sorted and unique).
+    pub fn add_weakness(&mut self, w: Weakness) {
+        if !self.weaknesses.contains(&w) {
+            self.weaknesses.push(w);
+            self.weaknesses.sort();
+        }
     }
 
     fn verdict_of(reasons: &[Reason]) -> Verdict {
