@@ -2,7 +2,7 @@
 //! trust anchors, validity at a chosen time, key usage, rfc822Name name constraints, and
 //! revocation through [`crate::revocation`].
 //!
-//! Spec digest §7.3 step 3: "build and validate the full certification path, check revocation
+//! docs/SPEC.md §7.3 step 3: "build and validate the full certification path, check revocation
 //! (CRL) and the validity period", with the certificate profile of §7.2 (RFC 5750, RFC 5280).
 //! The rules applied are those of RFC 5280 §6.1 that matter for S/MIME signers:
 //!
@@ -280,7 +280,7 @@ pub struct PathOutcome {
 /// certificates carried in the CMS) as intermediates, evaluated at `at`, checking revocation
 /// against `crls` when given.
 ///
-/// Spec digest §7.3 step 3. `reasons` is sorted and empty when the path is valid. A path that
+/// docs/SPEC.md §7.3 step 3. `reasons` is sorted and empty when the path is valid. A path that
 /// is sound but has a certificate outside its validity period is reported with its chain and
 /// `expired` / `not-yet-valid`; no acceptable path gives `untrusted-chain` (with the longest
 /// partial chain found). Revocation is checked for every non-anchor certificate of a sound
@@ -923,7 +923,7 @@ impl CertInfo {
             && self.key_usage.is_none_or(|ku| ku & KU_KEY_CERT_SIGN != 0)
     }
 
-    /// Spec digest §7.2: keyUsage digitalSignature (or nonRepudiation); extendedKeyUsage, when
+    /// docs/SPEC.md §7.2: keyUsage digitalSignature (or nonRepudiation); extendedKeyUsage, when
     /// present, emailProtection (RFC 5750 §4.4.4) or anyExtendedKeyUsage.
     fn usable_for_email_signing(&self) -> bool {
         let ku =

@@ -1,4 +1,4 @@
-//! The access point's formal checks on an original message (RFC 6109 §3.1.1; spec digest
+//! The access point's formal checks on an original message (RFC 6109 §3.1.1; docs/SPEC.md
 //! §10.1). A failure yields a non-acceptance notice whose text and `errore-esteso` come from
 //! the [`Violation`]s.
 
@@ -9,7 +9,7 @@ use crate::limits::Limits;
 use crate::mime::Headers;
 
 /// The SMTP transaction data: the reverse path (`MAIL FROM`) and the forward paths
-/// (`RCPT TO`). Certification data are SMTP routing data (spec digest §2).
+/// (`RCPT TO`). Certification data are SMTP routing data (docs/SPEC.md §2).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SmtpEnvelope {
     /// `MAIL FROM`, without angle brackets.
@@ -18,7 +18,7 @@ pub struct SmtpEnvelope {
     pub forward_paths: Vec<String>,
 }
 
-/// One failed formal check (spec digest §10.1).
+/// One failed formal check (docs/SPEC.md §10.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Violation {
@@ -103,7 +103,7 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Runs the formal checks of spec digest §10.1 on `original` (the user's message as
+/// Runs the formal checks of docs/SPEC.md §10.1 on `original` (the user's message as
 /// submitted) with the SMTP transaction data in `envelope` (paths are checked only when
 /// given) and the size limit `max_size` (message size × recipients). Returns every
 /// violation found; empty means the message passes.

@@ -1,5 +1,5 @@
 //! `daticert.xml`, the certification data of every PEC message except the anomaly envelope
-//! (RFC 6109 §4.4; spec digest §6).
+//! (RFC 6109 §4.4; docs/SPEC.md §6).
 //!
 //! [`Daticert::to_xml`] writes a document valid against the RFC's DTD; [`Daticert::parse`]
 //! reads real-world files with a non-validating reader that never expands entities nor
@@ -74,11 +74,11 @@ pub const MAX_DATICERT_SIZE: usize = 1 << 20;
 /// The deepest element nesting accepted by [`Daticert::parse`]. The DTD needs 4 levels.
 pub const MAX_DATICERT_DEPTH: usize = 32;
 
-/// The XML declaration written by [`Daticert::to_xml`], as in every real file (spec §6.1).
+/// The XML declaration written by [`Daticert::to_xml`], as in every real file (docs/SPEC.md §6.1).
 pub const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 impl Daticert {
-    /// Writes the document, valid against the DTD of RFC 6109 §4.4 (spec §6.1): the
+    /// Writes the document, valid against the DTD of RFC 6109 §4.4 (docs/SPEC.md §6.1): the
     /// declaration `<?xml version="1.0" encoding="UTF-8"?>`, no DOCTYPE, `tipo` and `errore`
     /// always written, elements in the DTD's order, indented with four spaces and `\n` line
     /// ends like the files real providers emit.
@@ -165,7 +165,7 @@ impl Daticert {
         Ok(w.out)
     }
 
-    /// Reads a `daticert.xml` (spec §6, §11 step 4) with a non-validating reader that never
+    /// Reads a `daticert.xml` (docs/SPEC.md §6, §11 step 4) with a non-validating reader that never
     /// fetches a DTD and never expands entities.
     ///
     /// - A UTF-8 BOM, the XML declaration, comments, processing instructions, indentation and
@@ -206,7 +206,7 @@ impl Daticert {
 
 impl CertDate {
     /// The `<data>` fields of an instant in its own offset: `giorno` `dd/mm/yyyy`, `ora`
-    /// `hh:mm:ss`, `zona` `[+|-]hhmm` (spec §6.2). Seconds of the offset, if any, are dropped
+    /// `hh:mm:ss`, `zona` `[+|-]hhmm` (docs/SPEC.md §6.2). Seconds of the offset, if any, are dropped
     /// from `zona`; years outside 0..=9999 are written as they are (the caller's business).
     pub fn from_datetime(t: &DateTime<FixedOffset>) -> CertDate {
         let offset = t.offset().local_minus_utc();

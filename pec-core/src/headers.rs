@@ -1,5 +1,5 @@
 //! Header values: writing them safely and reading them as real mail carries them (RFC 5322,
-//! RFC 2047; spec digest §3.2, §10.6).
+//! RFC 2047; docs/SPEC.md §3.2, §10.6).
 //!
 //! - [`check_no_injection`] refuses CR, LF and NUL in anything that reaches a header.
 //! - [`encode_unstructured`] writes a whole `Name: value\r\n` field: RFC 2047 encoded-words for
@@ -8,8 +8,8 @@
 //! - [`decode_unstructured`] unfolds and decodes a received value, robust on any bytes.
 //! - [`validate_addr_spec`], [`validate_domain`], [`parse_address_list`]: addresses.
 //! - [`on_behalf_of_from`] / [`sender_from_on_behalf`]: the envelope's `From:` in the Italian
-//!   form `"Per conto di: sender" <posta-certificata@domain>` (spec §3.2).
-//! - [`quoted_printable`]: the human-readable parts (RFC 2045 §6.7, spec §2, §10.6).
+//!   form `"Per conto di: sender" <posta-certificata@domain>` (docs/SPEC.md §3.2).
+//! - [`quoted_printable`]: the human-readable parts (RFC 2045 §6.7, docs/SPEC.md §2, §10.6).
 
 use base64::Engine;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -24,7 +24,7 @@ pub const MAX_LINE_LENGTH: usize = 78;
 pub const MAX_ENCODED_WORD: usize = 75;
 
 /// The address every PEC system message comes from: `posta-certificata@<provider domain>`
-/// (spec §3.2).
+/// (docs/SPEC.md §3.2).
 pub const SYSTEM_LOCAL_PART: &str = "posta-certificata";
 
 /// Refuses a header name or value that carries CR, LF or NUL: such a value would end the
@@ -703,11 +703,11 @@ fn display_name(phrase: &str) -> Option<String> {
     if collapsed.is_empty() { None } else { Some(collapsed) }
 }
 
-/// The display-name prefix of envelope `From:` fields in real traffic (spec §3.2).
+/// The display-name prefix of envelope `From:` fields in real traffic (docs/SPEC.md §3.2).
 pub const ON_BEHALF_PREFIX: &str = "Per conto di: ";
 
 /// The `From:` value of a transport or anomaly envelope, in the Italian form real providers
-/// use (spec §3.2): `"Per conto di: sender" <posta-certificata@domain>`. The sender must be a
+/// use (docs/SPEC.md §3.2): `"Per conto di: sender" <posta-certificata@domain>`. The sender must be a
 /// valid addr-spec and the domain a host name ([`ParseError::InvalidAddress`]).
 pub fn on_behalf_of_from(sender: &str, provider_domain: &str) -> Result<String> {
     validate_addr_spec(sender)?;
@@ -722,7 +722,7 @@ pub fn on_behalf_of_from(sender: &str, provider_domain: &str) -> Result<String> 
     Ok(format!("\"{ON_BEHALF_PREFIX}{quoted}\" <{SYSTEM_LOCAL_PART}@{provider_domain}>"))
 }
 
-/// The original sender named in an envelope's `From:` display name (spec §3.2): matches
+/// The original sender named in an envelope's `From:` display name (docs/SPEC.md §3.2): matches
 /// `per conto di:?\s*` (any case; also the RFC's English `on behalf of:`), then returns the
 /// rest (or, when nothing follows, the `<address>` of the value) if it is a valid addr-spec.
 /// Accepts the display name alone, quoted or not, RFC 2047-encoded or not, or the

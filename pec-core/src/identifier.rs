@@ -1,4 +1,4 @@
-//! PEC message identifiers (RFC 6109 §1.2.3, §2.2.1; spec digest §5).
+//! PEC message identifiers (RFC 6109 §1.2.3, §2.2.1; docs/SPEC.md §5).
 //!
 //! The access point gives every accepted message a «PEC msgid» (`identificativo`) of the form
 //! `[alphanumeric string]@[provider mail domain]`, unambiguous across the whole PEC system: it
@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::headers::validate_domain;
 
 /// Generates PEC identifiers `pec.<yyyymmddhhmmss>.<pid>.<nonce>.<counter>@<domain>`
-/// (spec §5), e.g. `pec.20261125191500.4242.9f3a61c0d2b4e857.17@pec.example.it`.
+/// (docs/SPEC.md §5), e.g. `pec.20261125191500.4242.9f3a61c0d2b4e857.17@pec.example.it`.
 ///
 /// The local part uses only `[A-Za-z0-9.-]`. Uniqueness: the counter is atomic (so one
 /// generator may be shared by threads: it is `Send + Sync`); the 64-bit nonce comes from the

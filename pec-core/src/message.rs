@@ -1,4 +1,4 @@
-//! Parsing and classification of any message as raw bytes (spec digest §11).
+//! Parsing and classification of any message as raw bytes (docs/SPEC.md §11).
 //!
 //! (API fixed; implementation in progress.)
 
@@ -94,7 +94,7 @@ impl<'a> PecMessage<'a> {
 
     /// Parses `raw` with explicit limits.
     ///
-    /// Classification follows spec digest §11: the kind comes from the outermost headers
+    /// Classification follows docs/SPEC.md §11: the kind comes from the outermost headers
     /// (`X-Ricevuta`, else `X-Trasporto`); the signed part is the first `multipart/signed`
     /// found (tolerating an outer `multipart/mixed` added by a mailing list); `daticert.xml`
     /// and `postacert.eml` are looked up inside the signed content by file name or type.

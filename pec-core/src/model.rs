@@ -1,5 +1,5 @@
 //! The PEC data model: message kinds and the header and `daticert.xml` vocabularies
-//! (RFC 6109 §2.1, §3, §4.4; spec digest §2.1, §3.1, §6).
+//! (RFC 6109 §2.1, §3, §4.4; docs/SPEC.md §2.1, §3.1, §6).
 //!
 //! Every vocabulary is an enum with English Rust names, the exact wire string through
 //! `as_str()`, and an `Other` variant that keeps an unknown value when parsing (real traffic

@@ -1,5 +1,5 @@
 //! The provider that issues envelopes and notices: its name (`gestore-emittente`), its mail
-//! domain (service address `posta-certificata@<domain>`, spec digest §1.4, §3.2), how it
+//! domain (service address `posta-certificata@<domain>`, docs/SPEC.md §1.4, §3.2), how it
 //! tells certified from ordinary recipients (§1.1 step 3, §6.2 `destinatari@tipo`) and the
 //! generator of its PEC identifiers (§5).
 //!
@@ -19,7 +19,7 @@ use crate::index::ProviderDirectory;
 use crate::model::RecipientType;
 
 /// The default size limit of the access point's formal checks: 30 MB of message size ×
-/// number of recipients (RFC 6109 §3.1.1; spec digest §10.1).
+/// number of recipients (RFC 6109 §3.1.1; docs/SPEC.md §10.1).
 pub const DEFAULT_MAX_SIZE: usize = 30 * 1000 * 1000;
 
 /// The provider file, as text (TOML):
@@ -77,7 +77,7 @@ pub enum RecipientPolicy {
     /// A fixed list of PEC domains (ASCII case-insensitive, exact).
     CertifiedDomains(Vec<String>),
     /// The providers index: a domain is certified when some provider's `managedDomains`
-    /// holds it (spec digest §1.1 step 3).
+    /// holds it (docs/SPEC.md §1.1 step 3).
     Index(Arc<dyn ProviderDirectory>),
 }
 
@@ -196,7 +196,7 @@ impl Provider {
         self.max_size
     }
 
-    /// The service address, `posta-certificata@<domain>` (spec digest §1.4).
+    /// The service address, `posta-certificata@<domain>` (docs/SPEC.md §1.4).
     pub fn service_address(&self) -> String {
         format!("posta-certificata@{}", self.domain)
     }

@@ -2,7 +2,7 @@
 //! thisUpdate/nextUpdate), a cache, and a pluggable fetcher for CRL distribution points
 //! (offline by default).
 //!
-//! Spec digest §7.3 step 3: "check revocation (CRL; if cached, refresh often enough to track CA
+//! docs/SPEC.md §7.3 step 3: "check revocation (CRL; if cached, refresh often enough to track CA
 //! publication)". A CRL is usable for a certificate (RFC 5280 §6.3, simplified to complete,
 //! direct CRLs) when its issuer name matches the certificate's issuer, its signature verifies
 //! with the issuer's key (which, when it has keyUsage, must allow `cRLSign`), and

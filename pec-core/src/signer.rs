@@ -47,7 +47,7 @@ const MAX_PEM_INPUT: usize = 16 * 1024 * 1024;
 /// A signer holding an RSA private key in memory (aws-lc-rs, constant-time, blinded).
 ///
 /// The key must match the certificate; the certificate and chain are embedded in every
-/// signature (RFC 6109 §2.1: the signer certificate is included; spec digest §7.1).
+/// signature (RFC 6109 §2.1: the signer certificate is included; docs/SPEC.md §7.1).
 pub struct SoftwareSigner {
     key: RsaKeyPair,
     certificate: Vec<u8>,

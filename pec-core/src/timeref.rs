@@ -1,5 +1,5 @@
-//! The time reference of a transaction (DM 2 Nov 2005 art. 9; RFC 6109 §4.1, §4.2; spec
-//! digest §10.3).
+//! The time reference of a transaction (DM 2 Nov 2005 art. 9; RFC 6109 §4.1, §4.2; docs/SPEC.md
+//! §10.3).
 //!
 //! One single instant per transaction at each processing point: the same value goes into the
 //! `Date:` header of the receipt or envelope, the date phrase of the human-readable text, the
@@ -13,7 +13,7 @@ use chrono::{
 use crate::daticert::CertDate;
 use crate::error::{ParseError, Result};
 
-/// One instant per transaction (spec §10.3), with the offset of the legal local time in which
+/// One instant per transaction (docs/SPEC.md §10.3), with the offset of the legal local time in which
 /// it is shown. Its resolution is one second, the resolution of every form it is rendered in
 /// (sub-second parts are dropped when it is made).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,7 +77,7 @@ impl TimeReference {
         CertDate::from_datetime(&self.at)
     }
 
-    /// The date phrase of the human-readable text, as real providers print it (spec §10.3,
+    /// The date phrase of the human-readable text, as real providers print it (docs/SPEC.md §10.3,
     /// §10.7; offset without colon): `05/12/2024 alle ore 00:02:10 (+0100)`.
     pub fn human(&self) -> String {
         format!("{} alle ore {} ({})", self.day(), self.time(), self.zone())

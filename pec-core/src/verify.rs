@@ -1,5 +1,5 @@
 //! Verification of a whole message as it arrived: parse, locate the exact signed bytes and
-//! the detached signature, verify them (spec digest §7.3).
+//! the detached signature, verify them (docs/SPEC.md §7.3).
 
 use crate::error::Result;
 use crate::limits::Limits;

@@ -1,4 +1,4 @@
-//! `daticert.xml` (spec §6): every `tipo` written and validated by the real `xmllint` against
+//! `daticert.xml` (docs/SPEC.md §6): every `tipo` written and validated by the real `xmllint` against
 //! the RFC's DTD, round trips, the real files of `../shared/interop` and the vectors, and
 //! hostile inputs, each a typed error within a time bound.
 #![allow(clippy::unwrap_used)] // tests may unwrap
@@ -134,7 +134,7 @@ fn base(kind: CertType, issuer: &str, at: &str) -> Daticert {
     }
 }
 
-/// One realistic document per `tipo` and variant (spec §6.2 table).
+/// One realistic document per `tipo` and variant (docs/SPEC.md §6.2 table).
 fn every_kind() -> Vec<(&'static str, Daticert)> {
     let sender_p = "Example PEC S.p.A.";
     let recv_p = "Other PEC S.r.l.";

@@ -1,4 +1,4 @@
-//! Header values (spec §3.2, §10.6): injection refused, RFC 2047 encoding and folding,
+//! Header values (docs/SPEC.md §3.2, §10.6): injection refused, RFC 2047 encoding and folding,
 //! decoding of real-world values, addresses, the "Per conto di" From form, quoted-printable.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 

@@ -1,4 +1,4 @@
-//! Providers index: LDIF reading, look-ups, refresh, signed index (spec §8).
+//! Providers index: LDIF reading, look-ups, refresh, signed index (docs/SPEC.md §8).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Providers index from a REAL OpenLDAP slapd (spec §8.1): the test writes a temporary
+//! Providers index from a REAL OpenLDAP slapd (docs/SPEC.md §8.1): the test writes a temporary
 //! slapd.conf with the shipped schema (`schema/pec-index.schema`), loads a generated index
 //! of several providers with real DER certificates (openssl) with slapadd, starts slapd on
 //! `ldapi://` in the temporary directory and on 127.0.0.1, and compares the answers of

@@ -1,5 +1,5 @@
 //! `pec.verify` and `pec.Verifier`: S/MIME verification of a message as it arrived, against
-//! trust anchors, CRLs and optionally the providers index (spec digest §7.3).
+//! trust anchors, CRLs and optionally the providers index (docs/SPEC.md §7.3).
 
 use std::path::PathBuf;
 use std::sync::Arc;

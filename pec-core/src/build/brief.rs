@@ -1,4 +1,4 @@
-//! The brief delivery receipt transformation (RFC 6109 §3.3.2.2; spec digest §3.3).
+//! The brief delivery receipt transformation (RFC 6109 §3.3.2.2; docs/SPEC.md §3.3).
 //!
 //! The MIME structure of the original is kept byte for byte; every part with a `name`
 //! (`Content-Type`) or `filename` (`Content-Disposition`) parameter, and every

@@ -1,4 +1,4 @@
-//! Builders of every PEC envelope, receipt and notice (RFC 6109 §3; spec digest §2–§6).
+//! Builders of every PEC envelope, receipt and notice (RFC 6109 §3; docs/SPEC.md §2–§6).
 //!
 //! One entry point, [`Provider::build`], takes a [`BuildRequest`] and produces canonical CRLF
 //! MIME (no bare LF anywhere): headers per §3.2, a `multipart/mixed` body per §4 (human text
@@ -39,7 +39,7 @@ use text::HumanText;
 
 pub use crate::timeref::TimeReference;
 
-/// Which timeout notice (RFC 6109 §3.1.6; spec digest §9.3).
+/// Which timeout notice (RFC 6109 §3.1.6; docs/SPEC.md §9.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timeout {
     /// The 12-hour warning: delivery may still happen.
@@ -81,7 +81,7 @@ pub struct BuildRequest<'a> {
     pub envelope: Option<&'a [u8]>,
     /// The recipient(s) the notice is about (one; several for `presa-in-carico`).
     pub recipients: Vec<String>,
-    /// Overrides the delivery receipt type chosen by spec digest §3.3.
+    /// Overrides the delivery receipt type chosen by docs/SPEC.md §3.3.
     pub receipt_type: Option<ReceiptType>,
     /// `postacert@errore` (`non-accettazione`: `virus` selects the virus variant;
     /// `errore-consegna`: `no-dest`, `no-dominio`, `virus`, `altro`).
@@ -802,7 +802,7 @@ fn copy_fields(out: &mut Vec<String>, src: &[u8], h: &Headers<'_>, names: &[&str
 }
 
 /// The original as stored in `postacert.eml`: `Message-ID` replaced by the PEC identifier,
-/// `X-Riferimento-Message-ID` added after it when the client gave a msgid (spec digest §5),
+/// `X-Riferimento-Message-ID` added after it when the client gave a msgid (docs/SPEC.md §5),
 /// bare LF normalised to CRLF; every other byte unchanged.
 fn rewrite_original(
     original: &[u8],

@@ -1,4 +1,4 @@
-//! The human-readable part of every generated message (RFC 6109 §3; spec digest §10.7):
+//! The human-readable part of every generated message (RFC 6109 §3; docs/SPEC.md §10.7):
 //! Italian wording of our own, as `text/plain` and self-contained `text/html` (no external
 //! resources, no scripts, every value HTML-escaped).
 

@@ -1,5 +1,5 @@
 //! The in-memory providers index: built once, immutable, shared by threads without locks
-//! (spec §8.3: is a recipient certified, where to send notices, verify a provider signature).
+//! (docs/SPEC.md §8.3: is a recipient certified, where to send notices, verify a provider signature).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -94,7 +94,7 @@ impl Directory {
         Ok(dir)
     }
 
-    /// Parses an LDIF index (spec §8.2, [`ldif::records_from_ldif`]) and builds the index.
+    /// Parses an LDIF index (docs/SPEC.md §8.2, [`ldif::records_from_ldif`]) and builds the index.
     pub fn from_ldif(bytes: &[u8]) -> Result<Directory> {
         Directory::from_records(ldif::records_from_ldif(bytes)?)
     }
@@ -104,7 +104,7 @@ impl Directory {
         Directory::from_records(ldif::records_from_ldif_with_limits(bytes, limits)?)
     }
 
-    /// The provider whose certificates include exactly `der` (spec §7.3 step 2: SHA-1 look-up
+    /// The provider whose certificates include exactly `der` (docs/SPEC.md §7.3 step 2: SHA-1 look-up
     /// in `providerCertificateHash`, then comparison of the full certificate).
     pub fn by_certificate(&self, der: &[u8]) -> Option<Arc<ProviderRecord>> {
         let digest = crate::crypto::DigestAlgorithm::Sha1.digest(der);
@@ -114,14 +114,14 @@ impl Directory {
     }
 
     /// Whether `domain` is managed by a PEC provider (ASCII case-insensitive, exact: no
-    /// subdomain wildcarding, spec §8.3).
+    /// subdomain wildcarding, docs/SPEC.md §8.3).
     pub fn is_certified_domain(&self, domain: &str) -> bool {
         self.domain_index(domain).is_some()
     }
 
     /// Whether the address's domain (after the last `@`; surrounding `<>` and blanks
     /// ignored) is managed by a PEC provider: `certificato` if so, `esterno` otherwise
-    /// (RFC 6109 §2.2.1, spec §8.3). A string without `@` is not an address: `false`.
+    /// (RFC 6109 §2.2.1, docs/SPEC.md §8.3). A string without `@` is not an address: `false`.
     pub fn is_certified(&self, address: &str) -> bool {
         let a = address.trim();
         let a = a.strip_prefix('<').and_then(|x| x.strip_suffix('>')).unwrap_or(a);

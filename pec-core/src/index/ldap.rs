@@ -1,4 +1,4 @@
-//! The providers index from a live LDAP server (spec §8.1: base `o=postacert`, entries of
+//! The providers index from a live LDAP server (docs/SPEC.md §8.1: base `o=postacert`, entries of
 //! object class `provider`), through ldap3's blocking API.
 //!
 //! Each [`LdapSource::load`] runs on its own short-lived thread: ldap3's `LdapConn` builds
@@ -41,7 +41,7 @@ const ATTRIBUTES: &[&str] = &[
 pub struct LdapSource {
     /// Server URL.
     pub url: String,
-    /// Search base (default `o=postacert`, spec §8.1).
+    /// Search base (default `o=postacert`, docs/SPEC.md §8.1).
     pub base: String,
     /// Simple bind DN and password; `None` binds anonymously.
     pub bind: Option<(String, String)>,

@@ -1,5 +1,5 @@
 //! LDIF (RFC 2849) reading of the providers index, as providers and the agency publish it
-//! (spec §8.1, §8.2), and the signed `.p7m` wrapper.
+//! (docs/SPEC.md §8.1, §8.2), and the signed `.p7m` wrapper.
 //!
 //! What is accepted:
 //! * an optional `version: 1` line first;
@@ -161,7 +161,7 @@ pub fn parse_ldif_with_limits(bytes: &[u8], limits: &LdifLimits) -> Result<Vec<L
 }
 
 /// Parses an LDIF index and returns its provider records (entries with `objectClass:
-/// provider`), validated against the schema of spec §8.2, with the default limits.
+/// provider`), validated against the schema of docs/SPEC.md §8.2, with the default limits.
 pub fn records_from_ldif(bytes: &[u8]) -> Result<Vec<ProviderRecord>> {
     records_from_ldif_with_limits(bytes, &LdifLimits::default())
 }
@@ -193,13 +193,13 @@ pub fn records_from_ldif_with_limits(
 }
 
 /// Builds and validates a [`ProviderRecord`] from the attribute values of one entry whose
-/// `objectClass` is `provider` (spec §8.2). `values` yields `(attribute, value)` pairs; the
+/// `objectClass` is `provider` (docs/SPEC.md §8.2). `values` yields `(attribute, value)` pairs; the
 /// attribute may carry options (`providerCertificate;binary`). Shared by the LDIF reader
 /// and the LDAP source.
 ///
 /// Checks: the MUST attributes (`providerCertificateHash`, `providerCertificate`,
 /// `providerName`, `mailReceipt`, `managedDomains`) are present; the SINGLE-VALUE ones are
-/// single; each hash is 40 hex digits equal (case-insensitively, spec §8.2 and §14 erratum 7)
+/// single; each hash is 40 hex digits equal (case-insensitively, docs/SPEC.md §8.2 and §14 erratum 7)
 /// to the SHA-1 of one certificate of the entry, and every certificate has its hash
 /// (rollover: several pairs); each certificate is DER X.509; `mailReceipt` is a bare
 /// addr-spec; each domain is a plausible dot-atom domain (stored lowercase).
@@ -324,7 +324,7 @@ pub fn record_from_values<'a>(
     Ok(rec)
 }
 
-/// Normalises a signed index (`.p7m`: a CMS SignedData wrapping the LDIF, spec §8.1) given
+/// Normalises a signed index (`.p7m`: a CMS SignedData wrapping the LDIF, docs/SPEC.md §8.1) given
 /// as DER, base64 or PEM to DER, hands it to `verify` and returns the content `verify`
 /// returns.
 ///

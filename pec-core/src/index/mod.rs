@@ -1,5 +1,5 @@
-//! The providers index («indice dei gestori di posta certificata», RFC 6109 §4.5; spec
-//! digest §8): which domains and certificates belong to PEC.
+//! The providers index («indice dei gestori di posta certificata», RFC 6109 §4.5; docs/SPEC.md
+//! §8): which domains and certificates belong to PEC.
 
 use std::sync::Arc;
 

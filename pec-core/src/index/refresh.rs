@@ -1,4 +1,4 @@
-//! Refresh policy of the providers index (spec §8.1: every provider keeps a local copy
+//! Refresh policy of the providers index (docs/SPEC.md §8.1: every provider keeps a local copy
 //! refreshed daily and uses it instead of querying the central server per message).
 //!
 //! A [`RefreshingDirectory`] serves look-ups from its current copy (an `Arc<Directory>`
@@ -33,7 +33,7 @@ pub trait IndexSource: Send + Sync {
 /// content (in the library, `crate::smime::verify_attached` with the caller's trust).
 pub type IndexVerifier = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>> + Send + Sync>;
 
-/// An LDIF file on disk, plain or signed (`.p7m`, spec §8.1).
+/// An LDIF file on disk, plain or signed (`.p7m`, docs/SPEC.md §8.1).
 #[derive(Clone)]
 pub struct LdifFileSource {
     path: PathBuf,

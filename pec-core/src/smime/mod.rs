@@ -1,5 +1,5 @@
 //! S/MIME (CMS SignedData) signing and verification of PEC messages (RFC 6109 §2.1, §7.3;
-//! spec digest §7).
+//! docs/SPEC.md §7).
 //!
 //! Verification never returns a bare bool: it returns a [`VerificationReport`] with a
 //! [`Verdict`], the [`Reason`]s, the signer, the signing time and the digest strength.

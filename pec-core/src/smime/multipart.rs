@@ -1,4 +1,4 @@
-//! `multipart/signed` framing (RFC 1847 §2.1, RFC 5751 §3.4.3; spec digest §4).
+//! `multipart/signed` framing (RFC 1847 §2.1, RFC 5751 §3.4.3; docs/SPEC.md §4).
 //!
 //! The signed entity is written once, as CRLF bytes, signed, and put on the wire unchanged as
 //! the first part: the signed bytes run from after the CRLF that ends the first boundary
@@ -15,7 +15,7 @@ use crate::signer::Signer;
 const BASE64_LINE: usize = 76;
 
 /// Signs a complete unsigned RFC 5322 message and returns it as `multipart/signed`
-/// (RFC 5751 §3.4.3, "clear-signed"; spec digest §4).
+/// (RFC 5751 §3.4.3, "clear-signed"; docs/SPEC.md §4).
 ///
 /// Bare LF line ends are first turned into CRLF. The message's `Content-*` header fields and
 /// its body become the signed entity (part 1, exactly as signed); every other header field

@@ -1,4 +1,4 @@
-//! CMS SignedData production (RFC 5652 §5; RFC 6109 §2.1; spec digest §7.1).
+//! CMS SignedData production (RFC 5652 §5; RFC 6109 §2.1; docs/SPEC.md §7.1).
 //!
 //! The structure is built with the `cms`, `x509-cert` and `der` types and encoded as DER:
 //! version 1, digest SHA-256, signer identified by issuerAndSerialNumber, signature algorithm

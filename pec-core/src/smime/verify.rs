@@ -1,5 +1,5 @@
 //! CMS SignedData verification, signature layer (RFC 5652 §5.4, §5.6; RFC 6109 §2.2.2, §7;
-//! spec digest §7.3), then the certificate path and the providers index.
+//! docs/SPEC.md §7.3), then the certificate path and the providers index.
 //!
 //! The CMS is walked by offsets with the bounded reader of [`super::ber`]: DER and BER with
 //! indefinite lengths (streamed signatures) are accepted; the RSA signature is checked over
@@ -27,9 +27,9 @@ const MAX_ITEMS: usize = 256;
 
 /// Verifies a detached CMS signature (`smime.p7s`, DER; the caller decodes the base64) over
 /// `content`, the signed bytes: the first part of `multipart/signed` exactly as on the wire
-/// (spec digest §4).
+/// (docs/SPEC.md §4).
 ///
-/// Steps (spec digest §7.3): decode (`malformed-signature` on any decoding failure, a
+/// Steps (docs/SPEC.md §7.3): decode (`malformed-signature` on any decoding failure, a
 /// structure that is not SignedData, no SignerInfo, no messageDigest, a signed contentType
 /// other than the eContentType, or a signer
 /// certificate that is not among the embedded `certificates`, which PEC requires, RFC 6109
