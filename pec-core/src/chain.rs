@@ -20,7 +20,9 @@
 //! * name constraints (RFC 5280 §4.2.1.10) of every CA of the path, trust anchor included,
 //!   applied to the rfc822Names (subjectAltName and the subject's `emailAddress`), dNSNames,
 //!   iPAddresses and directoryNames of the certificates below it: the real AgID CA1 carries
-//!   rfc822Name and directoryName constraints;
+//!   rfc822Name and directoryName constraints; an rfc822Name (or subject `emailAddress`) that
+//!   is not a mailbox (RFC 5280 §4.2.1.6: one `@`, Dot-string local part, LDH domain) makes
+//!   its certificate unusable, so `a@evil.example@pec.example.it` cannot pass a constraint;
 //! * validity of the signer and the intermediates at the evaluation time, which may be in the
 //!   past (legal evidence is judged at signing time). Trust anchors are trusted as given
 //!   (RFC 5280 §6.1.1 d: their own validity is not checked);

@@ -30,8 +30,10 @@ const MAX_ITEMS: usize = 256;
 /// (spec digest §4).
 ///
 /// Steps (spec digest §7.3): decode (`malformed-signature` on any decoding failure, a
-/// structure that is not SignedData, no SignerInfo, no messageDigest, a signed contentType
-/// other than the eContentType, or a signer
+/// structure that is not SignedData, no SignerInfo, signed attributes without messageDigest
+/// or contentType or with one of messageDigest, contentType, signingTime repeated or
+/// multi-valued (RFC 5652 §5.3, §11), a signed contentType other than the eContentType, an
+/// eContent next to the detached `content`, or a signer
 /// certificate that is not among the embedded `certificates`, which PEC requires, RFC 6109
 /// §2.1); the first SignerInfo's messageDigest is compared with the digest of `content`,
 /// then of its CRLF-canonicalised form (mail stored with LF; `canonicalized` is set), then of
@@ -40,7 +42,8 @@ const MAX_ITEMS: usize = 256;
 /// when there are none) is verified (`bad-signature`, also for digest or signature
 /// algorithms other than SHA-1/256/384/512 with RSA); then the certificate path at the
 /// instant chosen by `opts.time` and, when `opts.index` is given, the providers index
-/// (`not-in-index`, `from-domain-mismatch` against `from_domain`).
+/// (`not-in-index`, `from-domain-mismatch` against `from_domain`). Weak algorithms and keys of
+/// the signature and of the path are listed in `weaknesses` without changing the verdict.
 pub fn verify_detached(
     content: &[u8],
     cms_der: &[u8],
