@@ -385,6 +385,22 @@ fn message_digest_duplicates_are_malformed() {
     assert_malformed(&attrs);
 }
 
+/// A repeated signingTime cannot hide behind 256 other attributes.
+#[test]
+fn attributes_past_the_bound_are_malformed() {
+    let mut attrs = usual_attrs(CONTENT);
+    for i in 0..256u32 {
+        attrs.push(attr(&format!("1.3.6.1.4.1.99999.{i}"), &[vec![0x05, 0x00]]));
+    }
+    attrs.push(attr(SIGNING_TIME, &[time_value("150101000000Z")]));
+    assert_malformed(&attrs);
+    // a few unknown attributes are fine
+    let mut attrs = usual_attrs(CONTENT);
+    attrs.push(attr("1.3.6.1.4.1.99999.1", &[vec![0x05, 0x00]]));
+    let r = verify(&hand_cms(&provider_signer(), &attrs, SHA256, None));
+    assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.reasons);
+}
+
 #[test]
 fn encapsulated_content_with_a_detached_part_is_malformed() {
     let signer = provider_signer();

@@ -239,7 +239,11 @@ fn parse_attrs<'a>(signed_attrs: Tlv<'a>) -> BerResult<Attrs<'a>> {
     let mut signing_time = None;
     let mut signing_time_seen = false;
     let mut content_type = None;
-    for attr in signed_attrs.children().take(MAX_ITEMS) {
+    // all of them are read: one past the bound is refused, so no repeated attribute hides
+    for (n, attr) in signed_attrs.children().take(MAX_ITEMS + 1).enumerate() {
+        if n == MAX_ITEMS {
+            return Err(Malformed("too many signed attributes"));
+        }
         let attr = attr?.expect(tag::SEQUENCE, "attribute is not a SEQUENCE")?;
         let mut it = attr.children();
         let id = oid_of(it.next_required("attribute without type")?)?;
