@@ -20,7 +20,9 @@
 //! * name constraints (RFC 5280 §4.2.1.10) of every CA of the path, trust anchor included,
 //!   applied to the rfc822Names (subjectAltName and the subject's `emailAddress`), dNSNames,
 //!   iPAddresses and directoryNames of the certificates below it: the real AgID CA1 carries
-//!   rfc822Name and directoryName constraints;
+//!   rfc822Name and directoryName constraints; an rfc822Name (or subject `emailAddress`) that
+//!   is not a mailbox (RFC 5280 §4.2.1.6: one `@`, Dot-string local part, LDH domain) makes
+//!   its certificate unusable, so `a@evil.example@pec.example.it` cannot pass a constraint;
 //! * validity of the signer and the intermediates at the evaluation time, which may be in the
 //!   past (legal evidence is judged at signing time). Trust anchors are trusted as given
 //!   (RFC 5280 §6.1.1 d: their own validity is not checked);
@@ -60,7 +62,7 @@ use x509_cert::name::Name;
 use crate::crypto::DigestAlgorithm;
 use crate::error::{CertificateError, Error, Result};
 use crate::revocation::{CrlStore, CrlVerdict};
-use crate::smime::{Reason, RevocationStatus, SignerSummary};
+use crate::smime::{Reason, RevocationStatus, SignerSummary, Weakness};
 
 /// Longest path considered: signer plus intermediates (the trust anchor not counted).
 pub const MAX_PATH_LEN: usize = 8;
@@ -274,6 +276,11 @@ pub struct PathOutcome {
     pub reasons: Vec<Reason>,
     /// Revocation outcome.
     pub revocation: RevocationStatus,
+    /// Weak algorithms and keys of the path (sorted): `sha1-certificate` / `md5-certificate`
+    /// for a certificate below the trust anchor signed with SHA-1 / MD5, `rsa-key-under-2048`
+    /// for any RSA key of the path, anchor included. For an untrusted outcome, those of the
+    /// longest partial chain (so an MD5-signed certificate that breaks the path is named).
+    pub weaknesses: Vec<Weakness>,
 }
 
 /// Validates the path from `leaf` (DER) to an anchor of `trust`, using `candidates` (the
@@ -297,6 +304,7 @@ pub fn validate_path(
             chain: Vec::new(),
             reasons: vec![Reason::UntrustedChain],
             revocation: RevocationStatus::NotChecked,
+            weaknesses: Vec::new(),
         };
     };
     let mut cands: Vec<Arc<CertInfo>> = Vec::new();
@@ -343,7 +351,8 @@ pub fn validate_path(
             if let Some(a) = &anchor {
                 chain.push(a.subject_text.clone());
             }
-            PathOutcome { chain, reasons, revocation }
+            let weaknesses = path_weaknesses(trust, &path, anchor.as_deref());
+            PathOutcome { chain, reasons, revocation, weaknesses }
         }
         None => {
             let mut reasons = vec![Reason::UntrustedChain];
@@ -356,9 +365,34 @@ pub fn validate_path(
                 chain: search.longest.iter().map(|c| c.subject_text.clone()).collect(),
                 reasons,
                 revocation: RevocationStatus::NotChecked,
+                weaknesses: path_weaknesses(trust, &search.longest, None),
             }
         }
     }
+}
+
+/// The weaknesses of a path (see [`PathOutcome::weaknesses`]): certificate signatures of the
+/// certificates that are not trust anchors, RSA key sizes of all, anchor included.
+fn path_weaknesses(
+    trust: &TrustStore,
+    path: &[Arc<CertInfo>],
+    anchor: Option<&CertInfo>,
+) -> Vec<Weakness> {
+    let mut out = Vec::new();
+    for c in path {
+        if !trust.sha1s.contains(&c.sha1) {
+            out.extend(c.signature_weakness);
+        }
+        if c.key.rsa_bits().is_some_and(|b| b < 2048) {
+            out.push(Weakness::RsaKeyUnder2048);
+        }
+    }
+    if anchor.is_some_and(|a| a.key.rsa_bits().is_some_and(|b| b < 2048)) {
+        out.push(Weakness::RsaKeyUnder2048);
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Describes a DER certificate (subject, issuer, serial, SHA-1, validity, email).
@@ -498,7 +532,7 @@ impl Search<'_> {
         let mut sound = true;
         let mut time = Vec::new();
         for (i, c) in path.iter().enumerate() {
-            if c.bad_extensions {
+            if c.bad_extensions || c.bad_names {
                 sound = false;
             }
             if i == 0 {
@@ -615,6 +649,14 @@ pub(crate) enum PublicKey {
 }
 
 impl PublicKey {
+    /// The modulus size of an RSA key, in bits.
+    pub(crate) fn rsa_bits(&self) -> Option<usize> {
+        match self {
+            PublicKey::Rsa(k) => rsa_modulus_bits(k),
+            _ => None,
+        }
+    }
+
     /// Verifies `signature` over `message` with this key.
     pub(crate) fn verify(&self, alg: Option<SigAlg>, message: &[u8], signature: &[u8]) -> bool {
         use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
@@ -664,12 +706,17 @@ pub(crate) struct CertInfo {
     /// Serial number bytes (big-endian, leading zeros stripped).
     pub(crate) serial: Vec<u8>,
     pub(crate) sig_alg: Option<SigAlg>,
+    /// `sha1-certificate` / `md5-certificate` when signed with SHA-1 / MD5.
+    signature_weakness: Option<Weakness>,
     pub(crate) signature: Vec<u8>,
     pub(crate) key: PublicKey,
     pub(crate) not_before: DateTime<Utc>,
     pub(crate) not_after: DateTime<Utc>,
     /// A recognised extension is malformed or duplicated, or an unknown one is critical.
     bad_extensions: bool,
+    /// An rfc822Name of subjectAltName or an `emailAddress` of the subject is not a mailbox
+    /// (RFC 5280 §4.2.1.6): the certificate is unusable in a path.
+    bad_names: bool,
     is_ca: bool,
     path_len: Option<u8>,
     /// keyUsage bits (bit 0 = digitalSignature), when present.
@@ -750,11 +797,13 @@ impl CertInfo {
             version: tbs_cert.version() as u8,
             serial: tbs_cert.serial_number().as_bytes().to_vec(),
             sig_alg,
+            signature_weakness: signature_weakness(&cert.signature_algorithm().oid),
             signature,
             key,
             not_before,
             not_after,
             bad_extensions: false,
+            bad_names: false,
             is_ca: false,
             path_len: None,
             key_usage: None,
@@ -794,7 +843,11 @@ impl CertInfo {
             if atv.oid == OID_EMAIL_ADDRESS
                 && let Some(s) = directory_string(&atv.value)
             {
-                info.emails.push(s);
+                if is_mailbox(&s) {
+                    info.emails.push(s);
+                } else {
+                    info.bad_names = true;
+                }
             }
         }
         Ok(info)
@@ -843,7 +896,14 @@ impl CertInfo {
                 Ok(san) => {
                     for gn in san.0 {
                         match gn {
-                            GeneralName::Rfc822Name(s) => self.emails.push(s.to_string()),
+                            GeneralName::Rfc822Name(s) => {
+                                let s = s.to_string();
+                                if is_mailbox(&s) {
+                                    self.emails.push(s);
+                                } else {
+                                    self.bad_names = true;
+                                }
+                            }
                             GeneralName::DnsName(s) => self.dns_names.push(s.to_string()),
                             GeneralName::IpAddress(o) => {
                                 self.ip_addresses.push(o.as_bytes().to_vec())
@@ -979,6 +1039,34 @@ fn serial_hex(serial: &[u8]) -> String {
 fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
     let secs = i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
     DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The weakness of a certificate signature algorithm (SHA-1 or MD5 based), if any.
+fn signature_weakness(oid: &ObjectIdentifier) -> Option<Weakness> {
+    match *oid {
+        OID_SHA1_RSA | OID_SHA1_RSA_OIW | OID_ECDSA_SHA1 | OID_DSA_SHA1 => {
+            Some(Weakness::Sha1Certificate)
+        }
+        OID_MD5_RSA => Some(Weakness::Md5Certificate),
+        _ => None,
+    }
+}
+
+/// The size in bits of the modulus of a DER `RSAPublicKey` (`SEQUENCE { INTEGER n, INTEGER e }`).
+pub(crate) fn rsa_modulus_bits(rsa_public_key: &[u8]) -> Option<usize> {
+    let (tag, header, _) = der_tlv(rsa_public_key)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let inner = rsa_public_key.get(header..)?;
+    let (tag, header, total) = der_tlv(inner)?;
+    if tag != 0x02 {
+        return None;
+    }
+    let n = inner.get(header..total)?;
+    let start = n.iter().position(|&b| b != 0)?;
+    let first = *n.get(start)?;
+    Some((n.len() - start - 1) * 8 + (8 - first.leading_zeros() as usize))
 }
 
 fn bad_cert(msg: &str) -> Error {
@@ -1351,6 +1439,29 @@ impl Candidate<'_> {
     }
 }
 
+/// Whether `s` is a mailbox as an rfc822Name must be (RFC 5280 §4.2.1.6, RFC 5321 §4.1.2
+/// `Mailbox`): exactly one `@`, a Dot-string local part of at most 64 octets, a domain of
+/// letter-digit-hyphen labels (each 1-63 octets, no leading or trailing hyphen) of at most
+/// 255 octets. Quoted local parts and address literals are refused: a certificate's mailbox
+/// never needs them, and a quoted `@` would let a name carry a second domain.
+pub(crate) fn is_mailbox(s: &str) -> bool {
+    const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    let atom_ok = |a: &[u8]| {
+        !a.is_empty() && a.iter().all(|b| b.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(b))
+    };
+    let label_ok = |l: &[u8]| {
+        (1..=63).contains(&l.len())
+            && l.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && l.first() != Some(&b'-')
+            && l.last() != Some(&b'-')
+    };
+    (1..=64).contains(&local.len())
+        && local.as_bytes().split(|&b| b == b'.').all(atom_ok)
+        && (1..=255).contains(&domain.len())
+        && domain.as_bytes().split(|&b| b == b'.').all(label_ok)
+}
+
 /// rfc822Name constraint semantics: `local@host` = that mailbox, `.domain` = any mailbox at
 /// a host under the domain, `host` = any mailbox at that host. Hosts compare case-insensitively.
 fn email_matches(constraint: &str, email: &str) -> bool {
@@ -1405,6 +1516,11 @@ fn ip_matches(constraint: &[u8], ip: &[u8]) -> bool {
 
 const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_SHA1_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
+const OID_MD5_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.4");
+/// `sha-1WithRSAEncryption` (OIW), still seen in old certificates.
+const OID_SHA1_RSA_OIW: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.29");
+const OID_ECDSA_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
+const OID_DSA_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10040.4.3");
 const OID_SHA256_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 const OID_SHA384_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const OID_SHA512_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
@@ -1454,6 +1570,57 @@ mod tests {
         assert!(!email_matches("a@pec.example.it", "b@pec.example.it"));
         assert!(!email_matches("pec.example.it", "pec.example.it"));
         assert!(!email_matches("example.it", "a@evilexample.it"));
+    }
+
+    #[test]
+    fn mailboxes() {
+        for ok in [
+            "posta-certificata@pec.example.it",
+            "a.b+c@x-y.example.it",
+            "o'neil@localhost",
+            "A!#$%&'*+-/=?^_`{|}~@EXAMPLE.IT",
+        ] {
+            assert!(is_mailbox(ok), "{ok}");
+        }
+        let long_local = format!("{}@example.it", "a".repeat(65));
+        let long_label = format!("a@{}.it", "b".repeat(64));
+        for bad in [
+            "ceo@evil.example.com@pec.example.it",
+            "pec.example.it",
+            "@pec.example.it",
+            "a@",
+            "a..b@example.it",
+            ".a@example.it",
+            "a.@example.it",
+            "\"a@b\"@example.it",
+            "a b@example.it",
+            "a@example..it",
+            "a@example.it.",
+            "a@-example.it",
+            "a@example-.it",
+            "a@[192.0.2.1]",
+            "a@exa_mple.it",
+            "\u{e0}@example.it",
+            long_local.as_str(),
+            long_label.as_str(),
+        ] {
+            assert!(!is_mailbox(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rsa_modulus_sizes() {
+        // SEQUENCE { INTEGER 0x00 0x80 ..., INTEGER 3 }: 1024 bits (leading zero octet)
+        let mut n = vec![0x00, 0x80];
+        n.extend([0u8; 127]);
+        let mut key = vec![0x30, 0x81, 0x87, 0x02, 0x81, 0x81];
+        key.extend(&n);
+        key.extend([0x02, 0x01, 0x03]);
+        assert_eq!(rsa_modulus_bits(&key), Some(1024));
+        key[7] = 0x01; // top octet 0x01: 1017 bits
+        assert_eq!(rsa_modulus_bits(&key), Some(1017));
+        assert_eq!(rsa_modulus_bits(&[0x30, 0x00]), None);
+        assert_eq!(rsa_modulus_bits(&[0x04, 0x00]), None);
     }
 
     #[test]

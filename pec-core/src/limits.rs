@@ -15,6 +15,10 @@ pub struct Limits {
     pub max_header_field: usize,
     /// Maximum number of header fields in one header block (default 2 000).
     pub max_header_fields: usize,
+    /// Maximum number of header fields in all the header blocks of one MIME tree (default
+    /// 100 000): each field costs a fixed-size record, so this bounds the memory of many
+    /// parts with many tiny fields each (issue 12, finding 6).
+    pub max_total_header_fields: usize,
     /// Maximum boundary length (RFC 2046 allows 70; default 200 for real-world slack).
     pub max_boundary: usize,
 }
@@ -27,6 +31,7 @@ impl Default for Limits {
             max_parts: 10_000,
             max_header_field: 64 * 1024,
             max_header_fields: 2_000,
+            max_total_header_fields: 100_000,
             max_boundary: 200,
         }
     }

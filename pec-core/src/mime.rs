@@ -422,11 +422,13 @@ impl<'a> Entity<'a> {
     /// Parses `input` as a MIME tree, iteratively, within `limits`.
     ///
     /// # Errors
-    /// Limits exceeded (size, depth, parts, header sizes); a multipart without a boundary.
+    /// Limits exceeded (size, depth, parts, header sizes, header fields per block and in all
+    /// blocks).
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Entity<'a>> {
         Limits::check("message size", limits.max_message_size, input.len())?;
         let mut parts = 0usize;
         let mut root = Self::leaf(input, 0, 0, limits)?;
+        let mut fields = root.headers.fields.len();
         // explicit stack of paths into the tree to avoid recursion on input
         let mut stack: Vec<Vec<usize>> = vec![Vec::new()];
         while let Some(path) = stack.pop() {
@@ -445,7 +447,9 @@ impl<'a> Entity<'a> {
             let body_start = node.headers.body_start;
             let base = node.offset;
             let depth = node.depth + 1;
-            let ranges = split_multipart(&node.bytes[body_start..], boundary.as_bytes());
+            // at most one part past the limit is located: the check below then fails
+            let room = limits.max_parts.saturating_sub(parts).saturating_add(1);
+            let ranges = split_multipart_max(&node.bytes[body_start..], boundary.as_bytes(), room);
             if !ranges.is_empty() {
                 Limits::check("MIME depth", limits.max_depth, depth)?;
             }
@@ -456,7 +460,14 @@ impl<'a> Entity<'a> {
                 Limits::check("MIME parts", limits.max_parts, parts)?;
                 let s = body_start + r.start;
                 let e = body_start + r.end;
-                children.push(Self::leaf(&bytes[s..e], base + s, depth, limits)?);
+                let child = Self::leaf(&bytes[s..e], base + s, depth, limits)?;
+                fields += child.headers.fields.len();
+                Limits::check(
+                    "header fields in all parts",
+                    limits.max_total_header_fields,
+                    fields,
+                )?;
+                children.push(child);
             }
             let n = children.len();
             node.children = children;
@@ -566,6 +577,12 @@ fn node_at<'e, 'a>(root: &'e mut Entity<'a>, path: &[usize]) -> &'e mut Entity<'
 /// delimiter). Stops at the close delimiter `--boundary--`; a missing close delimiter ends the
 /// last part at the end of the body (real mail is often truncated that way).
 pub fn split_multipart(body: &[u8], boundary: &[u8]) -> Vec<Range<usize>> {
+    split_multipart_max(body, boundary, usize::MAX)
+}
+
+/// [`split_multipart`], stopping after `max` parts (a body of millions of delimiter lines must
+/// not cost a range each before the parts limit is checked).
+fn split_multipart_max(body: &[u8], boundary: &[u8], max: usize) -> Vec<Range<usize>> {
     let mut delimiter = Vec::with_capacity(boundary.len() + 2);
     delimiter.extend_from_slice(b"--");
     delimiter.extend_from_slice(boundary);
@@ -600,6 +617,9 @@ pub fn split_multipart(body: &[u8], boundary: &[u8]) -> Vec<Range<usize>> {
                 }
             }
             ranges.push(s..e.max(s));
+            if ranges.len() >= max {
+                return ranges;
+            }
         }
         if closing {
             return ranges;

@@ -57,6 +57,7 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(l.max_parts, 10_000);
     assert_eq!(l.max_header_field, 64 * 1024);
     assert_eq!(l.max_header_fields, 2_000);
+    assert_eq!(l.max_total_header_fields, 100_000);
     assert_eq!(l.max_boundary, 200);
     assert_eq!(MAX_DATICERT_SIZE, 1 << 20);
     assert_eq!(MAX_DATICERT_DEPTH, 32);
@@ -138,6 +139,47 @@ fn header_field_count() {
     let many = "X-Many: 1\r\n".repeat(2_001);
     let l = timed(|| assert_limit(PecMessage::parse(&message(&many, "body\r\n")), "header fields"));
     assert_eq!(l.limit, 2_000);
+}
+
+/// Issue 12, finding 6: many parts, each within the per-block limit, together past the total.
+#[test]
+fn header_fields_in_all_parts() {
+    let parts = |n: usize, fields: usize| {
+        let mut body = String::new();
+        for _ in 0..n {
+            body.push_str("--p\r\n");
+            body.push_str(&"a:\n".repeat(fields));
+            body.push_str("\nx\r\n");
+        }
+        body.push_str("--p--\r\n");
+        message("Content-Type: multipart/mixed; boundary=\"p\"\r\n", &body)
+    };
+    // 99 000 fields in all: accepted
+    assert!(PecMessage::parse(&parts(99, 1_000)).is_ok());
+    // 2 000 parts of 2 000 fields (each block at its own limit): refused at the total
+    let raw = parts(2_000, 2_000);
+    let l = timed(|| assert_limit(PecMessage::parse(&raw), "header fields in all parts"));
+    assert_eq!(l.limit, 100_000);
+    timed(|| {
+        assert_limit(verify_message(&raw, &VerifyOptions::default()), "header fields in all parts")
+    });
+    timed(|| assert_limit(Entity::parse(&raw, &Limits::default()), "header fields in all parts"));
+    // configurable
+    let limits = Limits { max_total_header_fields: 50, ..Limits::default() };
+    let raw = parts(10, 10);
+    timed(|| {
+        assert_limit(PecMessage::parse_with_limits(&raw, &limits), "header fields in all parts")
+    });
+    assert!(PecMessage::parse(&raw).is_ok());
+}
+
+/// Millions of delimiter lines fail on the parts limit without a range each first.
+#[test]
+fn many_delimiters() {
+    let body = "--p\n".repeat(4_000_000);
+    let raw = message("Content-Type: multipart/mixed; boundary=\"p\"\r\n", &body);
+    let l = timed(|| assert_limit(PecMessage::parse(&raw), "MIME parts"));
+    assert_eq!(l.actual, 10_001);
 }
 
 #[test]

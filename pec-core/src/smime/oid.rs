@@ -22,6 +22,11 @@ pub(crate) const ID_SHA256: ObjectIdentifier =
 /// `rsaEncryption` (RFC 8017).
 pub(crate) const RSA_ENCRYPTION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// `id-md5` (RFC 1321): refused, named as a weakness.
+pub(crate) const ID_MD5: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.2.5");
+/// `md5WithRSAEncryption`: refused, named as a weakness.
+pub(crate) const MD5_WITH_RSA: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.4");
 /// `sha1WithRSAEncryption`.
 pub(crate) const SHA1_WITH_RSA: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");

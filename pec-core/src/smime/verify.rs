@@ -30,8 +30,10 @@ const MAX_ITEMS: usize = 256;
 /// (docs/SPEC.md §4).
 ///
 /// Steps (docs/SPEC.md §7.3): decode (`malformed-signature` on any decoding failure, a
-/// structure that is not SignedData, no SignerInfo, no messageDigest, a signed contentType
-/// other than the eContentType, or a signer
+/// structure that is not SignedData, no SignerInfo, signed attributes without messageDigest
+/// or contentType or with one of messageDigest, contentType, signingTime repeated or
+/// multi-valued (RFC 5652 §5.3, §11), a signed contentType other than the eContentType, an
+/// eContent next to the detached `content`, or a signer
 /// certificate that is not among the embedded `certificates`, which PEC requires, RFC 6109
 /// §2.1); the first SignerInfo's messageDigest is compared with the digest of `content`,
 /// then of its CRLF-canonicalised form (mail stored with LF; `canonicalized` is set), then of
@@ -40,7 +42,8 @@ const MAX_ITEMS: usize = 256;
 /// when there are none) is verified (`bad-signature`, also for digest or signature
 /// algorithms other than SHA-1/256/384/512 with RSA); then the certificate path at the
 /// instant chosen by `opts.time` and, when `opts.index` is given, the providers index
-/// (`not-in-index`, `from-domain-mismatch` against `from_domain`).
+/// (`not-in-index`, `from-domain-mismatch` against `from_domain`). Weak algorithms and keys of
+/// the signature and of the path are listed in `weaknesses` without changing the verdict.
 pub fn verify_detached(
     content: &[u8],
     cms_der: &[u8],
@@ -234,8 +237,13 @@ fn parse_certificate(raw: &[u8]) -> BerResult<CertView<'_>> {
 fn parse_attrs<'a>(signed_attrs: Tlv<'a>) -> BerResult<Attrs<'a>> {
     let mut message_digest = None;
     let mut signing_time = None;
+    let mut signing_time_seen = false;
     let mut content_type = None;
-    for attr in signed_attrs.children().take(MAX_ITEMS) {
+    // all of them are read: one past the bound is refused, so no repeated attribute hides
+    for (n, attr) in signed_attrs.children().take(MAX_ITEMS + 1).enumerate() {
+        if n == MAX_ITEMS {
+            return Err(Malformed("too many signed attributes"));
+        }
         let attr = attr?.expect(tag::SEQUENCE, "attribute is not a SEQUENCE")?;
         let mut it = attr.children();
         let id = oid_of(it.next_required("attribute without type")?)?;
@@ -243,18 +251,31 @@ fn parse_attrs<'a>(signed_attrs: Tlv<'a>) -> BerResult<Attrs<'a>> {
             it.next_required("attribute without values")?.expect(tag::SET, "bad values")?;
         let mut vit = values.children();
         let value = vit.next_required("attribute without value")?;
+        // RFC 5652 §11.1-§11.3: each of these has exactly one value and appears at most once.
+        let single = vit.is_empty();
         if id == oid::MESSAGE_DIGEST {
-            if message_digest.is_some() || !vit.is_empty() {
+            if message_digest.is_some() || !single {
                 return Err(Malformed("more than one messageDigest"));
             }
             message_digest = Some(value.octets()?);
         } else if id == oid::CONTENT_TYPE {
+            if content_type.is_some() || !single {
+                return Err(Malformed("more than one contentType"));
+            }
             content_type = Some(oid_of(value)?);
         } else if id == oid::SIGNING_TIME {
+            if signing_time_seen || !single {
+                return Err(Malformed("more than one signingTime"));
+            }
+            signing_time_seen = true;
             signing_time = parse_time(value.tag, value.content);
         }
     }
     let message_digest = message_digest.ok_or(Malformed("signed attributes lack messageDigest"))?;
+    // RFC 5652 §5.3: signedAttrs, when present, carry contentType and messageDigest.
+    if content_type.is_none() {
+        return Err(Malformed("signed attributes lack contentType"));
+    }
     Ok(Attrs { content_type, message_digest, signing_time })
 }
 
@@ -370,6 +391,32 @@ fn signature_hash(sig_alg: ObjectIdentifier, digest: DigestAlgorithm) -> Option<
     })
 }
 
+/// Names the weak algorithms and key of the SignerInfo and its signer certificate: the
+/// digest (SHA-1 is accepted, MD5 refused with `bad-signature` but still named), the hash the
+/// RSA signature is computed with (`sha1WithRSAEncryption`, or `rsaEncryption` over a SHA-1
+/// digest, RFC 3370 §3.2; `md5WithRSAEncryption` is named `md5-digest`), and an RSA signer
+/// key under 2048 bits.
+fn cms_weaknesses(report: &mut VerificationReport, si: &SignerInfoView<'_>, cert: &CertView<'_>) {
+    use super::Weakness;
+    let digest = DigestAlgorithm::from_oid(&si.digest_alg);
+    if digest == Some(DigestAlgorithm::Sha1) {
+        report.add_weakness(Weakness::Sha1Digest);
+    }
+    if si.digest_alg == oid::ID_MD5 || si.signature_alg == oid::MD5_WITH_RSA {
+        report.add_weakness(Weakness::Md5Digest);
+    }
+    if si.signature_alg == oid::SHA1_WITH_RSA
+        || (si.signature_alg == oid::RSA_ENCRYPTION && digest == Some(DigestAlgorithm::Sha1))
+    {
+        report.add_weakness(Weakness::Sha1Signature);
+    }
+    if cert.spki_alg == oid::RSA_ENCRYPTION
+        && crate::chain::rsa_modulus_bits(cert.public_key).is_some_and(|b| b < 2048)
+    {
+        report.add_weakness(Weakness::RsaKeyUnder2048);
+    }
+}
+
 fn find_signer<'a>(certs: &[&'a [u8]], sid: &Sid<'_>) -> Option<(&'a [u8], CertView<'a>)> {
     certs.iter().find_map(|&raw| {
         let view = parse_certificate(raw).ok()?;
@@ -397,7 +444,9 @@ fn verify_cms(
         return (malformed(), None);
     };
     let content: Cow<'_, [u8]> = match (external, &sd.econtent) {
-        (Some(c), _) => Cow::Borrowed(c),
+        // Signed content both encapsulated and detached: which one was signed is ambiguous.
+        (Some(_), Some(_)) => return (malformed(), None),
+        (Some(c), None) => Cow::Borrowed(c),
         (None, Some(c)) => Cow::Borrowed(c.as_ref()),
         (None, None) => return (malformed(), None),
     };
@@ -419,6 +468,7 @@ fn verify_cms(
     let digest = DigestAlgorithm::from_oid(&si.digest_alg);
     report.digest = digest;
     report.weak_digest = digest.is_some_and(DigestAlgorithm::is_weak);
+    cms_weaknesses(&mut report, si, &cert);
     report.signing_time = attrs.as_ref().and_then(|a| a.signing_time);
 
     let hash = digest.and_then(|d| signature_hash(si.signature_alg, d));
@@ -470,6 +520,9 @@ fn verify_cms(
     let path = crate::chain::validate_path(signer_der, &all, &opts.trust, at, opts.crls.as_deref());
     for r in path.reasons {
         report.add_reason(r);
+    }
+    for w in path.weaknesses {
+        report.add_weakness(w);
     }
     report.chain = path.chain;
     report.revocation = path.revocation;
