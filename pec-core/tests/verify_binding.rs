@@ -451,3 +451,66 @@ fn envelope_relabelled_as_anomaly_keeps_its_signed_kind() {
     let r = verify_both(&msg, &world().opts);
     assert_eq!((r.verdict, r.reasons), (Verdict::Invalid, vec![Reason::HeaderMismatch]));
 }
+
+// ---------------------------------------------------------------------------------------
+// real traffic: the Aruba receipts bind to their provider (daticert says "ARUBA PEC S.p.A.",
+// the certificate "Aruba PEC S.p.A.": names compare case-insensitively, as the index does)
+
+fn interop(name: &str) -> Option<Vec<u8>> {
+    let dir =
+        std::env::var_os("PEC_INTEROP_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop")
+        });
+    if !dir.is_dir() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "interop samples required");
+        eprintln!("skipping: interop samples not found");
+        return None;
+    }
+    Some(std::fs::read(dir.join(name)).unwrap())
+}
+
+#[test]
+fn real_aruba_receipts_bind_to_their_provider() {
+    let certs = std::path::Path::new("/etc/ssl/certs");
+    if !certs.is_dir() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "/etc/ssl/certs required");
+        return;
+    }
+    let mut trust = TrustStore::new();
+    trust.add_dir(certs).unwrap();
+    let base = VerifyOptions {
+        trust: Arc::new(trust),
+        time: pec_core::smime::VerifyTime::SigningTime,
+        ..VerifyOptions::default()
+    };
+    for name in [
+        "OCA-l10n-italy/ACCETTAZIONE__IT03339130126_00009.xml.txt",
+        "OCA-l10n-italy/CONSEGNA__IT03339130126_00009.xml.txt",
+    ] {
+        let Some(msg) = interop(name) else { return };
+        let r = verify_both(&msg, &base);
+        assert_eq!(r.verdict, Verdict::Valid, "{name}: {:?}", r.reasons);
+        let der = r.signer.unwrap().der;
+        let index = |provider_name: &str, domains: &[&str]| {
+            let rec = ProviderRecord {
+                dn: "providerName=ARUBA PEC S.p.A.,o=postacert".into(),
+                name: provider_name.into(),
+                cert_hashes: vec![pec_core::crypto::sha1_hex(&der)],
+                certificates: vec![der.clone()],
+                mail_receipt: "ricevute@pec.aruba.it".into(),
+                managed_domains: domains.iter().map(|d| d.to_string()).collect(),
+                ..ProviderRecord::default()
+            };
+            let dir: Arc<dyn ProviderDirectory> =
+                Arc::new(Directory::from_records(vec![rec]).unwrap());
+            VerifyOptions { index: Some(dir), ..base.clone() }
+        };
+        let r = verify_both(&msg, &index("Aruba PEC S.p.A.", &["pec.aruba.it", "pec.it"]));
+        assert_eq!(r.verdict, Verdict::Valid, "{name}: {:?}", r.reasons);
+        // the user's domain (daticert mittente / consegna) not managed: not bound
+        let r = verify_both(&msg, &index("ARUBA PEC S.p.A.", &["pec.aruba.it"]));
+        assert_eq!(r.reasons, vec![Reason::DaticertMismatch], "{name}");
+        let r = verify_both(&msg, &index("Namirial S.p.A.", &["pec.aruba.it", "pec.it"]));
+        assert_eq!(r.reasons, vec![Reason::DaticertMismatch], "{name}");
+    }
+}
