@@ -14,7 +14,6 @@
 //!   `providerName` and the address it acted for is in a domain it manages, else
 //!   `daticert-mismatch`.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::daticert::Daticert;
@@ -40,9 +39,11 @@ use crate::smime::{Reason, SignedScope, VerificationReport, VerifyOptions};
 pub fn verify_message(raw: &[u8], opts: &VerifyOptions) -> Result<VerificationReport> {
     let limits = Limits::default();
     let msg = SignedMessage::parse(raw, &limits)?;
-    let daticert = match &msg.signed {
-        Some(s) => signed_daticert(s.content, &limits),
-        None => SignedDaticert::Absent,
+    let read = msg.signed.as_ref().map(|s| read_daticert(s.content, &limits));
+    let daticert = match &read {
+        Some(Ok(Some(d))) => SignedDaticert::Present(d),
+        Some(Err(Unreadable)) => SignedDaticert::Broken,
+        Some(Ok(None)) | None => SignedDaticert::Absent,
     };
     Ok(verify_signed(msg.signed.as_ref(), &msg.headers, &daticert, opts))
 }
@@ -50,7 +51,7 @@ pub fn verify_message(raw: &[u8], opts: &VerifyOptions) -> Result<VerificationRe
 /// Verifies an already parsed message; same checks and same report as [`verify_message`].
 pub fn verify_parsed(msg: &PecMessage<'_>, opts: &VerifyOptions) -> VerificationReport {
     let daticert = match &msg.daticert {
-        Some(d) => SignedDaticert::Present(Cow::Borrowed(d)),
+        Some(d) => SignedDaticert::Present(d),
         None => SignedDaticert::Absent,
     };
     verify_signed(msg.signed.as_ref(), &msg.headers, &daticert, opts)
@@ -63,21 +64,23 @@ enum SignedDaticert<'d> {
     /// Present but unreadable.
     Broken,
     /// Read.
-    Present(Cow<'d, Daticert>),
+    Present(&'d Daticert),
 }
 
+/// A `daticert.xml` (or signed content) that cannot be read.
+struct Unreadable;
+
 /// Locates and reads `daticert.xml` in the signed bytes, as [`PecMessage`] does.
-fn signed_daticert(content: &[u8], limits: &Limits) -> SignedDaticert<'static> {
-    let Ok(root) = Entity::parse(content, limits) else {
-        return SignedDaticert::Broken;
-    };
+fn read_daticert(
+    content: &[u8],
+    limits: &Limits,
+) -> std::result::Result<Option<Daticert>, Unreadable> {
+    let root = Entity::parse(content, limits).map_err(|_| Unreadable)?;
     let Some(part) = daticert_part_of(&root) else {
-        return SignedDaticert::Absent;
+        return Ok(None);
     };
-    match part.decoded_body().ok().and_then(|b| Daticert::parse(&b).ok()) {
-        Some(d) => SignedDaticert::Present(Cow::Owned(d)),
-        None => SignedDaticert::Broken,
-    }
+    let bytes = part.decoded_body().map_err(|_| Unreadable)?;
+    Daticert::parse(&bytes).map(Some).map_err(|_| Unreadable)
 }
 
 fn verify_signed(

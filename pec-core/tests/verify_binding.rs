@@ -514,3 +514,25 @@ fn real_aruba_receipts_bind_to_their_provider() {
         assert_eq!(r.reasons, vec![Reason::DaticertMismatch], "{name}");
     }
 }
+
+#[test]
+fn unreadable_signed_daticert_binds_nothing() {
+    // a provider signs a message whose daticert.xml is not XML: with an index, nothing in it
+    // can be checked against the signer, so it fails closed
+    let orig = original("luigi.bianchi@pec.other.it", "ufficio@pec.example.it");
+    let mut req = BuildRequest::new(MessageKind::TRANSPORT_ENVELOPE);
+    req.original = Some(&orig);
+    let unsigned = String::from_utf8(other().build(&req, None).unwrap()).unwrap();
+    let at = unsigned.find("filename=\"daticert.xml\"").unwrap();
+    let body = at + unsigned[at..].find("\r\n\r\n").unwrap() + 4;
+    let end = body + unsigned[body..].find("\r\n--").unwrap();
+    let broken = format!("{}bm90IHhtbA=={}", &unsigned[..body], &unsigned[end..]); // "not xml"
+    let msg =
+        pec_core::smime::sign_message(broken.as_bytes(), &world().signers[1], Utc::now()).unwrap();
+    assert!(PecMessage::parse(&msg).is_err(), "the parser refuses the broken daticert");
+    let r = verify_message(&msg, &world().opts).unwrap();
+    assert_eq!((r.verdict, r.reasons), (Verdict::Invalid, vec![Reason::DaticertMismatch]));
+    // without an index the signature itself is fine
+    let r = verify_message(&msg, &world().opts_no_index).unwrap();
+    assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.reasons);
+}
