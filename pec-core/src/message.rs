@@ -101,8 +101,10 @@ impl<'a> PecMessage<'a> {
 
     /// Parses `raw` with explicit limits.
     ///
-    /// Classification follows spec digest §11: the kind comes from the outermost headers
-    /// (`X-Ricevuta`, else `X-Trasporto`); the signed part is the first `multipart/signed`
+    /// Classification follows spec digest §11: the kind comes from the signed daticert
+    /// `tipo` when there is one, else from the outermost headers (`X-Ricevuta`, else
+    /// `X-Trasporto`), which are kept as `header_kind` (a disagreement is a warning); the
+    /// signed part is the first `multipart/signed`
     /// found (tolerating an outer `multipart/mixed` added by a mailing list); `daticert.xml`
     /// and `postacert.eml` are looked up inside the signed content by file name or type.
     ///
