@@ -302,10 +302,13 @@ fn build_every_kind_and_verify() {
         ("errore", vec!["--recipient", "ufficio@pec.other.it"]),
     ];
     for (kind, extra) in downstream {
+        // the timeout notice is the sender's provider's (spec digest §3.1 #9, §9.3)
+        let sender_side = kind == "preavviso-errore-consegna";
+        let provider = f.p(if sender_side { "a.toml" } else { "b.toml" });
         let mut a =
-            s(&["build", kind, "--provider", &f.p("b.toml"), "--time", t, "--envelope", &env_path]);
+            s(&["build", kind, "--provider", &provider, "--time", t, "--envelope", &env_path]);
         a.extend(s(&extra));
-        a.extend(f.sign_b());
+        a.extend(if sender_side { f.sign_a() } else { f.sign_b() });
         let out = f.build(&a);
         built.push((kind.to_string(), f.write(&format!("{kind}.eml"), &out)));
     }

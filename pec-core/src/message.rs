@@ -6,13 +6,14 @@ use std::borrow::Cow;
 
 use crate::daticert::Daticert;
 use crate::error::{ParseError, Result};
-use crate::headers::decode_unstructured;
+use crate::headers::{MailboxAddress, decode_unstructured, single_mailbox};
 use crate::limits::Limits;
 use crate::mime::{Entity, Headers};
 use crate::model::{
     CertType, MessageKind, ReceiptKind, ReceiptType, SecurityCheck, TransportKind, header,
     subject_prefix,
 };
+use crate::smime::SignedScope;
 
 /// A parsed message: a PEC envelope or notification, or ordinary mail (`kind` is `None`).
 /// Borrows the bytes it was parsed from; nothing signed is copied or re-serialised.
@@ -20,15 +21,15 @@ use crate::model::{
 pub struct PecMessage<'a> {
     /// The bytes as they arrived.
     pub raw: &'a [u8],
-    /// The kind, from `X-Trasporto` / `X-Ricevuta` of the outermost PEC message; `None` for
-    /// ordinary mail.
+    /// The kind: daticert `tipo` when a `daticert.xml` is present (signed, so authoritative),
+    /// else `X-Trasporto` / `X-Ricevuta` of the outermost headers; `None` for ordinary mail.
     pub kind: Option<MessageKind>,
     /// The kind the outer `X-Trasporto` / `X-Ricevuta` header claims (unsigned: `kind` is
     /// authoritative where a signed daticert is present).
     pub header_kind: Option<MessageKind>,
     /// What the signature covers: `whole` when the signed entity is the top-level entity,
     /// `inner` when unsigned MIME wraps it; `None` when the message is not signed.
-    pub signed_scope: Option<crate::smime::SignedScope>,
+    pub signed_scope: Option<SignedScope>,
     /// `X-TipoRicevuta` (or daticert `<ricevuta tipo>` when the header is absent).
     pub receipt_type: Option<ReceiptType>,
     /// `X-VerificaSicurezza: errore` present.
@@ -81,6 +82,12 @@ pub struct SignedParts<'a> {
     pub protocol: String,
     /// The `micalg` parameter.
     pub micalg: Option<String>,
+    /// How many parts the `multipart/signed` has (RFC 1847 §2.1: exactly two; otherwise
+    /// verification reports `malformed-signature`).
+    pub part_count: usize,
+    /// Whether the `multipart/signed` is the message's top-level entity (`whole`) or nested
+    /// in unsigned MIME (`inner`: verification reports `partially-signed`).
+    pub scope: SignedScope,
 }
 
 impl<'a> PecMessage<'a> {
@@ -94,8 +101,10 @@ impl<'a> PecMessage<'a> {
 
     /// Parses `raw` with explicit limits.
     ///
-    /// Classification follows docs/SPEC.md §11: the kind comes from the outermost headers
-    /// (`X-Ricevuta`, else `X-Trasporto`); the signed part is the first `multipart/signed`
+    /// Classification follows docs/SPEC.md §11: the kind comes from the signed daticert
+    /// `tipo` when there is one, else from the outermost headers (`X-Ricevuta`, else
+    /// `X-Trasporto`), which are kept as `header_kind` (a disagreement is a warning); the
+    /// signed part is the first `multipart/signed`
     /// found (tolerating an outer `multipart/mixed` added by a mailing list); `daticert.xml`
     /// and `postacert.eml` are looked up inside the signed content by file name or type.
     ///
@@ -116,13 +125,7 @@ impl<'a> PecMessage<'a> {
         let headers = root.headers.clone();
         let mut warnings = Vec::new();
 
-        let header_kind = if let Some(v) = headers.value(header::RICEVUTA) {
-            Some(MessageKind::Receipt(ReceiptKind::from_wire(&v)))
-        } else {
-            headers
-                .value(header::TRASPORTO)
-                .map(|v| MessageKind::Transport(TransportKind::from_wire(&v)))
-        };
+        let header_kind = header_kind_of(&headers);
 
         // the signed part: breadth-first, top first
         let (signed_entity, signed) = signed_parts_of(&root, &mut warnings);
@@ -130,16 +133,7 @@ impl<'a> PecMessage<'a> {
         let content_root: &Entity<'a> =
             signed_entity.and_then(|se| se.children.first()).unwrap_or(&root);
 
-        let daticert_part = find_first(content_root, |e| {
-            e.filename_str().is_some_and(|n| {
-                n.eq_ignore_ascii_case("daticert.xml") || n.eq_ignore_ascii_case("certdata.xml")
-            })
-        })
-        .or_else(|| {
-            find_first(content_root, |e| {
-                e.content_type.mime_type == "application/xml" && e.filename_str().is_none()
-            })
-        });
+        let daticert_part = daticert_part_of(content_root);
         let original_part = find_first(content_root, |e| {
             e.filename_str().is_some_and(|n| n.eq_ignore_ascii_case("postacert.eml"))
         })
@@ -154,23 +148,33 @@ impl<'a> PecMessage<'a> {
             _ => None,
         };
 
-        let mut kind = header_kind;
-        if kind.is_none() {
-            // no PEC header: a signed message with a daticert is classified by it
-            if let Some(ct) = daticert.as_ref().and_then(|d| d.kind.as_ref()) {
-                kind = kind_of_cert_type(ct);
-                warnings.push("no X-Ricevuta/X-Trasporto header: kind taken from daticert".into());
-            }
+        // the kind is daticert's tipo (inside the signed part) when there is one; the outer
+        // X-Ricevuta/X-Trasporto is unsigned and only a claim (header_kind)
+        let daticert_kind =
+            daticert.as_ref().and_then(|d| d.kind.as_ref()).and_then(kind_of_cert_type);
+        if header_kind.is_none() && daticert_kind.is_some() {
+            warnings.push("no X-Ricevuta/X-Trasporto header: kind taken from daticert".into());
         }
-        if let (Some(k), Some(ct)) = (&kind, daticert.as_ref().and_then(|d| d.kind.as_ref())) {
-            if k.cert_type().as_ref() != Some(ct) {
+        if let (Some(k), Some(d)) = (&header_kind, &daticert) {
+            if header_disagrees(k, d) {
                 warnings.push(format!(
                     "header kind {} does not match daticert tipo {}",
                     k.as_str(),
-                    ct.as_str()
+                    d.kind.as_ref().map_or("(none)", |ct| ct.as_str())
                 ));
             }
         }
+        if signed.as_ref().is_some_and(|s| s.scope == SignedScope::Inner) {
+            warnings.push(
+                "the signed part is nested in unsigned MIME: headers and parts outside it are \
+                 not covered by the signature"
+                    .into(),
+            );
+        }
+        if signed.as_ref().is_some_and(|s| s.part_count != 2) {
+            warnings.push("multipart/signed does not have exactly two parts".into());
+        }
+        let kind = daticert_kind.or_else(|| header_kind.clone());
 
         let original = match original_part {
             Some(p) if kind.is_some() => Some(p.decoded_body()?),
@@ -222,8 +226,8 @@ impl<'a> PecMessage<'a> {
 
         Ok(PecMessage {
             raw,
-            header_kind: kind.clone(),
-            signed_scope: signed.as_ref().map(|_| crate::smime::SignedScope::Whole),
+            header_kind,
+            signed_scope: signed.as_ref().map(|s| s.scope),
             kind,
             receipt_type,
             security_error,
@@ -251,11 +255,59 @@ impl<'a> PecMessage<'a> {
         self.kind.is_some()
     }
 
-    /// The domain of the `From:` address (for the index check of verification): the
-    /// address in angle brackets, else the last `@`-word.
-    pub fn from_domain(&self) -> Option<String> {
-        domain_of(self.from.as_deref()?)
+    /// The mailbox of the `From:` field when there is exactly one `From:` field holding
+    /// exactly one mailbox (RFC 5322 §3.4, comments, quoted strings and obsolete forms
+    /// read as the grammar says); `None` otherwise.
+    pub fn from_mailbox(&self) -> Option<MailboxAddress> {
+        sole_from(&self.headers)
     }
+
+    /// The domain of [`PecMessage::from_mailbox`], lowercased (for the index check of
+    /// verification); `None` unless there is exactly one `From:` mailbox.
+    pub fn from_domain(&self) -> Option<String> {
+        self.from_mailbox().map(|m| m.domain_lowercase())
+    }
+}
+
+/// The kind the outer `X-Ricevuta` (else `X-Trasporto`) header claims.
+pub(crate) fn header_kind_of(headers: &Headers<'_>) -> Option<MessageKind> {
+    if let Some(v) = headers.value(header::RICEVUTA) {
+        Some(MessageKind::Receipt(ReceiptKind::from_wire(&v)))
+    } else {
+        headers
+            .value(header::TRASPORTO)
+            .map(|v| MessageKind::Transport(TransportKind::from_wire(&v)))
+    }
+}
+
+/// Whether the header kind disagrees with daticert `tipo` (an absent `tipo` disagrees).
+pub(crate) fn header_disagrees(header_kind: &MessageKind, daticert: &Daticert) -> bool {
+    header_kind.cert_type() != daticert.kind
+}
+
+/// The single `From:` mailbox: exactly one `From:` field with exactly one mailbox.
+pub(crate) fn sole_from(headers: &Headers<'_>) -> Option<MailboxAddress> {
+    let mut fields = headers.get_all("From");
+    let field = fields.next()?;
+    if fields.next().is_some() {
+        return None;
+    }
+    single_mailbox(field.raw_value)
+}
+
+/// The `daticert.xml` part of the signed content (by file name, else an unnamed
+/// `application/xml` part), breadth-first; `message/rfc822` parts are not entered.
+pub(crate) fn daticert_part_of<'e, 'a>(content_root: &'e Entity<'a>) -> Option<&'e Entity<'a>> {
+    find_first(content_root, |e| {
+        e.filename_str().is_some_and(|n| {
+            n.eq_ignore_ascii_case("daticert.xml") || n.eq_ignore_ascii_case("certdata.xml")
+        })
+    })
+    .or_else(|| {
+        find_first(content_root, |e| {
+            e.content_type.mime_type == "application/xml" && e.filename_str().is_none()
+        })
+    })
 }
 
 /// Finds the first `multipart/signed` entity (tolerating an outer `multipart/mixed` added by
@@ -266,6 +318,10 @@ fn signed_parts_of<'e, 'a>(
 ) -> (Option<&'e Entity<'a>>, Option<SignedParts<'a>>) {
     let signed_entity = find_first(root, |e| e.content_type.mime_type == "multipart/signed");
     let mut signed = None;
+    let scope = match signed_entity {
+        Some(se) if std::ptr::eq(se, root) => SignedScope::Whole,
+        _ => SignedScope::Inner,
+    };
     if let Some(se) = signed_entity {
         if let Some(content) = se.children.first() {
             let signature = match se.children.get(1) {
@@ -286,6 +342,8 @@ fn signed_parts_of<'e, 'a>(
                 signature,
                 protocol: se.content_type.param("protocol").unwrap_or_default().to_string(),
                 micalg: se.content_type.param("micalg").map(str::to_string),
+                part_count: se.children.len(),
+                scope,
             });
         }
     }
@@ -301,6 +359,9 @@ pub struct SignedMessage<'a> {
     pub signed: Option<SignedParts<'a>>,
     /// The decoded `From:` header.
     pub from: Option<String>,
+    /// The top-level header block (the `From:` fields and the kind the headers claim are
+    /// checked against the signer).
+    pub headers: Headers<'a>,
 }
 
 impl<'a> SignedMessage<'a> {
@@ -344,8 +405,11 @@ impl<'a> SignedMessage<'a> {
                             signature,
                             protocol: ct.param("protocol").unwrap_or_default().to_string(),
                             micalg: ct.param("micalg").map(str::to_string),
+                            part_count: parts.len(),
+                            scope: SignedScope::Whole,
                         }),
                         from,
+                        headers,
                     });
                 }
             }
@@ -357,23 +421,18 @@ impl<'a> SignedMessage<'a> {
         let mut warnings = Vec::new();
         let (_, signed) = signed_parts_of(&root, &mut warnings);
         let from = root.headers.get("From").map(|f| decode_unstructured(f.raw_value));
-        Ok(SignedMessage { signed, from })
+        Ok(SignedMessage { signed, from, headers: root.headers })
     }
 
-    /// The domain of the `From:` address.
+    /// The single `From:` mailbox (see [`PecMessage::from_mailbox`]).
+    pub fn from_mailbox(&self) -> Option<MailboxAddress> {
+        sole_from(&self.headers)
+    }
+
+    /// The domain of the single `From:` mailbox, lowercased.
     pub fn from_domain(&self) -> Option<String> {
-        domain_of(self.from.as_deref()?)
+        self.from_mailbox().map(|m| m.domain_lowercase())
     }
-}
-
-/// The domain of the address in a `From:` value: the address in angle brackets, else the
-/// last word.
-fn domain_of(from: &str) -> Option<String> {
-    let addr = match (from.rfind('<'), from.rfind('>')) {
-        (Some(a), Some(b)) if a < b => &from[a + 1..b],
-        _ => from.split_whitespace().last().unwrap_or(from),
-    };
-    addr.rsplit_once('@').map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
 }
 
 fn kind_of_cert_type(ct: &CertType) -> Option<MessageKind> {

@@ -1,10 +1,33 @@
 //! Verification of a whole message as it arrived: parse, locate the exact signed bytes and
-//! the detached signature, verify them (docs/SPEC.md §7.3).
+//! the detached signature, verify them (docs/SPEC.md §7.3), then bind what the reader sees
+//! to what was signed:
+//!
+//! - `multipart/signed` has exactly two parts (RFC 1847 §2.1), else `malformed-signature`;
+//! - the signed entity is the top-level entity (`signed_scope` `whole`), else `inner` and
+//!   `partially-signed` (mailing lists and forwards wrap real messages: still verifiable,
+//!   at most `indeterminate`);
+//! - the kind the outer `X-Ricevuta`/`X-Trasporto` claims equals the signed daticert `tipo`,
+//!   else `header-mismatch`;
+//! - with a providers index (RFC 6109 §4.5, §7; docs/SPEC.md §7.3): exactly one `From:`
+//!   field holding exactly one mailbox, in a domain the signing provider manages, else
+//!   `from-domain-mismatch`; daticert `gestore-emittente` is the signing provider's
+//!   `providerName` and the address it acted for is in a domain it manages, else
+//!   `daticert-mismatch`.
 
+use std::sync::Arc;
+
+use crate::daticert::Daticert;
 use crate::error::Result;
+use crate::headers::single_mailbox;
+use crate::index::ProviderRecord;
 use crate::limits::Limits;
-use crate::message::{PecMessage, SignedMessage, SignedParts};
-use crate::smime::{Reason, VerificationReport, VerifyOptions};
+use crate::message::{
+    PecMessage, SignedMessage, SignedParts, daticert_part_of, header_disagrees, header_kind_of,
+    sole_from,
+};
+use crate::mime::{Entity, Headers};
+use crate::model::{CertError, CertType};
+use crate::smime::{Reason, SignedScope, VerificationReport, VerifyOptions};
 
 /// Verifies a signed message given as raw bytes.
 ///
@@ -14,30 +37,149 @@ use crate::smime::{Reason, VerificationReport, VerifyOptions};
 /// # Errors
 /// Only when the bytes cannot be parsed as a message at all.
 pub fn verify_message(raw: &[u8], opts: &VerifyOptions) -> Result<VerificationReport> {
-    let msg = SignedMessage::parse(raw, &Limits::default())?;
-    let from = msg.from_domain();
-    Ok(verify_signed(msg.signed.as_ref(), from.as_deref(), opts))
+    let limits = Limits::default();
+    let msg = SignedMessage::parse(raw, &limits)?;
+    let read = msg.signed.as_ref().map(|s| read_daticert(s.content, &limits));
+    let daticert = match &read {
+        Some(Ok(Some(d))) => SignedDaticert::Present(d),
+        Some(Err(Unreadable)) => SignedDaticert::Broken,
+        Some(Ok(None)) | None => SignedDaticert::Absent,
+    };
+    Ok(verify_signed(msg.signed.as_ref(), &msg.headers, &daticert, opts))
 }
 
-/// Verifies an already parsed message.
-///
-/// The `From:` domain is checked against the signing provider's `managedDomains` when an
-/// index is given (a provider signing for a domain it does not manage is impersonation).
+/// Verifies an already parsed message; same checks and same report as [`verify_message`].
 pub fn verify_parsed(msg: &PecMessage<'_>, opts: &VerifyOptions) -> VerificationReport {
-    let from = msg.from_domain();
-    verify_signed(msg.signed.as_ref(), from.as_deref(), opts)
+    let daticert = match &msg.daticert {
+        Some(d) => SignedDaticert::Present(d),
+        None => SignedDaticert::Absent,
+    };
+    verify_signed(msg.signed.as_ref(), &msg.headers, &daticert, opts)
+}
+
+/// The `daticert.xml` inside the signed content.
+enum SignedDaticert<'d> {
+    /// None (an anomaly envelope, ordinary S/MIME mail).
+    Absent,
+    /// Present but unreadable.
+    Broken,
+    /// Read.
+    Present(&'d Daticert),
+}
+
+/// A `daticert.xml` (or signed content) that cannot be read.
+struct Unreadable;
+
+/// Locates and reads `daticert.xml` in the signed bytes, as [`PecMessage`] does.
+fn read_daticert(
+    content: &[u8],
+    limits: &Limits,
+) -> std::result::Result<Option<Daticert>, Unreadable> {
+    let root = Entity::parse(content, limits).map_err(|_| Unreadable)?;
+    let Some(part) = daticert_part_of(&root) else {
+        return Ok(None);
+    };
+    let bytes = part.decoded_body().map_err(|_| Unreadable)?;
+    Daticert::parse(&bytes).map(Some).map_err(|_| Unreadable)
 }
 
 fn verify_signed(
     signed: Option<&SignedParts<'_>>,
-    from: Option<&str>,
+    headers: &Headers<'_>,
+    daticert: &SignedDaticert<'_>,
     opts: &VerifyOptions,
 ) -> VerificationReport {
-    match signed {
-        None => VerificationReport::from_reasons(vec![Reason::NoSignature]),
-        Some(s) if s.signature.is_empty() => {
-            VerificationReport::from_reasons(vec![Reason::MalformedSignature])
-        }
-        Some(s) => crate::smime::verify_detached(s.content, &s.signature, from, opts),
+    let Some(s) = signed else {
+        return VerificationReport::from_reasons(vec![Reason::NoSignature]);
+    };
+    let mut report = if s.signature.is_empty() {
+        VerificationReport::from_reasons(vec![Reason::MalformedSignature])
+    } else {
+        // the From: domain is checked below, against the single From: mailbox
+        crate::smime::verify_detached(s.content, &s.signature, None, opts)
+    };
+    report.signed_scope = Some(s.scope);
+    if s.scope == SignedScope::Inner {
+        report.add_reason(Reason::PartiallySigned);
     }
+    if s.part_count != 2 {
+        report.add_reason(Reason::MalformedSignature);
+    }
+    if let (Some(header_kind), SignedDaticert::Present(d)) = (header_kind_of(headers), daticert)
+        && header_disagrees(&header_kind, d)
+    {
+        report.add_reason(Reason::HeaderMismatch);
+    }
+    if let Some(record) = signing_record(&report, opts) {
+        let from_ok = sole_from(headers).is_some_and(|m| record.manages(&m.domain_lowercase()));
+        if !from_ok {
+            report.add_reason(Reason::FromDomainMismatch);
+        }
+        let daticert_ok = match daticert {
+            SignedDaticert::Absent => true,
+            // a signed daticert nobody can read binds nothing to the signer
+            SignedDaticert::Broken => report.reasons.contains(&Reason::ContentMismatch),
+            SignedDaticert::Present(d) => daticert_binds(d, &record),
+        };
+        if !daticert_ok {
+            report.add_reason(Reason::DaticertMismatch);
+        }
+    }
+    report
+}
+
+/// The index record of the signing certificate (as the signature layer found it), when an
+/// index is given and the signer is in it.
+fn signing_record(
+    report: &VerificationReport,
+    opts: &VerifyOptions,
+) -> Option<Arc<ProviderRecord>> {
+    let index = opts.index.as_ref()?;
+    let provider = report.provider.as_ref()?;
+    match &report.signer {
+        Some(signer) => index.by_cert_hash(&signer.sha1),
+        None => index.by_name(&provider.name),
+    }
+}
+
+/// Whether daticert speaks for the signing provider: `gestore-emittente` is its
+/// `providerName`, and the address it acted for is in a domain it manages (docs/SPEC.md
+/// §3.1: the sender's provider issues the envelope, acceptance, non-acceptance and timeout
+/// notices, for `mittente`; the recipient's provider issues take-charge, delivery,
+/// non-delivery and virus-detection notices, for `consegna`/`ricezione`; a non-delivery for
+/// virus is issued by the sender's provider (docs/SPEC.md §9.4), so it may speak for either).
+fn daticert_binds(d: &Daticert, record: &ProviderRecord) -> bool {
+    if normalize_name(&d.issuer) != normalize_name(&record.name) {
+        return false;
+    }
+    let manages = |addr: &str| {
+        single_mailbox(addr.as_bytes()).is_some_and(|m| record.manages(&m.domain_lowercase()))
+    };
+    let sender_side = || manages(&d.sender);
+    let recipient_side = || {
+        let mut addrs = d.delivery.iter().chain(d.received.iter()).peekable();
+        addrs.peek().is_some() && addrs.all(|a| manages(a))
+    };
+    match &d.kind {
+        Some(
+            CertType::Certified
+            | CertType::Acceptance
+            | CertType::NonAcceptance
+            | CertType::DeliveryTimeout,
+        ) => sender_side(),
+        Some(CertType::TakeCharge | CertType::Delivery | CertType::VirusDetection) => {
+            recipient_side()
+        }
+        Some(CertType::NonDelivery) if d.error == CertError::Virus => {
+            sender_side() || recipient_side()
+        }
+        Some(CertType::NonDelivery) => recipient_side(),
+        Some(CertType::Other(_)) | None => false,
+    }
+}
+
+/// A provider name compared as the index compares it: whitespace runs collapsed,
+/// case-insensitive.
+fn normalize_name(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
