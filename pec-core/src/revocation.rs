@@ -382,7 +382,8 @@ impl RevokedEntry {
 
     /// Two entries for the same serial: the one that revokes more.
     fn merge(self, other: RevokedEntry) -> RevokedEntry {
-        let (first, second) = if self.since() <= other.since() { (self, other) } else { (other, self) };
+        let (first, second) =
+            if self.since() <= other.since() { (self, other) } else { (other, self) };
         if second.compromise() && !first.compromise() {
             RevokedEntry { reason: second.reason, ..first }
         } else {
@@ -571,11 +572,8 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
         }
     }
     for entry in list.revoked_certificates.as_deref().unwrap_or(&[]) {
-        let mut e = RevokedEntry {
-            date: to_chrono(entry.revocation_date),
-            invalidity: None,
-            reason: None,
-        };
+        let mut e =
+            RevokedEntry { date: to_chrono(entry.revocation_date), invalidity: None, reason: None };
         for ext in entry.crl_entry_extensions.as_deref().unwrap_or(&[]) {
             let value = ext.extn_value.as_bytes();
             match ext.extn_id {
