@@ -832,7 +832,8 @@ fn real_aruba_receipts_are_judged_at_their_claimed_time() {
         assert_eq!(
             (r.verdict, r.time_source),
             (Verdict::Valid, TimeSource::SigningTimeClaimed),
-            "{name}: {r:?}"
+            "{name}: {:?}",
+            r.reasons
         );
         assert_eq!(r.evaluated_at, r.signing_time);
         let now = VerifyOptions { trust: trust.clone(), ..VerifyOptions::default() };
