@@ -543,7 +543,7 @@ fn given_time_is_trusted_and_compared_as_it_is() {
     let cms = signed(&cert, claim());
     let c = current_crl(&[entry(6, now() - Duration::days(1), Some(1))], None);
     // The caller vouches for 2015: the key was compromised only yesterday.
-    let r = verify(&cms, &opts(VerifyTime::At(claim()), Some(store(&[c.clone()]))));
+    let r = verify(&cms, &opts(VerifyTime::At(claim()), Some(store(std::slice::from_ref(&c)))));
     expect(&r, Verdict::Valid, &[], RevocationStatus::Good);
     assert_eq!(r.time_source, TimeSource::Given);
     let r = verify(&cms, &opts(VerifyTime::At(now()), Some(store(&[c]))));
@@ -560,10 +560,10 @@ fn crl_issued_after_the_evaluation_time_is_evidence_about_it() {
     expect(&r, Verdict::Invalid, &[Reason::Revoked], RevocationStatus::Revoked);
     // A clean CRL of 2016, long stale today, still answers for 2015...
     let old = crl(ymd(2016, 1, 1), Some(ymd(2016, 2, 1)), &[], None);
-    let r = verify(&cms, &opts(VerifyTime::At(claim()), Some(store(&[old.clone()]))));
+    let r = verify(&cms, &opts(VerifyTime::At(claim()), Some(store(std::slice::from_ref(&old)))));
     expect(&r, Verdict::Valid, &[], RevocationStatus::Good);
     // ...but not for today, nor for after its nextUpdate.
-    let r = verify(&cms, &opts(VerifyTime::Now, Some(store(&[old.clone()]))));
+    let r = verify(&cms, &opts(VerifyTime::Now, Some(store(std::slice::from_ref(&old)))));
     expect(&r, Verdict::Indeterminate, &[Reason::RevocationUnknown], RevocationStatus::Unknown);
     let r = verify(&cms, &opts(VerifyTime::At(ymd(2017, 1, 1)), Some(store(&[old]))));
     expect(&r, Verdict::Indeterminate, &[Reason::RevocationUnknown], RevocationStatus::Unknown);
@@ -614,7 +614,7 @@ fn crl_without_next_update_is_unknown() {
     let cms = signed(&cert, now());
     let c = crl(now() - Duration::days(1), None, &[], None);
     for time in [VerifyTime::Now, VerifyTime::SigningTime] {
-        let r = verify(&cms, &opts(time, Some(store(&[c.clone()]))));
+        let r = verify(&cms, &opts(time, Some(store(std::slice::from_ref(&c)))));
         expect(&r, Verdict::Indeterminate, &[Reason::RevocationUnknown], RevocationStatus::Unknown);
     }
 }
