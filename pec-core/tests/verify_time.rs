@@ -491,6 +491,10 @@ fn injected_now_is_the_verifiers_clock() {
     o.now = Some(ymd(2019, 1, 1));
     let r = verify(&cms, &o);
     expect(&r, Verdict::Invalid, &[Reason::SigningTimeInFuture], RevocationStatus::NotChecked);
+    // Any clock is accepted, even the last representable instant.
+    o.now = Some(DateTime::<Utc>::MAX_UTC);
+    let r = verify(&cms, &o);
+    expect(&r, Verdict::Invalid, &[Reason::Expired], RevocationStatus::NotChecked);
     // CRL freshness is judged at the injected now too.
     let mut o = opts(VerifyTime::Now, Some(store(&[current_crl(&[], None)])));
     expect(&verify(&cms, &o), Verdict::Valid, &[], RevocationStatus::Good);

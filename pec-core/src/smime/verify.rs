@@ -11,9 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use const_oid::ObjectIdentifier;
 
 use super::ber::{BerResult, Malformed, Tlv, tag};
-use super::{
-    ProviderSummary, Reason, TimeSource, VerificationReport, VerifyOptions, VerifyTime, oid,
-};
+use super::{ProviderSummary, Reason, VerificationReport, VerifyOptions, VerifyTime, oid};
 use crate::crypto::{self, DigestAlgorithm, Hasher};
 
 /// Largest detached CMS structure accepted by [`verify_detached`] (16 MiB; a real
@@ -465,6 +463,7 @@ fn verify_cms(
         _ => report.add_reason(Reason::BadSignature),
     }
 
+    use super::TimeSource;
     let now = opts.now.unwrap_or_else(Utc::now);
     let (at, source) = match (opts.time, report.signing_time) {
         (VerifyTime::At(t), _) => (t, TimeSource::Given),
@@ -474,7 +473,8 @@ fn verify_cms(
     report.evaluated_at = Some(at);
     report.time_source = source;
     // A claim from the future is false whatever else holds (clock skew tolerated).
-    if report.signing_time.is_some_and(|t| t > now + MAX_SIGNING_TIME_SKEW) {
+    let limit = now.checked_add_signed(MAX_SIGNING_TIME_SKEW);
+    if report.signing_time.zip(limit).is_some_and(|(t, limit)| t > limit) {
         report.add_reason(Reason::SigningTimeInFuture);
     }
     let all: Vec<Vec<u8>> = sd.certificates.iter().map(|c| c.to_vec()).collect();
