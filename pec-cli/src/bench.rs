@@ -203,6 +203,7 @@ fn fixture() -> Result<Fixture, Error> {
         crls: Some(Arc::new(crls)),
         index: Some(Arc::new(Directory::from_records(records)?)),
         time: VerifyTime::SigningTime,
+        now: None,
     };
     let mut f = Fixture {
         provider,

@@ -147,6 +147,7 @@ fn demo(a: &Args) -> Result<(), Error> {
         crls: Some(Arc::new(crls)),
         index: Some(index.clone()),
         time: VerifyTime::SigningTime,
+        now: None,
     };
     let verify = |label: &str, bytes: &[u8]| -> Result<(), Error> {
         let r = verify_message(bytes, &opts)?;

@@ -116,6 +116,7 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
         crls: if crls.is_empty() && !a.fetch_crls { None } else { Some(Arc::new(crls)) },
         index: None,
         time,
+        now: None,
     };
     // a signed index is verified against the same trust anchors and CRLs, now
     let index_trust = VerifyOptions { time: VerifyTime::Now, ..opts.clone() };

@@ -90,6 +90,7 @@ fn benches(c: &mut Criterion) {
         crls: Some(Arc::new(crls)),
         index: Some(Arc::new(Index(vec![Arc::new(record)]))),
         time: VerifyTime::SigningTime,
+        now: None,
     };
     let sign = |orig: &[u8]| {
         let req = BuildRequest {

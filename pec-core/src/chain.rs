@@ -27,7 +27,9 @@
 //!   past (legal evidence is judged at signing time). Trust anchors are trusted as given
 //!   (RFC 5280 §6.1.1 d: their own validity is not checked);
 //! * revocation of every non-anchor certificate against CRLs of its issuer
-//!   ([`crate::revocation::CrlStore`]).
+//!   ([`crate::revocation::CrlStore`]) that cover it (issuing distribution point scope), at
+//!   the evaluation time; when that time is the signer's own signingTime claim, a revocation
+//!   for key compromise applies whatever its date ([`validate_path_at`]).
 //!
 //! Trust anchors are parsed once. A [`TrustStore`] also remembers which certificate
 //! signatures it has verified (keyed by the SHA-256 of the issuer and of the subject
@@ -62,7 +64,7 @@ use x509_cert::name::Name;
 use crate::crypto::DigestAlgorithm;
 use crate::error::{CertificateError, Error, Result};
 use crate::revocation::{CrlStore, CrlVerdict};
-use crate::smime::{Reason, RevocationStatus, SignerSummary, Weakness};
+use crate::smime::{Reason, RevocationStatus, SignerSummary, TimeSource, Weakness};
 
 /// Longest path considered: signer plus intermediates (the trust anchor not counted).
 pub const MAX_PATH_LEN: usize = 8;
@@ -292,11 +294,29 @@ pub struct PathOutcome {
 /// `expired` / `not-yet-valid`; no acceptable path gives `untrusted-chain` (with the longest
 /// partial chain found). Revocation is checked for every non-anchor certificate of a sound
 /// path; it is `not-checked` when `crls` is `None`, or empty without a fetcher.
+///
+/// `at` is trusted as given ([`TimeSource::Given`]): see [`validate_path_at`].
 pub fn validate_path(
     leaf: &[u8],
     candidates: &[Vec<u8>],
     trust: &TrustStore,
     at: DateTime<Utc>,
+    crls: Option<&CrlStore>,
+) -> PathOutcome {
+    validate_path_at(leaf, candidates, trust, at, TimeSource::Given, crls)
+}
+
+/// [`validate_path`] at `at`, which came from `source`. With
+/// [`TimeSource::SigningTimeClaimed`] the instant is the signer's own claim: a certificate
+/// that a CRL revokes for key compromise (keyCompromise, cACompromise, aACompromise,
+/// unspecified or no reason) counts as revoked whatever the revocation date, so a backdated
+/// claim cannot escape it ([`crate::revocation`]).
+pub fn validate_path_at(
+    leaf: &[u8],
+    candidates: &[Vec<u8>],
+    trust: &TrustStore,
+    at: DateTime<Utc>,
+    source: TimeSource,
     crls: Option<&CrlStore>,
 ) -> PathOutcome {
     let Ok(leaf) = trust.parse_cached(leaf) else {
@@ -339,7 +359,8 @@ pub fn validate_path(
     match found {
         Some((path, anchor, eval)) => {
             let mut reasons = eval.time;
-            let revocation = check_revocation(&path, anchor.as_deref(), at, crls);
+            let claimed = source == TimeSource::SigningTimeClaimed;
+            let revocation = check_revocation(&path, anchor.as_deref(), at, claimed, crls);
             match revocation {
                 RevocationStatus::Revoked => reasons.push(Reason::Revoked),
                 RevocationStatus::Unknown => reasons.push(Reason::RevocationUnknown),
@@ -581,6 +602,7 @@ fn check_revocation(
     path: &[Arc<CertInfo>],
     anchor: Option<&CertInfo>,
     at: DateTime<Utc>,
+    claimed: bool,
     crls: Option<&CrlStore>,
 ) -> RevocationStatus {
     let Some(crls) = crls else { return RevocationStatus::NotChecked };
@@ -597,7 +619,7 @@ fn check_revocation(
                 None => continue,
             },
         };
-        match crls.check(cert, issuer, at) {
+        match crls.check(cert, issuer, at, claimed) {
             CrlVerdict::Revoked => return RevocationStatus::Revoked,
             CrlVerdict::Unknown => unknown = true,
             CrlVerdict::Good => {}
@@ -735,6 +757,8 @@ pub(crate) struct CertInfo {
     pub(crate) aki: Option<Vec<u8>>,
     /// `http://`, `ldap://`... URIs of the CRL distribution points.
     pub(crate) crl_urls: Vec<String>,
+    /// The CRL distribution points, `None` without the extension (RFC 5280 §6.3.3 (a)).
+    pub(crate) crl_dps: Option<Vec<crate::revocation::CertDp>>,
 }
 
 const KU_DIGITAL_SIGNATURE: u16 = 1 << 0;
@@ -817,6 +841,7 @@ impl CertInfo {
             ski: None,
             aki: None,
             crl_urls: Vec::new(),
+            crl_dps: None,
             der,
         };
         let mut seen = HashSet::new();
@@ -932,6 +957,7 @@ impl CertInfo {
             }
             OID_CRL_DISTRIBUTION_POINTS => {
                 if let Ok(dps) = CrlDistributionPoints::from_der(value) {
+                    self.crl_dps = Some(crate::revocation::cert_dps(&dps.0, &self.issuer));
                     for dp in dps.0 {
                         if let Some(DistributionPointName::FullName(names)) = dp.distribution_point
                         {
@@ -1224,14 +1250,21 @@ pub(crate) fn directory_string(value: &der::asn1::Any) -> Option<String> {
 pub(crate) fn name_key(name: &Name) -> String {
     let mut key = String::new();
     for rdn in name.iter_rdn() {
-        let mut members: Vec<String> = rdn.iter().map(atv_key).collect();
-        members.sort();
-        key.push('{');
-        for m in members {
-            key.push_str(&m);
-        }
-        key.push('}');
+        key.push_str(&rdn_key(rdn));
     }
+    key
+}
+
+/// The [`name_key`] segment of one RDN: appending it to a name's key gives the key of that
+/// name extended by the RDN (a `nameRelativeToCRLIssuer`, RFC 5280 §4.2.1.13).
+pub(crate) fn rdn_key(rdn: &x509_cert::name::RelativeDistinguishedName) -> String {
+    let mut members: Vec<String> = rdn.iter().map(atv_key).collect();
+    members.sort();
+    let mut key = String::from("{");
+    for m in members {
+        key.push_str(&m);
+    }
+    key.push('}');
     key
 }
 

@@ -1,19 +1,41 @@
-//! Certificate revocation lists: loading (PEM or DER), checking (signature, issuer,
-//! thisUpdate/nextUpdate), a cache, and a pluggable fetcher for CRL distribution points
-//! (offline by default).
+//! Certificate revocation lists: loading (PEM or DER), checking (signature, issuer, scope,
+//! dates), a cache, and a pluggable fetcher for CRL distribution points (offline by default).
 //!
 //! docs/SPEC.md §7.3 step 3: "check revocation (CRL; if cached, refresh often enough to track CA
-//! publication)". A CRL is usable for a certificate (RFC 5280 §6.3, simplified to complete,
-//! direct CRLs) when its issuer name matches the certificate's issuer, its signature verifies
-//! with the issuer's key (which, when it has keyUsage, must allow `cRLSign`), and
-//! `thisUpdate ≤ at ≤ nextUpdate`. Delta CRLs, indirect CRLs, CRLs partitioned by reason and
-//! CRLs with an unknown critical extension are never usable. A CRL whose issuing distribution
-//! point is limited to end-entity (or CA) certificates is used only for those.
+//! publication)". The rules are those of RFC 5280 §6.3 for complete, direct CRLs:
+//!
+//! * **Usable.** The CRL's issuer name matches the certificate's issuer, its signature verifies
+//!   with the issuer's key (which, when it has keyUsage, must allow `cRLSign`), and it has a
+//!   `nextUpdate` (RFC 5280 §5.1.2.5: a CRL without one says nothing about freshness, so it is
+//!   never usable). Delta CRLs, indirect CRLs (RFC 5280 §5.2.5 `indirectCRL`, or a
+//!   distribution point of the certificate naming another `cRLIssuer`), attribute-certificate
+//!   CRLs and CRLs with an unknown critical extension are never usable: the status is then
+//!   `unknown`, never `good`.
+//! * **Scope** (RFC 5280 §5.2.5, §6.3.3 (b), (d)). A CRL with an issuingDistributionPoint
+//!   covers a certificate only when one of its distribution point names matches one of the
+//!   certificate's CRLDistributionPoints names (a `nameRelativeToCRLIssuer` is resolved
+//!   against the CRL issuer; a certificate without the extension has the implied point named
+//!   by its issuer), `onlyContainsUserCerts` / `onlyContainsCACerts` agree with the
+//!   certificate's basicConstraints, and its `onlySomeReasons` meet the point's reasons. A CRL
+//!   that does not cover the certificate is ignored. `good` needs usable CRLs whose reasons
+//!   together cover every reason; a CRL partitioned by reason only answers for its reasons.
+//! * **Time.** Evaluated at an instant `at`: a CRL is evidence about `at` when `at ≤
+//!   nextUpdate`, whether it was current at `at` or issued later (a CRL issued after the
+//!   signature still says whether the certificate had been revoked before it). A CRL whose
+//!   `nextUpdate` passed before `at` is stale and ignored. A listed certificate is revoked at
+//!   `at` when its `revocationDate`, or its `invalidityDate` entry extension when earlier, is at
+//!   or before `at`. When `at` is the signer's own signingTime claim (RFC 5652 §11.3: the
+//!   signer chose it), an entry whose reason is keyCompromise, cACompromise, aACompromise,
+//!   unspecified or absent revokes whatever its dates: whoever holds a compromised key can
+//!   also backdate the claim. A time given by the caller is trusted and compared as it is.
+//!
+//! CRLs fetched from distribution points are cached by (issuer, distribution point): a CRL
+//! fetched for one partition is never taken as the answer for another.
 //!
 //! With the cargo feature `crl-http`, [`HttpCrlFetcher`] fetches `http://` distribution
 //! points with a small blocking HTTP/1.1 client (no extra dependency).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -21,10 +43,14 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use const_oid::ObjectIdentifier;
 use der::Decode;
+use der::Encode;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::IssuingDistributionPoint;
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::name::Name;
 
-use crate::chain::{CertInfo, KU_CRL_SIGN, SigAlg};
+use crate::chain::{CertInfo, KU_CRL_SIGN, SigAlg, name_key, rdn_key};
 use crate::error::{CertificateError, Error, Result};
 
 /// Fetches a CRL from a distribution point URL. Offline by default: no fetcher is set.
@@ -44,6 +70,13 @@ const MAX_FETCHED_URLS: usize = 1024;
 const MAX_URLS_PER_CERT: usize = 4;
 /// CRL signature verdicts remembered.
 const SIGNATURE_CACHE_SIZE: usize = 4096;
+/// Distribution points of one certificate looked at.
+const MAX_DPS: usize = 16;
+/// Every reason of ReasonFlags (RFC 5280 §4.2.1.13, bits 1 keyCompromise .. 8 aACompromise).
+const ALL_REASONS: u16 = 0x1fe;
+
+/// The (issuer name key, distribution point URL) a fetched CRL is cached under.
+type FetchKey = (String, String);
 
 /// A set of CRLs, parsed once and shared (read-only on the verification path).
 ///
@@ -114,21 +147,24 @@ impl CrlStore {
     /// or date check: a diagnostic helper.
     pub fn lists_serial(&self, serial: &[u8]) -> bool {
         let serial = strip_zeros(serial);
-        self.crls.iter().any(|c| c.revoked.contains(serial))
+        self.crls.iter().any(|c| c.revoked.contains_key(serial))
     }
 
     fn fetched_count(&self) -> usize {
         self.state.fetched.read().map(|m| m.values().map(Vec::len).sum()).unwrap_or(0)
     }
 
-    /// The revocation verdict for `cert` issued by `issuer` at `at` (RFC 5280 §6.3).
+    /// The revocation verdict for `cert` issued by `issuer` at `at` (RFC 5280 §6.3); `claimed`
+    /// when `at` is the signer's own signingTime claim (see the module documentation).
     pub(crate) fn check(
         &self,
         cert: &CertInfo,
         issuer: &CertInfo,
         at: DateTime<Utc>,
+        claimed: bool,
     ) -> CrlVerdict {
-        let mut usable = false;
+        // Reasons covered so far by usable CRLs that do not list the certificate.
+        let mut covered = 0u16;
         let local = self
             .by_issuer
             .get(&cert.issuer_key)
@@ -136,74 +172,84 @@ impl CrlStore {
             .unwrap_or(&[])
             .iter()
             .filter_map(|&i| self.crls.get(i).cloned());
+        let keys: Vec<FetchKey> = cert
+            .crl_urls
+            .iter()
+            .take(MAX_DPS)
+            .map(|u| (cert.issuer_key.clone(), u.clone()))
+            .collect();
         let fetched: Vec<Arc<CrlInfo>> = self
             .state
             .fetched
             .read()
-            .map(|m| {
-                m.values().flatten().filter(|c| c.issuer_key == cert.issuer_key).cloned().collect()
-            })
+            .map(|m| keys.iter().filter_map(|k| m.get(k)).flatten().cloned().collect())
             .unwrap_or_default();
         for crl in local.chain(fetched) {
-            match self.judge(&crl, cert, issuer, at) {
-                Some(true) => return CrlVerdict::Revoked,
-                Some(false) => usable = true,
+            match self.judge(&crl, cert, issuer, at, claimed) {
+                Some((true, _)) => return CrlVerdict::Revoked,
+                Some((false, reasons)) => covered |= reasons,
                 None => {}
             }
         }
-        if usable {
+        if covered == ALL_REASONS {
             return CrlVerdict::Good;
         }
         let Some(fetcher) = &self.fetcher else { return CrlVerdict::Unknown };
-        let urls = cert
-            .crl_urls
-            .iter()
-            .filter(|u| u.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://")))
+        let urls = keys
+            .into_iter()
+            .filter(|(_, u)| u.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://")))
             .take(MAX_URLS_PER_CERT);
-        for url in urls {
-            if !self.state.may_fetch(url) {
+        for key in urls {
+            if !self.state.may_fetch(&key) {
                 continue;
             }
-            let Ok(bytes) = fetcher.fetch(url) else { continue };
+            let Ok(bytes) = fetcher.fetch(&key.1) else { continue };
             let Ok(parsed) = parse_crls(&bytes) else { continue };
-            let parsed: Vec<Arc<CrlInfo>> = parsed.into_iter().map(Arc::new).collect();
+            let parsed: Vec<Arc<CrlInfo>> = parsed
+                .into_iter()
+                .filter(|c| c.issuer_key == cert.issuer_key)
+                .map(Arc::new)
+                .collect();
             if let Ok(mut map) = self.state.fetched.write() {
                 if map.len() >= MAX_FETCHED_URLS {
                     map.clear();
                 }
-                map.insert(url.clone(), parsed.clone());
+                map.insert(key, parsed.clone());
             }
-            for crl in parsed.iter().filter(|c| c.issuer_key == cert.issuer_key) {
-                match self.judge(crl, cert, issuer, at) {
-                    Some(true) => return CrlVerdict::Revoked,
-                    Some(false) => usable = true,
+            for crl in &parsed {
+                match self.judge(crl, cert, issuer, at, claimed) {
+                    Some((true, _)) => return CrlVerdict::Revoked,
+                    Some((false, reasons)) => covered |= reasons,
                     None => {}
                 }
             }
-            if usable {
+            if covered == ALL_REASONS {
                 return CrlVerdict::Good;
             }
         }
         CrlVerdict::Unknown
     }
 
-    /// `None` when `crl` is not usable for `cert`, else whether it lists `cert`.
+    /// `None` when `crl` is not usable for `cert` at `at`, else whether it revokes `cert` at
+    /// `at` and the reasons it answers for.
     fn judge(
         &self,
         crl: &CrlInfo,
         cert: &CertInfo,
         issuer: &CertInfo,
         at: DateTime<Utc>,
-    ) -> Option<bool> {
+        claimed: bool,
+    ) -> Option<(bool, u16)> {
         if !crl.usable || crl.issuer_key != issuer.subject_key {
             return None;
         }
-        if (crl.only_user_certs && cert.is_ca()) || (crl.only_ca_certs && !cert.is_ca()) {
+        // RFC 5280 §5.1.2.5: no nextUpdate, no freshness: unusable. A CRL issued after `at`
+        // is still evidence about `at`; one that went stale before `at` is not.
+        let next_update = crl.next_update?;
+        if at > next_update {
             return None;
         }
-        if at < crl.this_update || crl.next_update.is_some_and(|n| at > n) {
-            return None;
-        }
+        let reasons = scope(crl, cert)?;
         if issuer.key_usage.is_some_and(|ku| ku & KU_CRL_SIGN == 0) {
             return None;
         }
@@ -215,7 +261,8 @@ impl CrlStore {
         if !self.signature_ok(crl, issuer) {
             return None;
         }
-        Some(crl.revoked.contains(strip_zeros(&cert.serial)))
+        let entry = crl.revoked.get(strip_zeros(&cert.serial));
+        Some((entry.is_some_and(|e| e.revokes_at(at, claimed)), reasons))
     }
 
     fn signature_ok(&self, crl: &CrlInfo, issuer: &CertInfo) -> bool {
@@ -253,19 +300,19 @@ pub(crate) enum CrlVerdict {
 /// Caches shared by clones of a [`CrlStore`].
 #[derive(Debug, Default)]
 struct CrlState {
-    /// Distribution point URL → CRLs fetched from it.
-    fetched: RwLock<HashMap<String, Vec<Arc<CrlInfo>>>>,
-    /// Distribution point URL → last fetch attempt.
-    attempts: Mutex<HashMap<String, Instant>>,
+    /// (issuer, distribution point URL) → CRLs of that issuer fetched from it.
+    fetched: RwLock<HashMap<FetchKey, Vec<Arc<CrlInfo>>>>,
+    /// (issuer, distribution point URL) → last fetch attempt.
+    attempts: Mutex<HashMap<FetchKey, Instant>>,
     /// (SHA-256 of issuer certificate ‖ SHA-256 of CRL) → signature verified.
     signatures: RwLock<HashMap<[u8; 64], bool>>,
 }
 
 impl CrlState {
-    fn may_fetch(&self, url: &str) -> bool {
+    fn may_fetch(&self, key: &FetchKey) -> bool {
         let Ok(mut attempts) = self.attempts.lock() else { return false };
         let now = Instant::now();
-        if let Some(last) = attempts.get(url)
+        if let Some(last) = attempts.get(key)
             && now.duration_since(*last) < REFETCH_INTERVAL
         {
             return false;
@@ -273,7 +320,7 @@ impl CrlState {
         if attempts.len() >= MAX_FETCHED_URLS {
             attempts.retain(|_, t| now.duration_since(*t) < REFETCH_INTERVAL);
         }
-        attempts.insert(url.to_owned(), now);
+        attempts.insert(key.clone(), now);
         true
     }
 }
@@ -285,9 +332,9 @@ struct CrlInfo {
     sha256: [u8; 32],
     tbs: Range<usize>,
     issuer_key: String,
-    this_update: DateTime<Utc>,
     next_update: Option<DateTime<Utc>>,
-    revoked: HashSet<Vec<u8>>,
+    /// Serial number (leading zeros stripped) → entry.
+    revoked: HashMap<Vec<u8>, RevokedEntry>,
     sig_alg: Option<SigAlg>,
     signature: Vec<u8>,
     aki: Option<Vec<u8>>,
@@ -295,6 +342,157 @@ struct CrlInfo {
     usable: bool,
     only_user_certs: bool,
     only_ca_certs: bool,
+    /// The issuingDistributionPoint's names (a relative name resolved against the issuer).
+    idp_names: Option<Vec<DpName>>,
+    /// The issuingDistributionPoint's onlySomeReasons (every reason when absent).
+    only_some_reasons: u16,
+}
+
+/// One entry of a CRL.
+#[derive(Clone, Copy, Debug)]
+struct RevokedEntry {
+    /// revocationDate.
+    date: DateTime<Utc>,
+    /// The invalidityDate entry extension (RFC 5280 §5.3.2).
+    invalidity: Option<DateTime<Utc>>,
+    /// The CRLReason code (RFC 5280 §5.3.1), `None` when absent or unreadable.
+    reason: Option<u8>,
+}
+
+impl RevokedEntry {
+    /// Whether the entry revokes the certificate at `at` (`claimed`: `at` is the signer's
+    /// own claim).
+    fn revokes_at(&self, at: DateTime<Utc>, claimed: bool) -> bool {
+        if claimed && self.compromise() {
+            return true;
+        }
+        self.since() <= at
+    }
+
+    /// The earlier of revocationDate and invalidityDate.
+    fn since(&self) -> DateTime<Utc> {
+        self.invalidity.map_or(self.date, |i| i.min(self.date))
+    }
+
+    /// unspecified (0), keyCompromise (1), cACompromise (2), aACompromise (10) or no reason:
+    /// the key may have been in someone else's hands, so any claim made with it is void.
+    fn compromise(&self) -> bool {
+        matches!(self.reason, None | Some(0 | 1 | 2 | 10))
+    }
+
+    /// Two entries for the same serial: the one that revokes more.
+    fn merge(self, other: RevokedEntry) -> RevokedEntry {
+        let (first, second) =
+            if self.since() <= other.since() { (self, other) } else { (other, self) };
+        if second.compromise() && !first.compromise() {
+            RevokedEntry { reason: second.reason, ..first }
+        } else {
+            first
+        }
+    }
+}
+
+/// A distribution point name in comparable form (RFC 5280 §6.3.3 (b)(2)(i)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DpName {
+    /// uniformResourceIdentifier, as written.
+    Uri(String),
+    /// directoryName, as a name comparison key.
+    Directory(String),
+    /// Any other GeneralName, as DER.
+    Other(Vec<u8>),
+}
+
+impl DpName {
+    fn of(gn: &GeneralName) -> DpName {
+        match gn {
+            GeneralName::UniformResourceIdentifier(u) => DpName::Uri(u.to_string()),
+            GeneralName::DirectoryName(n) => DpName::Directory(name_key(n)),
+            other => DpName::Other(other.to_der().unwrap_or_default()),
+        }
+    }
+
+    /// The full names of a DistributionPointName; a name relative to the CRL issuer is
+    /// appended to `base` (that issuer's name key), and names nothing without one.
+    fn full(dpn: &DistributionPointName, base: Option<&str>) -> Vec<DpName> {
+        match dpn {
+            DistributionPointName::FullName(names) => {
+                names.iter().take(MAX_DPS).map(DpName::of).collect()
+            }
+            DistributionPointName::NameRelativeToCRLIssuer(rdn) => base
+                .map(|b| vec![DpName::Directory(format!("{b}{}", rdn_key(rdn)))])
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// One CRL distribution point of a certificate, prepared for CRL scope checks.
+#[derive(Clone, Debug)]
+pub(crate) struct CertDp {
+    /// The distributionPoint names (`None` when the field is absent).
+    names: Option<Vec<DpName>>,
+    /// The reasons field (every reason when absent).
+    reasons: u16,
+    /// The cRLIssuer names (`None` when absent: the certificate's issuer).
+    crl_issuer: Option<Vec<DpName>>,
+}
+
+/// The distribution points of a CRLDistributionPoints extension of a certificate issued by
+/// `issuer`.
+pub(crate) fn cert_dps(dps: &[DistributionPoint], issuer: &Name) -> Vec<CertDp> {
+    let issuer_key = name_key(issuer);
+    dps.iter()
+        .take(MAX_DPS)
+        .map(|dp| {
+            let crl_issuer: Option<Vec<DpName>> =
+                dp.crl_issuer.as_ref().map(|g| g.iter().take(MAX_DPS).map(DpName::of).collect());
+            // RFC 5280 §4.2.1.13: a relative name is relative to the cRLIssuer when present.
+            let base = match &crl_issuer {
+                Some(names) => names.iter().find_map(|n| match n {
+                    DpName::Directory(k) => Some(k.clone()),
+                    _ => None,
+                }),
+                None => Some(issuer_key.clone()),
+            };
+            CertDp {
+                names: dp.distribution_point.as_ref().map(|d| DpName::full(d, base.as_deref())),
+                reasons: dp.reasons.map_or(ALL_REASONS, |r| r.bits() & ALL_REASONS),
+                crl_issuer,
+            }
+        })
+        .collect()
+}
+
+/// The reasons `crl` answers for about `cert`, `None` when it does not cover `cert`
+/// (RFC 5280 §6.3.3 (b), (d); direct CRLs only).
+fn scope(crl: &CrlInfo, cert: &CertInfo) -> Option<u16> {
+    if (crl.only_user_certs && cert.is_ca()) || (crl.only_ca_certs && !cert.is_ca()) {
+        return None;
+    }
+    // §6.3.3 (a): without the extension, one point with every reason, served by the issuer.
+    let implied = [CertDp { names: None, reasons: ALL_REASONS, crl_issuer: None }];
+    let dps: &[CertDp] = cert.crl_dps.as_deref().unwrap_or(&implied);
+    let issuer = DpName::Directory(cert.issuer_key.clone());
+    let mut reasons = 0u16;
+    for dp in dps {
+        // A point served by another CRL issuer needs an indirect CRL: not supported.
+        if dp.crl_issuer.as_ref().is_some_and(|names| !names.contains(&issuer)) {
+            continue;
+        }
+        if let Some(idp) = &crl.idp_names {
+            let theirs: &[DpName] = match (&dp.names, &dp.crl_issuer) {
+                (Some(names), _) => names,
+                (None, Some(names)) => names,
+                (None, None) => std::slice::from_ref(&issuer),
+            };
+            if !idp.iter().any(|n| theirs.contains(n)) {
+                continue;
+            }
+        }
+        reasons |= dp.reasons;
+    }
+    let reasons = reasons & crl.only_some_reasons;
+    (reasons != 0).then_some(reasons)
 }
 
 fn parse_crls(bytes: &[u8]) -> Result<Vec<CrlInfo>> {
@@ -325,17 +523,19 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
         sha256: crate::chain::sha256_of(&der),
         tbs,
         issuer_key: crate::chain::name_key(&list.issuer),
-        this_update: to_chrono(list.this_update),
         next_update: list.next_update.map(to_chrono),
-        revoked: HashSet::new(),
+        revoked: HashMap::new(),
         sig_alg,
         signature,
         aki: None,
         usable: true,
         only_user_certs: false,
         only_ca_certs: false,
+        idp_names: None,
+        only_some_reasons: ALL_REASONS,
         der: Vec::new(),
     };
+    let issuer_key = info.issuer_key.clone();
     for ext in list.crl_extensions.as_deref().unwrap_or(&[]) {
         match ext.extn_id {
             OID_ISSUING_DISTRIBUTION_POINT => {
@@ -343,10 +543,15 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
                     Ok(idp) => {
                         info.only_user_certs = idp.only_contains_user_certs;
                         info.only_ca_certs = idp.only_contains_ca_certs;
-                        if idp.indirect_crl
-                            || idp.only_some_reasons.is_some()
-                            || idp.only_contains_attribute_certs
-                        {
+                        info.idp_names = idp
+                            .distribution_point
+                            .as_ref()
+                            .map(|d| DpName::full(d, Some(&issuer_key)));
+                        if let Some(r) = idp.only_some_reasons {
+                            info.only_some_reasons = r.bits() & ALL_REASONS;
+                        }
+                        // Indirect CRLs are not supported: `unknown` rather than a guess.
+                        if idp.indirect_crl || idp.only_contains_attribute_certs {
                             info.usable = false;
                         }
                     }
@@ -367,19 +572,39 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
         }
     }
     for entry in list.revoked_certificates.as_deref().unwrap_or(&[]) {
-        let mut remove = false;
+        let mut e =
+            RevokedEntry { date: to_chrono(entry.revocation_date), invalidity: None, reason: None };
         for ext in entry.crl_entry_extensions.as_deref().unwrap_or(&[]) {
+            let value = ext.extn_value.as_bytes();
             match ext.extn_id {
-                // removeFromCRL (8) only appears in delta CRLs: such an entry revokes nothing.
-                OID_CRL_REASON => remove = ext.extn_value.as_bytes() == [0x0a, 0x01, 0x08],
-                OID_INVALIDITY_DATE | OID_HOLD_INSTRUCTION => {}
+                // ENUMERATED, one content octet; unreadable counts as absent.
+                OID_CRL_REASON => {
+                    e.reason = match value {
+                        [0x0a, 0x01, r] => Some(*r),
+                        _ => None,
+                    }
+                }
+                // Unreadable: the revocationDate alone decides.
+                OID_INVALIDITY_DATE => {
+                    e.invalidity = der::asn1::GeneralizedTime::from_der(value)
+                        .ok()
+                        .map(|t| to_chrono(x509_cert::time::Time::GeneralTime(t)));
+                }
+                OID_HOLD_INSTRUCTION => {}
                 // certificateIssuer (indirect CRL) or unknown critical entry extension.
                 _ => info.usable &= !ext.critical,
             }
         }
-        if !remove {
-            info.revoked.insert(strip_zeros(entry.serial_number.as_bytes()).to_vec());
+        // removeFromCRL (8) only appears in delta CRLs: such an entry revokes nothing.
+        if e.reason == Some(8) {
+            continue;
         }
+        let serial = strip_zeros(entry.serial_number.as_bytes()).to_vec();
+        let merged = match info.revoked.get(&serial) {
+            Some(old) => old.merge(e),
+            None => e,
+        };
+        info.revoked.insert(serial, merged);
     }
     info.der = der;
     Ok(info)

@@ -139,6 +139,7 @@ fn child_probe() {
                 crls: Some(Arc::new(crls)),
                 index: None,
                 time: VerifyTime::SigningTime,
+                now: None,
             };
             let r = pec_core::verify_message(&raw, &opts).unwrap();
             assert_eq!(r.verdict, pec_core::smime::Verdict::Valid, "{:?}", r.reasons);

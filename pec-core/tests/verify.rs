@@ -79,7 +79,7 @@ fn options(dir: &Path, crls: bool, time: VerifyTime) -> VerifyOptions {
         c.add(&read(dir, "crls.pem")).unwrap();
         Arc::new(c)
     });
-    VerifyOptions { trust: Arc::new(trust), crls, index: None, time }
+    VerifyOptions { trust: Arc::new(trust), crls, index: None, time, now: None }
 }
 
 fn reasons_of(msg: &[u8], opts: &VerifyOptions) -> (Verdict, Vec<Reason>, RevocationStatus) {

@@ -258,6 +258,7 @@ impl Verifier {
                 crls: crls.map(Arc::new),
                 index: directory,
                 time,
+                now: None,
             },
         })
     }

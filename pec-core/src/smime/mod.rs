@@ -3,6 +3,24 @@
 //!
 //! Verification never returns a bare bool: it returns a [`VerificationReport`] with a
 //! [`Verdict`], the [`Reason`]s, the signer, the signing time and the digest strength.
+//!
+//! # Which time a signature is judged at
+//!
+//! A PEC message is legal evidence about the moment it was signed, and provider certificates
+//! expire long before that evidence stops mattering: the real receipts of 2018 must still
+//! verify today. So [`VerifyTime::SigningTime`] evaluates the path at the CMS signingTime. But
+//! that attribute is the signer's own claim (RFC 5652 §11.3), and PEC signatures carry no
+//! trusted timestamp to check it against. The claim is therefore accepted (nothing better is
+//! available) and the report says that it was a claim: `time_source` is
+//! [`TimeSource::SigningTimeClaimed`], while a time the caller gives ([`VerifyTime::At`]) is
+//! [`TimeSource::Given`] and trusted as it is. A claim cannot rescue a compromised key: a
+//! certificate that a CRL revokes for key compromise (or without a reason) is revoked whatever
+//! the claimed date, and every CRL given is used, including CRLs issued after the claim. A
+//! claim more than five minutes after the verifier's clock ([`VerifyOptions::now`]) is
+//! `signing-time-in-future`. What the claim cannot show is that an expired certificate's key
+//! did not sign later, backdating: an auditor who needs that should verify at a time they trust
+//! (`--at`, e.g. when the message was received and logged) or, when PEC adopts them, at an
+//! RFC 3161 timestamp.
 
 use std::fmt;
 
@@ -413,6 +431,14 @@ pub enum VerifyTime {
     At(DateTime<Utc>),
     /// The CMS signingTime (legal evidence is judged at signing time); falls back to now when
     /// the signature has none.
+    ///
+    /// The signingTime is the signer's own claim (RFC 5652 §11.3), not a trusted timestamp:
+    /// the report says so ([`TimeSource::SigningTimeClaimed`]), and a certificate revoked for
+    /// key compromise is revoked whatever the claim (see [`crate::revocation`]). Nothing else
+    /// corroborates the claim, so an expired certificate whose key signs today while claiming a
+    /// past instant inside its validity is judged at that instant. Callers that need more
+    /// should evaluate at a time they trust ([`VerifyTime::At`], e.g. the time the message was
+    /// received and logged), or, later, at an RFC 3161 timestamp.
     SigningTime,
 }
 
@@ -428,6 +454,10 @@ pub struct VerifyOptions {
     pub index: Option<std::sync::Arc<dyn crate::index::ProviderDirectory>>,
     /// When certificates are evaluated.
     pub time: VerifyTime,
+    /// The verifier's "now" (`None`: the system clock): the evaluation instant of
+    /// [`VerifyTime::Now`] and the clock a signingTime claim is compared with
+    /// (`signing-time-in-future`). A provider engine sets its own clock here.
+    pub now: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for VerifyOptions {
@@ -437,6 +467,7 @@ impl fmt::Debug for VerifyOptions {
             .field("crls", &self.crls)
             .field("index", &self.index.is_some())
             .field("time", &self.time)
+            .field("now", &self.now)
             .finish()
     }
 }

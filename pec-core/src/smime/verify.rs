@@ -25,6 +25,10 @@ pub const MAX_ATTACHED_CMS_SIZE: usize = 64 * 1024 * 1024;
 /// Most signer infos, certificates or signed attributes looked at in one structure.
 const MAX_ITEMS: usize = 256;
 
+/// How far a signingTime may lie after the verifier's clock before it is
+/// `signing-time-in-future`.
+const MAX_SIGNING_TIME_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
 /// Verifies a detached CMS signature (`smime.p7s`, DER; the caller decodes the base64) over
 /// `content`, the signed bytes: the first part of `multipart/signed` exactly as on the wire
 /// (docs/SPEC.md §4).
@@ -509,15 +513,23 @@ fn verify_cms(
         _ => report.add_reason(Reason::BadSignature),
     }
 
-    let now = Utc::now();
-    let at = match opts.time {
-        VerifyTime::Now => now,
-        VerifyTime::At(t) => t,
-        VerifyTime::SigningTime => report.signing_time.unwrap_or(now),
+    use super::TimeSource;
+    let now = opts.now.unwrap_or_else(Utc::now);
+    let (at, source) = match (opts.time, report.signing_time) {
+        (VerifyTime::At(t), _) => (t, TimeSource::Given),
+        (VerifyTime::SigningTime, Some(t)) => (t, TimeSource::SigningTimeClaimed),
+        (VerifyTime::Now | VerifyTime::SigningTime, _) => (now, TimeSource::Now),
     };
     report.evaluated_at = Some(at);
+    report.time_source = source;
+    // A claim from the future is false whatever else holds (clock skew tolerated).
+    let limit = now.checked_add_signed(MAX_SIGNING_TIME_SKEW);
+    if report.signing_time.zip(limit).is_some_and(|(t, limit)| t > limit) {
+        report.add_reason(Reason::SigningTimeInFuture);
+    }
     let all: Vec<Vec<u8>> = sd.certificates.iter().map(|c| c.to_vec()).collect();
-    let path = crate::chain::validate_path(signer_der, &all, &opts.trust, at, opts.crls.as_deref());
+    let crls = opts.crls.as_deref();
+    let path = crate::chain::validate_path_at(signer_der, &all, &opts.trust, at, source, crls);
     for r in path.reasons {
         report.add_reason(r);
     }
