@@ -3,6 +3,7 @@
 //! with them (sender, PEC identifier, formal checks).
 
 use crate::checks::{SmtpEnvelope, Violation, formal_checks};
+use crate::daticert::Daticert;
 use crate::error::{BuildError, Result};
 use crate::headers::{check_no_injection, validate_addr_spec};
 use crate::identifier::strip_angle;
@@ -21,19 +22,33 @@ impl Ctx<'_, '_, '_> {
         info.sender
             .clone()
             .filter(|s| validate_addr_spec(s).is_ok())
-            .or_else(|| {
-                self.req
-                    .smtp
-                    .as_ref()
-                    .and_then(|s| s.reverse_path.as_deref())
-                    .map(|s| strip_angle(s).to_string())
-            })
+            .or_else(|| self.reverse_path())
             .ok_or_else(|| BuildError::MissingInput("sender (From: or SMTP reverse path)").into())
     }
 
     pub(super) fn checks(&self, original: &[u8]) -> Vec<Violation> {
         let default = SmtpEnvelope::default();
         formal_checks(original, self.req.smtp.as_ref().unwrap_or(&default), self.provider.max_size)
+    }
+
+    /// The daticert of a submission (transport envelope, acceptance, non-acceptance): the
+    /// original's recipients classified, its `Reply-To` (else the sender), subject and msgid.
+    pub(super) fn submission_daticert(
+        &self,
+        info: &OriginalInfo,
+        sender: &str,
+        id: &str,
+    ) -> Daticert {
+        let reply_to = info.reply_to.clone().unwrap_or_else(|| sender.to_string());
+        self.base_daticert(
+            &self.req.kind,
+            sender,
+            self.recipients_with_type(info),
+            &reply_to,
+            info.subject.clone(),
+            id,
+            info.msgid.clone(),
+        )
     }
 
     /// The PEC identifier of the submission: the caller's, or a fresh one.
@@ -92,17 +107,7 @@ impl Ctx<'_, '_, '_> {
         let id = self.pec_identifier()?;
         let own_id = self.provider.next_id(&self.time.datetime());
         let subject = info.subject.clone().unwrap_or_default();
-        let recipients = self.recipients_with_type(&info);
-        let reply_to = info.reply_to.clone().unwrap_or_else(|| sender.clone());
-        let mut d = self.base_daticert(
-            &self.req.kind,
-            &sender,
-            recipients.clone(),
-            &reply_to,
-            info.subject.clone(),
-            &id,
-            info.msgid.clone(),
-        );
+        let mut d = self.submission_daticert(&info, &sender, &id);
         let prefix = match &failure {
             None => subject_prefix::ACCEPTANCE,
             Some((true, _)) => subject_prefix::NON_ACCEPTANCE_VIRUS,
@@ -115,7 +120,8 @@ impl Ctx<'_, '_, '_> {
             &own_id,
             info.msgid.as_deref(),
         )?;
-        let listed: Vec<String> = recipients
+        let listed: Vec<String> = d
+            .recipients
             .iter()
             .map(|r| {
                 let t = match r.kind {

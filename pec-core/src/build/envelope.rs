@@ -51,17 +51,7 @@ impl Ctx<'_, '_, '_> {
         headers.push(field(header::TRASPORTO, TransportKind::Certified.as_str())?);
         headers.push(field(header::TIPO_RICEVUTA, requested.as_str())?);
 
-        let recipients = self.recipients_with_type(&info);
-        let reply_to = info.reply_to.clone().unwrap_or_else(|| sender.clone());
-        let mut d = self.base_daticert(
-            &self.req.kind,
-            &sender,
-            recipients.clone(),
-            &reply_to,
-            info.subject.clone(),
-            &id,
-            info.msgid.clone(),
-        );
+        let mut d = self.submission_daticert(&info, &sender, &id);
         d.receipt_type = Some(requested);
         let text = HumanText::new("Messaggio di posta certificata")
             .para(format!(
@@ -69,7 +59,7 @@ impl Ctx<'_, '_, '_> {
                  indirizzato a:",
                 self.time.human()
             ))
-            .list(recipients.iter().map(|r| r.address.clone()).collect())
+            .list(d.recipients.iter().map(|r| r.address.clone()).collect())
             .para("Il messaggio originale è incluso in allegato.")
             .para(format!("Identificativo messaggio: {id}"));
         let postacert = rewrite_original(original, &h, &id, info.msgid.as_deref())?;

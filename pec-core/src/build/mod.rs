@@ -243,13 +243,18 @@ impl Ctx<'_, '_, '_> {
         }
     }
 
-    /// Where notices to the original sender go: the SMTP reverse path, else `sender`.
-    fn notice_to(&self, sender: &str) -> String {
+    /// The SMTP reverse path of the request, without angle brackets (not validated).
+    fn reverse_path(&self) -> Option<String> {
         self.req
             .smtp
             .as_ref()
             .and_then(|s| s.reverse_path.as_deref())
             .map(|s| strip_angle(s).to_string())
+    }
+
+    /// Where notices to the original sender go: the SMTP reverse path, else `sender`.
+    fn notice_to(&self, sender: &str) -> String {
+        self.reverse_path()
             .filter(|s| validate_addr_spec(s).is_ok())
             .unwrap_or_else(|| sender.to_string())
     }

@@ -304,13 +304,7 @@ impl Ctx<'_, '_, '_> {
     fn service_mailbox(&self, env: &EnvelopeData, sender: &str) -> String {
         self.provider
             .mail_receipt_for(sender)
-            .or_else(|| {
-                self.req
-                    .smtp
-                    .as_ref()
-                    .and_then(|s| s.reverse_path.as_deref())
-                    .map(|s| strip_angle(s).to_string())
-            })
+            .or_else(|| self.reverse_path())
             .or_else(|| env.envelope_from.clone())
             .or_else(|| env.return_path.clone())
             .filter(|s| validate_addr_spec(s).is_ok())
