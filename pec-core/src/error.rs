@@ -396,270 +396,142 @@ impl DirectoryError {
     }
 }
 
-/// The stable result codes shared by every language layer.
-///
-/// Blocks of 100 per area: 1xx API/FFI, 2xx parsing, 3xx S/MIME, 4xx certificates and
-/// CRLs, 5xx PKCS#11, 6xx providers index, 7xx building. The verification reason codes
-/// ([`crate::smime::Reason`]) map onto 3xx, 4xx and 6xx codes. Never renumber; retire a code
-/// by leaving a reserved comment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-#[non_exhaustive]
-pub enum Code {
-    /// Success.
-    Ok = 0,
-    // 1xx: API / FFI layer
-    /// A required pointer argument was NULL.
-    NullParameter = 100,
-    /// A panic was caught at the API boundary (a bug: please report it).
-    Panic = 101,
-    /// The caller's buffer is too small.
-    InsufficientSize = 102,
-    /// An argument has an invalid value.
-    InvalidParameter = 103,
-    /// A string argument is not valid UTF-8.
-    InvalidUtf8 = 104,
-    /// A file could not be read or written.
-    Io = 105,
-    // 2xx: parsing
-    /// The message is not a well-formed RFC 5322 / MIME message.
-    MalformedMessage = 200,
-    /// The message is truncated.
-    Truncated = 201,
-    /// A hostile-input limit was exceeded.
-    LimitExceeded = 202,
-    /// Bad base64 or quoted-printable content.
-    BadEncoding = 203,
-    /// `daticert.xml` is not well-formed (or declares entities).
-    DaticertMalformed = 204,
-    /// `daticert.xml` lacks a required element or attribute.
-    DaticertInvalid = 205,
-    /// A header value would inject a line break.
-    HeaderInjection = 206,
-    /// An address is not a valid addr-spec.
-    InvalidAddress = 207,
-    /// A date or time is invalid.
-    InvalidTime = 208,
-    /// A PEC message lacks a required part.
-    MissingPart = 209,
-    // 3xx: S/MIME
-    /// Verification reason `no-signature`.
-    NoSignature = 300,
-    /// Verification reason `malformed-signature`.
-    MalformedSignature = 301,
-    /// Verification reason `content-mismatch`.
-    ContentMismatch = 302,
-    /// Verification reason `bad-signature`.
-    BadSignature = 303,
-    /// An algorithm this library does not implement.
-    UnsupportedAlgorithm = 304,
-    /// The signer failed.
-    SigningFailed = 305,
-    /// Verification reason `signing-time-in-future`: the signingTime claim is more than five
-    /// minutes after the verifier's clock.
-    SigningTimeInFuture = 306,
-    /// Verification reason `partially-signed`: the signed entity is not the message's
-    /// top-level entity (mailing lists, forwards).
-    PartiallySigned = 307,
-    /// Verification reason `header-mismatch`: the outer `X-Ricevuta`/`X-Trasporto` disagrees
-    /// with the signed daticert `tipo`.
-    HeaderMismatch = 308,
-    // 4xx: certificates, CRLs
-    /// Verification reason `untrusted-chain`.
-    UntrustedChain = 400,
-    /// Verification reason `expired`.
-    Expired = 401,
-    /// Verification reason `not-yet-valid`.
-    NotYetValid = 402,
-    /// Verification reason `revoked`.
-    Revoked = 403,
-    /// Verification reason `revocation-unknown`.
-    RevocationUnknown = 404,
-    /// A certificate could not be parsed.
-    BadCertificate = 405,
-    /// A CRL could not be parsed.
-    BadCrl = 406,
-    /// A private key could not be loaded or does not match.
-    BadKey = 407,
-    // 5xx: PKCS#11
-    /// The PKCS#11 module could not be loaded.
-    Pkcs11Module = 500,
-    /// No token matches.
-    Pkcs11TokenNotFound = 501,
-    /// No key or certificate matches.
-    Pkcs11KeyNotFound = 502,
-    /// Wrong PIN.
-    Pkcs11PinIncorrect = 503,
-    /// Other PKCS#11 failure.
-    Pkcs11Failure = 504,
-    /// Sessions could not be recovered.
-    Pkcs11Session = 505,
-    /// Malformed `pkcs11:` URI or PIN source.
-    Pkcs11Uri = 506,
-    // 6xx: providers index
-    /// Malformed LDIF or index entry.
-    LdifMalformed = 600,
-    /// LDAP server unreachable or bind refused.
-    LdapConnect = 601,
-    /// LDAP timeout.
-    LdapTimeout = 602,
-    /// LDAP search failed.
-    LdapSearch = 603,
-    /// Signed index refused.
-    IndexSignature = 604,
-    /// Verification reason `not-in-index`.
-    NotInIndex = 605,
-    /// Verification reason `from-domain-mismatch`.
-    FromDomainMismatch = 606,
-    /// Verification reason `daticert-mismatch`: daticert's `gestore-emittente` or the address
-    /// acted for does not belong to the signing provider.
-    DaticertMismatch = 607,
-    // 7xx: building
-    /// Unknown message kind.
-    UnknownKind = 700,
-    /// A required input is missing.
-    MissingInput = 701,
-    /// The input is not of the expected kind.
-    WrongInput = 702,
-    /// The original failed the access point's formal checks.
-    FormalChecks = 703,
-    /// Invalid provider configuration.
-    ProviderConfig = 704,
-}
-
-impl Code {
-    /// Every code, in numeric order (for tables in bindings and documentation).
-    pub const ALL: &'static [Code] = &[
-        Code::Ok,
-        Code::NullParameter,
-        Code::Panic,
-        Code::InsufficientSize,
-        Code::InvalidParameter,
-        Code::InvalidUtf8,
-        Code::Io,
-        Code::MalformedMessage,
-        Code::Truncated,
-        Code::LimitExceeded,
-        Code::BadEncoding,
-        Code::DaticertMalformed,
-        Code::DaticertInvalid,
-        Code::HeaderInjection,
-        Code::InvalidAddress,
-        Code::InvalidTime,
-        Code::MissingPart,
-        Code::NoSignature,
-        Code::MalformedSignature,
-        Code::ContentMismatch,
-        Code::BadSignature,
-        Code::UnsupportedAlgorithm,
-        Code::SigningFailed,
-        Code::SigningTimeInFuture,
-        Code::PartiallySigned,
-        Code::HeaderMismatch,
-        Code::UntrustedChain,
-        Code::Expired,
-        Code::NotYetValid,
-        Code::Revoked,
-        Code::RevocationUnknown,
-        Code::BadCertificate,
-        Code::BadCrl,
-        Code::BadKey,
-        Code::Pkcs11Module,
-        Code::Pkcs11TokenNotFound,
-        Code::Pkcs11KeyNotFound,
-        Code::Pkcs11PinIncorrect,
-        Code::Pkcs11Failure,
-        Code::Pkcs11Session,
-        Code::Pkcs11Uri,
-        Code::LdifMalformed,
-        Code::LdapConnect,
-        Code::LdapTimeout,
-        Code::LdapSearch,
-        Code::IndexSignature,
-        Code::NotInIndex,
-        Code::FromDomainMismatch,
-        Code::DaticertMismatch,
-        Code::UnknownKind,
-        Code::MissingInput,
-        Code::WrongInput,
-        Code::FormalChecks,
-        Code::ProviderConfig,
-    ];
-
-    /// The numeric value.
-    pub fn as_u32(self) -> u32 {
-        self as u32
-    }
-
-    /// The code for a number, if it is one.
-    pub fn from_u32(n: u32) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| c.as_u32() == n)
-    }
-
-    /// A stable snake_case name (`malformed_message`), used as the Python/Perl constant name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Code::Ok => "ok",
-            Code::NullParameter => "null_parameter",
-            Code::Panic => "panic",
-            Code::InsufficientSize => "insufficient_size",
-            Code::InvalidParameter => "invalid_parameter",
-            Code::InvalidUtf8 => "invalid_utf8",
-            Code::Io => "io",
-            Code::MalformedMessage => "malformed_message",
-            Code::Truncated => "truncated",
-            Code::LimitExceeded => "limit_exceeded",
-            Code::BadEncoding => "bad_encoding",
-            Code::DaticertMalformed => "daticert_malformed",
-            Code::DaticertInvalid => "daticert_invalid",
-            Code::HeaderInjection => "header_injection",
-            Code::InvalidAddress => "invalid_address",
-            Code::InvalidTime => "invalid_time",
-            Code::MissingPart => "missing_part",
-            Code::NoSignature => "no_signature",
-            Code::MalformedSignature => "malformed_signature",
-            Code::ContentMismatch => "content_mismatch",
-            Code::BadSignature => "bad_signature",
-            Code::UnsupportedAlgorithm => "unsupported_algorithm",
-            Code::SigningFailed => "signing_failed",
-            Code::SigningTimeInFuture => "signing_time_in_future",
-            Code::PartiallySigned => "partially_signed",
-            Code::HeaderMismatch => "header_mismatch",
-            Code::UntrustedChain => "untrusted_chain",
-            Code::Expired => "expired",
-            Code::NotYetValid => "not_yet_valid",
-            Code::Revoked => "revoked",
-            Code::RevocationUnknown => "revocation_unknown",
-            Code::BadCertificate => "bad_certificate",
-            Code::BadCrl => "bad_crl",
-            Code::BadKey => "bad_key",
-            Code::Pkcs11Module => "pkcs11_module",
-            Code::Pkcs11TokenNotFound => "pkcs11_token_not_found",
-            Code::Pkcs11KeyNotFound => "pkcs11_key_not_found",
-            Code::Pkcs11PinIncorrect => "pkcs11_pin_incorrect",
-            Code::Pkcs11Failure => "pkcs11_failure",
-            Code::Pkcs11Session => "pkcs11_session",
-            Code::Pkcs11Uri => "pkcs11_uri",
-            Code::LdifMalformed => "ldif_malformed",
-            Code::LdapConnect => "ldap_connect",
-            Code::LdapTimeout => "ldap_timeout",
-            Code::LdapSearch => "ldap_search",
-            Code::IndexSignature => "index_signature",
-            Code::NotInIndex => "not_in_index",
-            Code::FromDomainMismatch => "from_domain_mismatch",
-            Code::DaticertMismatch => "daticert_mismatch",
-            Code::UnknownKind => "unknown_kind",
-            Code::MissingInput => "missing_input",
-            Code::WrongInput => "wrong_input",
-            Code::FormalChecks => "formal_checks",
-            Code::ProviderConfig => "provider_config",
-        }
-    }
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+code_table! {
+    /// The stable result codes shared by every language layer.
+    ///
+    /// Blocks of 100 per area: 1xx API/FFI, 2xx parsing, 3xx S/MIME, 4xx certificates and
+    /// CRLs, 5xx PKCS#11, 6xx providers index, 7xx building. The verification reason codes
+    /// ([`crate::smime::Reason`]) map onto 3xx, 4xx and 6xx codes. Never renumber; retire a code
+    /// by leaving a reserved comment.
+    ///
+    /// This is the one table of codes: a row gives the variant (its doc is also the comment in
+    /// `pec.h`), the number, the stable name and the English message. Adding a code is one row
+    /// here, then `cargo test -p pec-ffi --test result_table` once to regenerate `pec_result`.
+    pub enum Code {
+        /// Success.
+        Ok = 0, "ok", "success";
+        // 1xx: API / FFI layer
+        /// A required pointer argument was NULL.
+        NullParameter = 100, "null_parameter", "a required pointer argument was NULL";
+        /// A panic was caught at the API boundary (a bug: please report it).
+        Panic = 101, "panic", "a panic was caught at the API boundary (a bug in libpec)";
+        /// The caller's buffer is too small.
+        InsufficientSize = 102, "insufficient_size", "the caller's buffer is too small";
+        /// An argument has an invalid value.
+        InvalidParameter = 103, "invalid_parameter", "an argument has an invalid value";
+        /// A string argument is not valid UTF-8.
+        InvalidUtf8 = 104, "invalid_utf8", "a string argument is not valid UTF-8";
+        /// A file could not be read or written.
+        Io = 105, "io", "a file could not be read or written";
+        // 2xx: parsing
+        /// The message is not a well-formed RFC 5322 / MIME message.
+        MalformedMessage = 200, "malformed_message",
+            "the message is not a well-formed RFC 5322 / MIME message";
+        /// The message is truncated.
+        Truncated = 201, "truncated", "the message is truncated";
+        /// A hostile-input limit was exceeded.
+        LimitExceeded = 202, "limit_exceeded", "a hostile-input limit was exceeded";
+        /// Bad base64 or quoted-printable content.
+        BadEncoding = 203, "bad_encoding", "bad base64 or quoted-printable content";
+        /// `daticert.xml` is not well-formed (or declares entities).
+        DaticertMalformed = 204, "daticert_malformed",
+            "daticert.xml is not well-formed (or declares entities)";
+        /// `daticert.xml` lacks a required element or attribute.
+        DaticertInvalid = 205, "daticert_invalid",
+            "daticert.xml lacks a required element or attribute";
+        /// A header value would inject a line break.
+        HeaderInjection = 206, "header_injection", "a header value would inject a line break";
+        /// An address is not a valid addr-spec.
+        InvalidAddress = 207, "invalid_address", "an address is not a valid addr-spec";
+        /// A date or time is invalid.
+        InvalidTime = 208, "invalid_time", "a date or time is invalid";
+        /// A PEC message lacks a required part.
+        MissingPart = 209, "missing_part", "the PEC message lacks a required part";
+        // 3xx: S/MIME
+        /// Verification reason `no-signature` (also: the message is not signed).
+        NoSignature = 300, "no_signature", "the message is not signed";
+        /// Verification reason `malformed-signature`.
+        MalformedSignature = 301, "malformed_signature", "the CMS signature is malformed";
+        /// Verification reason `content-mismatch`.
+        ContentMismatch = 302, "content_mismatch",
+            "the signed content does not match the message digest";
+        /// Verification reason `bad-signature`.
+        BadSignature = 303, "bad_signature", "the signature is wrong";
+        /// An algorithm this library does not implement.
+        UnsupportedAlgorithm = 304, "unsupported_algorithm",
+            "an algorithm this library does not implement";
+        /// The signer failed (for a callback signer: the callback returned non-zero).
+        SigningFailed = 305, "signing_failed", "the signer failed";
+        /// Verification reason `signing-time-in-future`.
+        SigningTimeInFuture = 306, "signing_time_in_future",
+            "the signingTime claim is in the future";
+        /// Verification reason `partially-signed`.
+        PartiallySigned = 307, "partially_signed", "only an inner part of the message is signed";
+        /// Verification reason `header-mismatch`.
+        HeaderMismatch = 308, "header_mismatch",
+            "the outer PEC header disagrees with the signed daticert";
+        // 4xx: certificates, CRLs
+        /// Verification reason `untrusted-chain`.
+        UntrustedChain = 400, "untrusted_chain", "no certificate path to a trust anchor";
+        /// Verification reason `expired`.
+        Expired = 401, "expired", "a certificate of the path has expired";
+        /// Verification reason `not-yet-valid`.
+        NotYetValid = 402, "not_yet_valid", "a certificate of the path is not yet valid";
+        /// Verification reason `revoked`.
+        Revoked = 403, "revoked", "a certificate of the path is revoked";
+        /// Verification reason `revocation-unknown`.
+        RevocationUnknown = 404, "revocation_unknown", "the revocation status is unknown";
+        /// A certificate could not be parsed.
+        BadCertificate = 405, "bad_certificate", "a certificate could not be parsed";
+        /// A CRL could not be parsed.
+        BadCrl = 406, "bad_crl", "a CRL could not be parsed";
+        /// A private key could not be loaded or does not match.
+        BadKey = 407, "bad_key", "a private key could not be loaded or does not match";
+        // 5xx: PKCS#11
+        /// The PKCS#11 module could not be loaded.
+        Pkcs11Module = 500, "pkcs11_module", "the PKCS#11 module could not be loaded";
+        /// No token matches.
+        Pkcs11TokenNotFound = 501, "pkcs11_token_not_found", "no PKCS#11 token matches";
+        /// No key or certificate matches.
+        Pkcs11KeyNotFound = 502, "pkcs11_key_not_found", "no PKCS#11 key or certificate matches";
+        /// Wrong PIN.
+        Pkcs11PinIncorrect = 503, "pkcs11_pin_incorrect", "the PKCS#11 PIN was refused";
+        /// Other PKCS#11 failure.
+        Pkcs11Failure = 504, "pkcs11_failure", "a PKCS#11 operation failed";
+        /// Sessions could not be recovered.
+        Pkcs11Session = 505, "pkcs11_session", "PKCS#11 sessions could not be recovered";
+        /// Malformed `pkcs11:` URI or PIN source.
+        Pkcs11Uri = 506, "pkcs11_uri", "malformed pkcs11: URI or PIN source";
+        // 6xx: providers index
+        /// Malformed LDIF or index entry.
+        LdifMalformed = 600, "ldif_malformed", "malformed LDIF or index entry";
+        /// LDAP server unreachable or bind refused.
+        LdapConnect = 601, "ldap_connect", "the LDAP server is unreachable or refused the bind";
+        /// LDAP timeout.
+        LdapTimeout = 602, "ldap_timeout", "the LDAP operation timed out";
+        /// LDAP search failed.
+        LdapSearch = 603, "ldap_search", "the LDAP search failed";
+        /// Signed index refused.
+        IndexSignature = 604, "index_signature", "the signed providers index was refused";
+        /// Verification reason `not-in-index`.
+        NotInIndex = 605, "not_in_index", "the signer certificate is not in the providers index";
+        /// Verification reason `from-domain-mismatch`.
+        FromDomainMismatch = 606, "from_domain_mismatch",
+            "the From: domain is not managed by the signing provider";
+        /// Verification reason `daticert-mismatch`.
+        DaticertMismatch = 607, "daticert_mismatch",
+            "daticert names another provider or an address it does not manage";
+        // 7xx: building
+        /// Unknown message kind.
+        UnknownKind = 700, "unknown_kind", "unknown message kind";
+        /// A required input is missing.
+        MissingInput = 701, "missing_input", "a required input is missing";
+        /// The input is not of the expected kind.
+        WrongInput = 702, "wrong_input", "the input is not of the expected kind";
+        /// The original failed the access point's formal checks.
+        FormalChecks = 703, "formal_checks", "the original failed the access point's formal checks";
+        /// Invalid provider configuration.
+        ProviderConfig = 704, "provider_config", "invalid provider configuration";
     }
 }
 
@@ -675,6 +547,33 @@ mod tests {
             assert_eq!(Code::from_u32(c.as_u32()), Some(*c));
         }
         assert_eq!(Code::from_u32(9999), None);
+    }
+
+    #[test]
+    fn table_is_in_numeric_order_with_names_and_messages() {
+        for w in Code::ALL.windows(2) {
+            assert!(w[0].as_u32() < w[1].as_u32(), "{:?} before {:?}", w[0], w[1]);
+        }
+        let mut names = std::collections::HashSet::new();
+        for c in Code::ALL {
+            let name = c.name();
+            assert!(names.insert(name), "duplicate name {name}");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}"
+            );
+            assert!(!c.message().is_empty(), "{c:?}");
+            assert!(c.doc().starts_with(' ') && c.doc().ends_with('\n'), "{c:?}");
+            assert_eq!(c.to_string(), name);
+        }
+        // pinned texts: the C layer returns them from pec_result_message
+        assert_eq!(Code::Ok.message(), "success");
+        assert_eq!(Code::Truncated.message(), "the message is truncated");
+        assert_eq!(Code::Pkcs11PinIncorrect.name(), "pkcs11_pin_incorrect");
+        assert_eq!(
+            Code::Panic.doc(),
+            " A panic was caught at the API boundary (a bug: please report it).\n"
+        );
     }
 
     #[test]

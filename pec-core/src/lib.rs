@@ -11,6 +11,9 @@
 // library code states its invariants instead of unwrapping (tests may unwrap)
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+#[macro_use]
+mod table;
+
 pub mod build;
 pub mod chain;
 pub mod checks;

@@ -24,6 +24,7 @@ pub mod error;
 mod ffi;
 pub mod index;
 pub mod message;
+mod result_table;
 pub mod signer;
 pub mod verify;
 

@@ -9,33 +9,32 @@
 //! Kinds issued at the sender's access point read the user's `original`
 //! (`posta-certificata`, `accettazione`, `non-accettazione`); all others read the received
 //! transport `envelope` (for `errore`, the anomaly envelope, any received message).
+//!
+//! One module per what it builds: `envelope.rs` (the transport and anomaly envelopes),
+//! `access_point.rs` (acceptance and non-acceptance notices), `receipts.rs` (the recipient
+//! side: take-charge, delivery, non-delivery, timeout and virus notices) and `assemble.rs` (the
+//! MIME serialisation every kind shares). This file holds the request, the dispatch and the
+//! helpers more than one kind uses.
 
+mod access_point;
+mod assemble;
 pub mod brief;
+mod envelope;
+mod receipts;
 mod source;
 mod text;
 
-use base64::Engine as _;
-
-use crate::checks::{SmtpEnvelope, Violation, formal_checks, same_address};
-use crate::crypto::sha1_hex;
+use crate::checks::SmtpEnvelope;
 use crate::daticert::{Daticert, Recipient};
 use crate::error::{BuildError, Result};
-use crate::headers::{
-    check_no_injection, encode_unstructured, on_behalf_of_from, quoted_printable,
-    validate_addr_spec,
-};
+use crate::headers::{check_no_injection, encode_unstructured, validate_addr_spec};
 use crate::identifier::strip_angle;
-use crate::limits::Limits;
-use crate::mime::{Headers, canonicalize_crlf};
-use crate::model::{
-    CertError, MessageKind, ReceiptKind, ReceiptType, RecipientType, TransportKind, header,
-    subject_prefix,
-};
+use crate::model::{CertError, MessageKind, ReceiptKind, ReceiptType, TransportKind, header};
 use crate::provider::Provider;
 use crate::signer::Signer;
 use crate::smime::sign_message;
-use source::{EnvelopeData, OriginalInfo};
-use text::HumanText;
+use assemble::field;
+use source::OriginalInfo;
 
 pub use crate::timeref::TimeReference;
 
@@ -156,7 +155,7 @@ impl Provider {
             | MessageKind::Receipt(k @ ReceiptKind::Delivery)
             | MessageKind::Receipt(k @ ReceiptKind::NonDelivery)
             | MessageKind::Receipt(k @ ReceiptKind::DeliveryTimeout)
-            | MessageKind::Receipt(k @ ReceiptKind::VirusDetection) => ctx.downstream(k)?,
+            | MessageKind::Receipt(k @ ReceiptKind::VirusDetection) => ctx.receipt(k)?,
             other => return Err(BuildError::UnknownKind(other.as_str().to_string()).into()),
         };
         debug_assert!(no_bare_lf(&unsigned));
@@ -183,18 +182,11 @@ pub fn no_bare_lf(b: &[u8]) -> bool {
     b.iter().enumerate().all(|(i, &c)| c != b'\n' || (i > 0 && b.get(i - 1) == Some(&b'\r')))
 }
 
+/// One build in progress: the provider, the request and the transaction's time reference.
 struct Ctx<'p, 'r, 'a> {
     provider: &'p Provider,
     req: &'r BuildRequest<'a>,
     time: &'r TimeReference,
-}
-
-/// The parts of a message under construction.
-struct Draft {
-    headers: Vec<String>,
-    text: HumanText,
-    daticert: Option<Daticert>,
-    postacert: Option<Vec<u8>>,
 }
 
 impl Ctx<'_, '_, '_> {
@@ -251,228 +243,20 @@ impl Ctx<'_, '_, '_> {
         }
     }
 
-    /// Sender of the original at the access point: `From:`, else the SMTP reverse path.
-    fn ap_sender(&self, info: &OriginalInfo) -> Result<String> {
-        info.sender
-            .clone()
-            .filter(|s| validate_addr_spec(s).is_ok())
-            .or_else(|| {
-                self.req
-                    .smtp
-                    .as_ref()
-                    .and_then(|s| s.reverse_path.as_deref())
-                    .map(|s| strip_angle(s).to_string())
-            })
-            .ok_or_else(|| BuildError::MissingInput("sender (From: or SMTP reverse path)").into())
-    }
-
-    /// Where notices to the original sender go: the SMTP reverse path, else `sender`.
-    fn notice_to(&self, sender: &str) -> String {
+    /// The SMTP reverse path of the request, without angle brackets (not validated).
+    fn reverse_path(&self) -> Option<String> {
         self.req
             .smtp
             .as_ref()
             .and_then(|s| s.reverse_path.as_deref())
             .map(|s| strip_angle(s).to_string())
+    }
+
+    /// Where notices to the original sender go: the SMTP reverse path, else `sender`.
+    fn notice_to(&self, sender: &str) -> String {
+        self.reverse_path()
             .filter(|s| validate_addr_spec(s).is_ok())
             .unwrap_or_else(|| sender.to_string())
-    }
-
-    fn checks(&self, original: &[u8]) -> Vec<Violation> {
-        let default = SmtpEnvelope::default();
-        formal_checks(original, self.req.smtp.as_ref().unwrap_or(&default), self.provider.max_size)
-    }
-
-    // ---- access point -------------------------------------------------------------------
-
-    /// The PEC identifier of the submission: the caller's, or a fresh one.
-    fn pec_identifier(&self) -> Result<String> {
-        match &self.req.identifier {
-            Some(id) => {
-                let id = strip_angle(id).to_string();
-                check_no_injection("Message-ID", &id)?;
-                validate_addr_spec(&id)
-                    .map_err(|_| crate::error::ParseError::InvalidAddress(id.clone()))?;
-                Ok(id)
-            }
-            None => Ok(self.provider.next_id(&self.time.datetime())),
-        }
-    }
-
-    fn transport_envelope(&self) -> Result<Vec<u8>> {
-        let original = self.original()?;
-        let violations = self.checks(original);
-        if !violations.is_empty() {
-            return Err(formal_error(&violations));
-        }
-        let limits = Limits::default();
-        let h = Headers::parse(original, &limits)?;
-        let info = OriginalInfo::from_headers(&h);
-        let sender = self.ap_sender(&info)?;
-        let id = self.pec_identifier()?;
-        let requested = info.receipt_type.clone().unwrap_or_default();
-        let subject = info.subject.clone().unwrap_or_default();
-
-        let mut headers = Vec::new();
-        copy_fields(&mut headers, original, &h, &["Received", "Return-Path"]);
-        headers.push(self.date_field());
-        headers.push(format!("From: {}\r\n", on_behalf_of_from(&sender, &self.provider.domain)?));
-        copy_fields(&mut headers, original, &h, &["To", "Cc"]);
-        if h.get("Reply-To").is_some() {
-            copy_fields(&mut headers, original, &h, &["Reply-To"]);
-        } else {
-            headers.push(format!("Reply-To: {sender}\r\n"));
-        }
-        headers.push(encode_unstructured(
-            "Subject",
-            &format!("{}{subject}", subject_prefix::TRANSPORT),
-        )?);
-        headers.push(format!("Message-ID: <{id}>\r\n"));
-        if let Some(m) = &info.msgid {
-            headers.push(field(header::RIFERIMENTO_MESSAGE_ID, m)?);
-        }
-        headers.push(field(header::TRASPORTO, TransportKind::Certified.as_str())?);
-        headers.push(field(header::TIPO_RICEVUTA, requested.as_str())?);
-
-        let recipients = self.recipients_with_type(&info);
-        let reply_to = info.reply_to.clone().unwrap_or_else(|| sender.clone());
-        let mut d = self.base_daticert(
-            &self.req.kind,
-            &sender,
-            recipients.clone(),
-            &reply_to,
-            info.subject.clone(),
-            &id,
-            info.msgid.clone(),
-        );
-        d.receipt_type = Some(requested);
-        let text = HumanText::new("Messaggio di posta certificata")
-            .para(format!(
-                "Il giorno {} il messaggio \"{subject}\" è stato inviato da \"{sender}\" \
-                 indirizzato a:",
-                self.time.human()
-            ))
-            .list(recipients.iter().map(|r| r.address.clone()).collect())
-            .para("Il messaggio originale è incluso in allegato.")
-            .para(format!("Identificativo messaggio: {id}"));
-        let postacert = rewrite_original(original, &h, &id, info.msgid.as_deref())?;
-        assemble(Draft { headers, text, daticert: Some(d), postacert: Some(postacert) }, &id)
-    }
-
-    fn acceptance(&self) -> Result<Vec<u8>> {
-        let original = self.original()?;
-        let violations = self.checks(original);
-        if !violations.is_empty() {
-            return Err(formal_error(&violations));
-        }
-        self.access_point_notice(original, None)
-    }
-
-    fn non_acceptance(&self) -> Result<Vec<u8>> {
-        let original = self.original()?;
-        let virus = self.req.error == Some(CertError::Virus);
-        let description = match &self.req.error_text {
-            Some(t) => t.clone(),
-            None if virus => "virus informatico rilevato nel messaggio".to_string(),
-            None => {
-                let v = self.checks(original);
-                if v.is_empty() {
-                    "errore formale nel messaggio".to_string()
-                } else {
-                    v.iter().map(Violation::description).collect::<Vec<_>>().join("; ")
-                }
-            }
-        };
-        check_no_injection("errore-esteso", &description)?;
-        self.access_point_notice(original, Some((virus, description)))
-    }
-
-    /// Acceptance (`failure` = None) or non-acceptance (`failure` = (virus, description)).
-    fn access_point_notice(
-        &self,
-        original: &[u8],
-        failure: Option<(bool, String)>,
-    ) -> Result<Vec<u8>> {
-        let limits = Limits::default();
-        let h = Headers::parse(original, &limits)?;
-        let info = OriginalInfo::from_headers(&h);
-        let sender = self.ap_sender(&info)?;
-        // the PEC identifier the access point assigns to this message
-        let id = self.pec_identifier()?;
-        let own_id = self.provider.next_id(&self.time.datetime());
-        let subject = info.subject.clone().unwrap_or_default();
-        let recipients = self.recipients_with_type(&info);
-        let reply_to = info.reply_to.clone().unwrap_or_else(|| sender.clone());
-        let mut d = self.base_daticert(
-            &self.req.kind,
-            &sender,
-            recipients.clone(),
-            &reply_to,
-            info.subject.clone(),
-            &id,
-            info.msgid.clone(),
-        );
-        let prefix = match &failure {
-            None => subject_prefix::ACCEPTANCE,
-            Some((true, _)) => subject_prefix::NON_ACCEPTANCE_VIRUS,
-            Some((false, _)) => subject_prefix::NON_ACCEPTANCE,
-        };
-        let mut headers = self.notice_headers(
-            &self.notice_to(&sender),
-            prefix,
-            &subject,
-            &own_id,
-            info.msgid.as_deref(),
-        )?;
-        let listed: Vec<String> = recipients
-            .iter()
-            .map(|r| {
-                let t = match r.kind {
-                    RecipientType::External => "posta ordinaria",
-                    _ => "posta certificata",
-                };
-                format!("{} (\"{t}\")", r.address)
-            })
-            .collect();
-        let intro = format!(
-            "Il giorno {} il messaggio \"{subject}\" proveniente da \"{sender}\" ed indirizzato a:",
-            self.time.human()
-        );
-        let text = match failure {
-            None => HumanText::new("Ricevuta di accettazione")
-                .para(intro)
-                .list(listed)
-                .para("è stato accettato dal sistema ed inoltrato."),
-            Some((virus, description)) => {
-                headers.push(field(header::RICEVUTA, ReceiptKind::NonAcceptance.as_str())?);
-                if virus {
-                    headers.push(field(header::VERIFICA_SICUREZZA, "errore")?);
-                    d.error = CertError::Virus;
-                } else {
-                    d.error = CertError::Another;
-                }
-                d.extended_error = Some(description.clone());
-                let (title, outcome) = if virus {
-                    (
-                        "Avviso di non accettazione per virus",
-                        format!(
-                            "è stato rilevato un problema di sicurezza ({description}). Il \
-                             messaggio non è stato accettato."
-                        ),
-                    )
-                } else {
-                    (
-                        "Avviso di non accettazione",
-                        format!("non è stato accettato dal sistema a causa di: {description}."),
-                    )
-                };
-                HumanText::new(title).para(intro).list(listed).para(outcome)
-            }
-        };
-        if headers.iter().all(|f| !f.starts_with("X-Ricevuta:")) {
-            headers.push(field(header::RICEVUTA, ReceiptKind::Acceptance.as_str())?);
-        }
-        let text = text.para(format!("Identificativo messaggio: {id}"));
-        assemble(Draft { headers, text, daticert: Some(d), postacert: None }, &own_id)
     }
 
     /// `Date`, `From`, `To`, `Subject`, `Message-ID`, `X-Riferimento-Message-ID` of a notice.
@@ -492,451 +276,5 @@ impl Ctx<'_, '_, '_> {
             headers.push(field(header::RIFERIMENTO_MESSAGE_ID, m)?);
         }
         Ok(headers)
-    }
-
-    // ---- anomaly envelope ---------------------------------------------------------------
-
-    fn anomaly_envelope(&self) -> Result<Vec<u8>> {
-        let received = self.envelope()?;
-        let limits = Limits::default();
-        let h = Headers::parse(received, &limits)?;
-        let info = OriginalInfo::from_headers(&h);
-        let subject = info.subject.clone().unwrap_or_default();
-        let sender = info.sender.clone().filter(|s| validate_addr_spec(s).is_ok());
-        let mut headers = Vec::new();
-        copy_fields(&mut headers, received, &h, &["Received", "Return-Path"]);
-        headers.push(self.date_field());
-        match &sender {
-            Some(s) => {
-                headers.push(format!("From: {}\r\n", on_behalf_of_from(s, &self.provider.domain)?))
-            }
-            None => headers.push(self.notice_from()),
-        }
-        copy_fields(&mut headers, received, &h, &["To", "Cc"]);
-        if h.get("Reply-To").is_some() {
-            copy_fields(&mut headers, received, &h, &["Reply-To"]);
-        } else if let Some(s) = &sender {
-            headers.push(format!("Reply-To: {s}\r\n"));
-        }
-        headers.push(encode_unstructured(
-            "Subject",
-            &format!("{}{subject}", subject_prefix::ANOMALY),
-        )?);
-        let own_id = if h.get("Message-ID").is_some() {
-            copy_fields(&mut headers, received, &h, &["Message-ID"]);
-            info.msgid.as_deref().map(|m| strip_angle(m).to_string()).unwrap_or_default()
-        } else {
-            let id = self.provider.next_id(&self.time.datetime());
-            headers.push(format!("Message-ID: <{id}>\r\n"));
-            id
-        };
-        headers.push(field(header::TRASPORTO, TransportKind::Anomaly.as_str())?);
-        let reason = self.req.error_text.clone().unwrap_or_else(|| {
-            "il messaggio non è un messaggio di posta certificata valido".into()
-        });
-        let mut all = info.to.clone();
-        all.extend(info.cc.iter().cloned());
-        let text = HumanText::new("Anomalia nel messaggio")
-            .para(format!(
-                "Il giorno {} è stato ricevuto il messaggio \"{subject}\" proveniente da \"{}\" \
-                 ed indirizzato a:",
-                self.time.human(),
-                sender.as_deref().unwrap_or("mittente sconosciuto")
-            ))
-            .list(all)
-            .para(format!(
-                "Tali dati non possono essere certificati a causa di: {reason}. Il messaggio \
-                 originale è incluso in allegato."
-            ))
-            .para(format!("Identificativo messaggio: {own_id}"));
-        let postacert = canonicalize_crlf(received).into_owned();
-        assemble(Draft { headers, text, daticert: None, postacert: Some(postacert) }, &own_id)
-    }
-
-    // ---- downstream notices (from a transport envelope) ---------------------------------
-
-    fn downstream(&self, kind: &ReceiptKind) -> Result<Vec<u8>> {
-        let env = EnvelopeData::read(self.envelope()?)?;
-        let sender = env.sender().ok_or(BuildError::WrongInput {
-            expected: "a transport envelope naming the sender",
-            found: "no sender".into(),
-        })?;
-        let subject_opt = env.subject();
-        let subject = subject_opt.clone().unwrap_or_default();
-        let recipients: Vec<Recipient> = match &env.daticert {
-            Some(d) if !d.recipients.is_empty() => d.recipients.clone(),
-            _ => self.recipients_with_type(&env.info),
-        };
-        let reply_to = env
-            .daticert
-            .as_ref()
-            .map(|d| d.reply_to.clone())
-            .filter(|r| !r.trim().is_empty())
-            .or_else(|| env.info.reply_to.clone())
-            .unwrap_or_else(|| sender.clone());
-        let targets: Vec<String> =
-            self.req.recipients.iter().map(|r| strip_angle(r).to_string()).collect();
-        let one = || -> Result<String> {
-            match targets.as_slice() {
-                [one] => Ok(one.clone()),
-                [] => Err(BuildError::MissingInput("recipient").into()),
-                _ => Err(BuildError::WrongInput {
-                    expected: "exactly one recipient",
-                    found: format!("{} recipients", targets.len()),
-                }
-                .into()),
-            }
-        };
-        let own_id = self.provider.next_id(&self.time.datetime());
-        let mut d = self.base_daticert(
-            &MessageKind::Receipt(kind.clone()),
-            &sender,
-            recipients,
-            &reply_to,
-            subject_opt,
-            &env.identifier,
-            env.msgid.clone(),
-        );
-        let h = self.time.human();
-        let id_line = format!("Identificativo messaggio: {}", env.identifier);
-        let mut extra: Vec<String> = Vec::new();
-        let mut postacert = None;
-        let (to, prefix, text) = match kind {
-            ReceiptKind::TakeCharge => {
-                if targets.is_empty() {
-                    return Err(BuildError::MissingInput("recipient").into());
-                }
-                d.received = targets.clone();
-                let text = HumanText::new("Ricevuta di presa in carico")
-                    .para(format!(
-                        "Il giorno {h} il messaggio \"{subject}\" proveniente da \"{sender}\" ed \
-                         indirizzato a:"
-                    ))
-                    .list(targets.clone())
-                    .para("è stato accettato dal sistema.");
-                (self.service_mailbox(&env, &sender), subject_prefix::TAKE_CHARGE, text)
-            }
-            ReceiptKind::Delivery => {
-                let rcpt = one()?;
-                let primary = env.info.to.iter().any(|a| same_address(a, &rcpt));
-                let only_cc = !primary && env.info.cc.iter().any(|a| same_address(a, &rcpt));
-                let effective = match &self.req.receipt_type {
-                    Some(t) => t.clone(),
-                    None if only_cc => ReceiptType::Concise,
-                    None => env.requested.clone(),
-                };
-                let (title, note) = match effective {
-                    ReceiptType::Brief => {
-                        let o = env.original.as_deref().ok_or(BuildError::WrongInput {
-                            expected: "a transport envelope with postacert.eml",
-                            found: "no postacert.eml".into(),
-                        })?;
-                        postacert = Some(brief::brief_original(o)?);
-                        (
-                            "Ricevuta breve di avvenuta consegna",
-                            Some(
-                                "Il messaggio originale è incluso in allegato, con gli allegati \
-                                 sostituiti dalla loro impronta SHA-1.",
-                            ),
-                        )
-                    }
-                    ReceiptType::Concise => ("Ricevuta sintetica di avvenuta consegna", None),
-                    _ => {
-                        let o = env.original.clone().ok_or(BuildError::WrongInput {
-                            expected: "a transport envelope with postacert.eml",
-                            found: "no postacert.eml".into(),
-                        })?;
-                        postacert = Some(o);
-                        (
-                            "Ricevuta di avvenuta consegna",
-                            Some("Il messaggio originale è incluso in allegato."),
-                        )
-                    }
-                };
-                d.receipt_type = Some(effective);
-                d.delivery = Some(rcpt.clone());
-                let mut text = HumanText::new(title).para(format!(
-                    "Il giorno {h} il messaggio \"{subject}\" proveniente da \"{sender}\" ed \
-                     indirizzato a \"{rcpt}\" è stato consegnato nella casella di destinazione."
-                ));
-                if let Some(n) = note {
-                    text = text.para(n);
-                }
-                (self.notice_to(&sender), subject_prefix::DELIVERY, text)
-            }
-            ReceiptKind::NonDelivery => {
-                let rcpt = one()?;
-                let err = match &self.req.error {
-                    Some(CertError::None) | None => CertError::Another,
-                    Some(e) => e.clone(),
-                };
-                let virus = err == CertError::Virus;
-                let description = self.req.error_text.clone().unwrap_or_else(|| {
-                    match err {
-                        CertError::NoRecipient => "5.1.1 - utente inesistente",
-                        CertError::NoDomain => "5.1.2 - dominio di destinazione inesistente",
-                        CertError::Virus => "virus informatico rilevato nel messaggio",
-                        _ => "errore nella consegna del messaggio",
-                    }
-                    .to_string()
-                });
-                d.error = err;
-                d.delivery = Some(rcpt.clone());
-                d.extended_error = Some(description.clone());
-                let text = if virus {
-                    extra.push(field(header::VERIFICA_SICUREZZA, "errore")?);
-                    HumanText::new("Avviso di mancata consegna per virus").para(format!(
-                        "Il giorno {h} nel messaggio \"{subject}\" proveniente da \"{sender}\" ed \
-                         indirizzato a \"{rcpt}\" è stato rilevato un problema di sicurezza \
-                         ({description}). Il messaggio non è stato consegnato."
-                    ))
-                } else {
-                    HumanText::new("Avviso di mancata consegna").para(format!(
-                        "Il giorno {h} nel messaggio \"{subject}\" proveniente da \"{sender}\" ed \
-                         indirizzato a \"{rcpt}\" è stato rilevato un errore: {description}. Il \
-                         messaggio è stato rifiutato dal sistema."
-                    ))
-                };
-                let prefix = if virus {
-                    subject_prefix::NON_DELIVERY_VIRUS
-                } else {
-                    subject_prefix::NON_DELIVERY
-                };
-                (self.notice_to(&sender), prefix, text)
-            }
-            ReceiptKind::DeliveryTimeout => {
-                let rcpt = one()?;
-                let timeout = self.req.timeout.ok_or(BuildError::MissingInput("timeout"))?;
-                d.error = self.req.error.clone().unwrap_or(CertError::Another);
-                d.delivery = Some(rcpt.clone());
-                d.extended_error = self.req.error_text.clone();
-                let body = match timeout {
-                    Timeout::H12 => format!(
-                        "Il giorno {h} il messaggio \"{subject}\" proveniente da \"{sender}\" ed \
-                         indirizzato a \"{rcpt}\" non è stato ancora consegnato entro 12 ore \
-                         dall'invio. La consegna potrebbe ancora avvenire; se non avverrà entro \
-                         le prossime 12 ore riceverà un ulteriore avviso."
-                    ),
-                    Timeout::H24 => format!(
-                        "Il giorno {h} il messaggio \"{subject}\" proveniente da \"{sender}\" ed \
-                         indirizzato a \"{rcpt}\" non è stato consegnato entro 24 ore \
-                         dall'invio. La trasmissione è da considerarsi conclusa con esito \
-                         negativo."
-                    ),
-                };
-                let text =
-                    HumanText::new("Avviso di mancata consegna per superamento dei tempi massimi")
-                        .para(body);
-                (self.notice_to(&sender), subject_prefix::TIMEOUT, text)
-            }
-            ReceiptKind::VirusDetection => {
-                let rcpt = one()?;
-                d.error = CertError::Virus;
-                d.delivery = Some(rcpt.clone());
-                d.extended_error = self.req.error_text.clone();
-                extra.push(field(header::MITTENTE, &sender)?);
-                let description =
-                    self.req.error_text.clone().unwrap_or_else(|| "virus informatico".to_string());
-                let text = HumanText::new("Avviso di rilevazione virus informatico").para(format!(
-                    "Il giorno {h} nel messaggio \"{subject}\" proveniente da \"{sender}\" ed \
-                     indirizzato a \"{rcpt}\" è stato rilevato un problema di sicurezza \
-                     ({description}). Il messaggio non è stato consegnato."
-                ));
-                (self.service_mailbox(&env, &sender), subject_prefix::VIRUS_DETECTION, text)
-            }
-            other => return Err(BuildError::UnknownKind(other.as_str().to_string()).into()),
-        };
-        let mut headers =
-            self.notice_headers(&to, prefix, &subject, &own_id, env.msgid.as_deref())?;
-        headers.push(field(header::RICEVUTA, kind.as_str())?);
-        headers.extend(extra);
-        let text = text.para(id_line);
-        assemble(Draft { headers, text, daticert: Some(d), postacert }, &own_id)
-    }
-
-    /// The sender provider's service mailbox: `mailReceipt` from the index, else the SMTP
-    /// reverse path, else the envelope's `From:` (the sender provider's service address),
-    /// else its `Return-Path:`, else the original sender.
-    fn service_mailbox(&self, env: &EnvelopeData, sender: &str) -> String {
-        self.provider
-            .mail_receipt_for(sender)
-            .or_else(|| {
-                self.req
-                    .smtp
-                    .as_ref()
-                    .and_then(|s| s.reverse_path.as_deref())
-                    .map(|s| strip_angle(s).to_string())
-            })
-            .or_else(|| env.envelope_from.clone())
-            .or_else(|| env.return_path.clone())
-            .filter(|s| validate_addr_spec(s).is_ok())
-            .unwrap_or_else(|| sender.to_string())
-    }
-}
-
-fn formal_error(v: &[Violation]) -> crate::Error {
-    BuildError::FormalChecks { violations: v.iter().map(ToString::to_string).collect() }.into()
-}
-
-/// `Name: value\r\n`, refusing CR/LF/NUL in the value.
-fn field(name: &str, value: &str) -> Result<String> {
-    check_no_injection(name, value)?;
-    Ok(format!("{name}: {value}\r\n"))
-}
-
-/// Appends the raw fields `names` of `src` (all occurrences, in order), CRLF-canonical.
-fn copy_fields(out: &mut Vec<String>, src: &[u8], h: &Headers<'_>, names: &[&str]) {
-    for f in &h.fields {
-        if names.iter().any(|n| f.name.eq_ignore_ascii_case(n))
-            && let Some(raw) = src.get(f.range.clone())
-        {
-            {
-                let mut b = canonicalize_crlf(raw).into_owned();
-                if !b.ends_with(b"\r\n") {
-                    b.extend_from_slice(b"\r\n");
-                }
-                out.push(String::from_utf8_lossy(&b).into_owned());
-            }
-        }
-    }
-}
-
-/// The original as stored in `postacert.eml`: `Message-ID` replaced by the PEC identifier,
-/// `X-Riferimento-Message-ID` added after it when the client gave a msgid (docs/SPEC.md §5),
-/// bare LF normalised to CRLF; every other byte unchanged.
-fn rewrite_original(
-    original: &[u8],
-    h: &Headers<'_>,
-    id: &str,
-    msgid: Option<&str>,
-) -> Result<Vec<u8>> {
-    let mut inserted = format!("Message-ID: <{id}>\r\n");
-    if let Some(m) = msgid {
-        inserted.push_str(&field(header::RIFERIMENTO_MESSAGE_ID, m)?);
-    }
-    let mut out = Vec::with_capacity(original.len() + inserted.len());
-    match h.get("Message-ID") {
-        Some(f) => {
-            out.extend_from_slice(original.get(..f.range.start).unwrap_or(&[]));
-            out.extend_from_slice(inserted.as_bytes());
-            let rest = original.get(f.range.end..).unwrap_or(&[]);
-            // any further Message-ID fields are dropped: one identifier only
-            let mut pos = 0usize;
-            for g in h.get_all("Message-ID").skip(1) {
-                let s = g.range.start.saturating_sub(f.range.end);
-                let e = g.range.end.saturating_sub(f.range.end);
-                out.extend_from_slice(rest.get(pos..s).unwrap_or(&[]));
-                pos = e;
-            }
-            out.extend_from_slice(rest.get(pos..).unwrap_or(&[]));
-        }
-        None => {
-            // insert at the end of the header block
-            let end = header_block_end(original, h);
-            out.extend_from_slice(original.get(..end).unwrap_or(&[]));
-            if end > 0 && original.get(end - 1) != Some(&b'\n') {
-                out.extend_from_slice(b"\r\n");
-            }
-            out.extend_from_slice(inserted.as_bytes());
-            out.extend_from_slice(original.get(end..).unwrap_or(&[]));
-        }
-    }
-    Ok(canonicalize_crlf(&out).into_owned())
-}
-
-/// Offset just after the last header field (before the empty line).
-fn header_block_end(original: &[u8], h: &Headers<'_>) -> usize {
-    h.fields.last().map(|f| f.range.end).unwrap_or(0).min(original.len())
-}
-
-/// Serialises a draft as a complete unsigned message.
-fn assemble(d: Draft, seed: &str) -> Result<Vec<u8>> {
-    let plain = quoted_printable(&d.text.plain());
-    let html = quoted_printable(&d.text.html());
-    let xml = match &d.daticert {
-        Some(dc) => Some(dc.to_xml()?),
-        None => None,
-    };
-    let postacert = d.postacert.as_deref().map(|p| canonicalize_crlf(p).into_owned());
-    let (outer, inner) = boundaries(seed, postacert.as_deref().unwrap_or(&[]));
-
-    let mut out: Vec<u8> = Vec::new();
-    for f in &d.headers {
-        out.extend_from_slice(f.as_bytes());
-    }
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
-    out.extend_from_slice(
-        format!("Content-Type: multipart/mixed; boundary=\"{outer}\"\r\n\r\n").as_bytes(),
-    );
-    out.extend_from_slice(b"This is a multi-part message in MIME format.\r\n");
-    // human text
-    out.extend_from_slice(format!("--{outer}\r\n").as_bytes());
-    out.extend_from_slice(
-        format!("Content-Type: multipart/alternative; boundary=\"{inner}\"\r\n\r\n").as_bytes(),
-    );
-    for (mt, body) in [("text/plain", &plain), ("text/html", &html)] {
-        out.extend_from_slice(format!("--{inner}\r\n").as_bytes());
-        out.extend_from_slice(
-            format!(
-                "Content-Type: {mt}; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: \
-                 quoted-printable\r\nContent-Disposition: inline\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        out.extend_from_slice(body.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{inner}--\r\n\r\n").as_bytes());
-    if let Some(xml) = xml {
-        out.extend_from_slice(format!("--{outer}\r\n").as_bytes());
-        out.extend_from_slice(
-            b"Content-Type: application/xml; name=\"daticert.xml\"\r\n\
-              Content-Transfer-Encoding: base64\r\n\
-              Content-Disposition: inline; filename=\"daticert.xml\"\r\n\r\n",
-        );
-        out.extend_from_slice(&base64_lines(xml.as_bytes()));
-    }
-    if let Some(p) = &postacert {
-        let cte = if p.is_ascii() { "7bit" } else { "8bit" };
-        out.extend_from_slice(format!("--{outer}\r\n").as_bytes());
-        out.extend_from_slice(
-            format!(
-                "Content-Type: message/rfc822; name=\"postacert.eml\"\r\n\
-                 Content-Transfer-Encoding: {cte}\r\n\
-                 Content-Disposition: inline; filename=\"postacert.eml\"\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        out.extend_from_slice(p);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{outer}--\r\n").as_bytes());
-    Ok(canonicalize_crlf(&out).into_owned())
-}
-
-/// Base64 in 76-character CRLF lines, the last one ended too.
-fn base64_lines(data: &[u8]) -> Vec<u8> {
-    let enc = base64::engine::general_purpose::STANDARD.encode(data);
-    let mut out = Vec::with_capacity(enc.len() + enc.len() / 38 + 2);
-    for chunk in enc.as_bytes().chunks(76) {
-        out.extend_from_slice(chunk);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// Two boundaries derived from `seed`, neither occurring in `content`.
-fn boundaries(seed: &str, content: &[u8]) -> (String, String) {
-    let mut n = 0u32;
-    loop {
-        let h = sha1_hex(format!("{seed}/{n}").as_bytes());
-        let outer = format!("----=_PEC_{}", h.get(..24).unwrap_or(&h));
-        let inner = format!("----=_PEC_ALT_{}", h.get(16..40).unwrap_or(&h));
-        let clash = |b: &str| crate::mime::find(content, b.as_bytes()).is_some();
-        // bounded: a clash with a SHA-1-derived string needs adversarial luck each round
-        if n >= 64 || (!clash(&outer) && !clash(&inner)) {
-            return (outer, inner);
-        }
-        n += 1;
     }
 }

@@ -27,7 +27,6 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::crypto::DigestAlgorithm;
-use crate::error::Code;
 
 mod ber;
 mod multipart;
@@ -67,121 +66,50 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// A verification finding. The wire names are stable: the C, Python and Perl layers use them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Reason {
-    /// `no-signature`: the message is not signed.
-    NoSignature,
-    /// `malformed-signature`: the CMS structure cannot be decoded.
-    MalformedSignature,
-    /// `content-mismatch`: the messageDigest does not match the signed bytes.
-    ContentMismatch,
-    /// `bad-signature`: the RSA signature over the signed attributes is wrong.
-    BadSignature,
-    /// `untrusted-chain`: no path to a trust anchor (or a path violating constraints).
-    UntrustedChain,
-    /// `expired`: a certificate of the path had expired at the evaluation time.
-    Expired,
-    /// `not-yet-valid`: a certificate of the path was not yet valid at the evaluation time.
-    NotYetValid,
-    /// `revoked`: a certificate of the path is revoked by a CRL.
-    Revoked,
-    /// `revocation-unknown`: no usable CRL for a certificate of the path.
-    RevocationUnknown,
-    /// `not-in-index`: the signer certificate is not in the providers index.
-    NotInIndex,
-    /// `from-domain-mismatch`: the `From:` domain is not managed by the signing provider
-    /// (also: not exactly one `From:` field with exactly one mailbox, when an index is given).
-    FromDomainMismatch,
-    /// `signing-time-in-future`: the signingTime claim is more than five minutes after the
-    /// verifier's clock.
-    SigningTimeInFuture,
-    /// `daticert-mismatch`: daticert `gestore-emittente` is not the signing provider's
-    /// `providerName`, or the address the provider acted for is not in a domain it manages.
-    DaticertMismatch,
-    /// `partially-signed`: the signed entity is not the message's top-level entity (a
-    /// mailing list or a forward wrapped it); the verdict is at most `indeterminate`.
-    PartiallySigned,
-    /// `header-mismatch`: the outer `X-Ricevuta`/`X-Trasporto` disagrees with daticert `tipo`.
-    HeaderMismatch,
+reason_table! {
+    /// A verification finding. The wire names are stable: the C, Python and Perl layers use them.
+    pub enum Reason {
+        /// `no-signature`: the message is not signed.
+        NoSignature = "no-signature",
+        /// `malformed-signature`: the CMS structure cannot be decoded.
+        MalformedSignature = "malformed-signature",
+        /// `content-mismatch`: the messageDigest does not match the signed bytes.
+        ContentMismatch = "content-mismatch",
+        /// `bad-signature`: the RSA signature over the signed attributes is wrong.
+        BadSignature = "bad-signature",
+        /// `untrusted-chain`: no path to a trust anchor (or a path violating constraints).
+        UntrustedChain = "untrusted-chain",
+        /// `expired`: a certificate of the path had expired at the evaluation time.
+        Expired = "expired",
+        /// `not-yet-valid`: a certificate of the path was not yet valid at the evaluation time.
+        NotYetValid = "not-yet-valid",
+        /// `revoked`: a certificate of the path is revoked by a CRL.
+        Revoked = "revoked",
+        /// `revocation-unknown`: no usable CRL for a certificate of the path.
+        RevocationUnknown = "revocation-unknown",
+        /// `not-in-index`: the signer certificate is not in the providers index.
+        NotInIndex = "not-in-index",
+        /// `from-domain-mismatch`: the `From:` domain is not managed by the signing provider
+        /// (also: not exactly one `From:` field with exactly one mailbox, when an index is given).
+        FromDomainMismatch = "from-domain-mismatch",
+        /// `signing-time-in-future`: the signingTime claim is more than five minutes after the
+        /// verifier's clock.
+        SigningTimeInFuture = "signing-time-in-future",
+        /// `daticert-mismatch`: daticert `gestore-emittente` is not the signing provider's
+        /// `providerName`, or the address the provider acted for is not in a domain it manages.
+        DaticertMismatch = "daticert-mismatch",
+        /// `partially-signed`: the signed entity is not the message's top-level entity (a
+        /// mailing list or a forward wrapped it); the verdict is at most `indeterminate`.
+        PartiallySigned = "partially-signed",
+        /// `header-mismatch`: the outer `X-Ricevuta`/`X-Trasporto` disagrees with daticert `tipo`.
+        HeaderMismatch = "header-mismatch",
+    }
 }
 
 impl Reason {
-    /// Every reason.
-    pub const ALL: &'static [Reason] = &[
-        Reason::NoSignature,
-        Reason::MalformedSignature,
-        Reason::ContentMismatch,
-        Reason::BadSignature,
-        Reason::UntrustedChain,
-        Reason::Expired,
-        Reason::NotYetValid,
-        Reason::Revoked,
-        Reason::RevocationUnknown,
-        Reason::NotInIndex,
-        Reason::FromDomainMismatch,
-        Reason::SigningTimeInFuture,
-        Reason::DaticertMismatch,
-        Reason::PartiallySigned,
-        Reason::HeaderMismatch,
-    ];
-
-    /// The stable wire name (`no-signature`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::NoSignature => "no-signature",
-            Reason::MalformedSignature => "malformed-signature",
-            Reason::ContentMismatch => "content-mismatch",
-            Reason::BadSignature => "bad-signature",
-            Reason::UntrustedChain => "untrusted-chain",
-            Reason::Expired => "expired",
-            Reason::NotYetValid => "not-yet-valid",
-            Reason::Revoked => "revoked",
-            Reason::RevocationUnknown => "revocation-unknown",
-            Reason::NotInIndex => "not-in-index",
-            Reason::FromDomainMismatch => "from-domain-mismatch",
-            Reason::SigningTimeInFuture => "signing-time-in-future",
-            Reason::DaticertMismatch => "daticert-mismatch",
-            Reason::PartiallySigned => "partially-signed",
-            Reason::HeaderMismatch => "header-mismatch",
-        }
-    }
-
-    /// The stable numeric code (shared with `pec_result`).
-    pub fn code(self) -> Code {
-        match self {
-            Reason::NoSignature => Code::NoSignature,
-            Reason::MalformedSignature => Code::MalformedSignature,
-            Reason::ContentMismatch => Code::ContentMismatch,
-            Reason::BadSignature => Code::BadSignature,
-            Reason::UntrustedChain => Code::UntrustedChain,
-            Reason::Expired => Code::Expired,
-            Reason::NotYetValid => Code::NotYetValid,
-            Reason::Revoked => Code::Revoked,
-            Reason::RevocationUnknown => Code::RevocationUnknown,
-            Reason::NotInIndex => Code::NotInIndex,
-            Reason::FromDomainMismatch => Code::FromDomainMismatch,
-            Reason::SigningTimeInFuture => Code::SigningTimeInFuture,
-            Reason::DaticertMismatch => Code::DaticertMismatch,
-            Reason::PartiallySigned => Code::PartiallySigned,
-            Reason::HeaderMismatch => Code::HeaderMismatch,
-        }
-    }
-
     /// Whether this finding makes the verdict `invalid` (otherwise `indeterminate`).
     pub fn is_fatal(self) -> bool {
         !matches!(self, Reason::RevocationUnknown | Reason::PartiallySigned)
-    }
-
-    /// Parses a wire name.
-    pub fn from_wire(s: &str) -> Option<Reason> {
-        Reason::ALL.iter().copied().find(|r| r.as_str() == s)
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
