@@ -89,6 +89,21 @@ fn verify_signed(
     daticert: &SignedDaticert<'_>,
     opts: &VerifyOptions,
 ) -> VerificationReport {
+    let mut report = verify_signed_parts(signed, headers, daticert, opts);
+    // A report that never reached the certificate path still says which time the caller
+    // asked for: a given instant stays `given` even when nothing could be evaluated.
+    if report.evaluated_at.is_none() && matches!(opts.time, crate::smime::VerifyTime::At(_)) {
+        report.time_source = crate::smime::TimeSource::Given;
+    }
+    report
+}
+
+fn verify_signed_parts(
+    signed: Option<&SignedParts<'_>>,
+    headers: &Headers<'_>,
+    daticert: &SignedDaticert<'_>,
+    opts: &VerifyOptions,
+) -> VerificationReport {
     let Some(s) = signed else {
         return VerificationReport::from_reasons(vec![Reason::NoSignature]);
     };

@@ -846,3 +846,14 @@ fn real_aruba_receipts_are_judged_at_their_claimed_time() {
         assert!(r.reasons.contains(&Reason::Expired), "{name}: {:?}", r.reasons);
     }
 }
+
+#[test]
+fn unsigned_message_keeps_the_given_time_source() {
+    let raw = b"From: a@pec.example.it\r\nTo: b@pec.example.it\r\nSubject: x\r\n\r\nbody\r\n";
+    let given = ymd(2016, 3, 4);
+    let r = pec_core::verify_message(raw, &opts(VerifyTime::At(given), None)).unwrap();
+    assert_eq!((r.verdict, r.time_source), (Verdict::Invalid, TimeSource::Given), "{r:?}");
+    assert_eq!(r.reasons, vec![Reason::NoSignature]);
+    let r = pec_core::verify_message(raw, &opts(VerifyTime::Now, None)).unwrap();
+    assert_eq!(r.time_source, TimeSource::Now);
+}
