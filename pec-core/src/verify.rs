@@ -33,11 +33,25 @@ fn verify_signed(
     from: Option<&str>,
     opts: &VerifyOptions,
 ) -> VerificationReport {
-    match signed {
+    let mut report = match signed {
         None => VerificationReport::from_reasons(vec![Reason::NoSignature]),
         Some(s) if s.signature.is_empty() => {
             VerificationReport::from_reasons(vec![Reason::MalformedSignature])
         }
         Some(s) => crate::smime::verify_detached(s.content, &s.signature, from, opts),
+    };
+    if signed.is_some() && report.signed_scope.is_none() {
+        report.signed_scope = Some(crate::smime::SignedScope::Whole);
     }
+    // which instant the path was judged at: the caller's clock, the caller's instant, or
+    // the signer's own signingTime claim (the clock when there is none)
+    report.time_source = match opts.time {
+        crate::smime::VerifyTime::Now => crate::smime::TimeSource::Now,
+        crate::smime::VerifyTime::At(_) => crate::smime::TimeSource::Given,
+        crate::smime::VerifyTime::SigningTime if report.signing_time.is_some() => {
+            crate::smime::TimeSource::SigningTimeClaimed
+        }
+        crate::smime::VerifyTime::SigningTime => crate::smime::TimeSource::Now,
+    };
+    report
 }
