@@ -540,7 +540,8 @@ pec_result pec_result_name(uint32_t code, char *buf, size_t len, size_t *out_n);
 // Thread-safe (each thread sees its own message).
 pec_result pec_last_error_message(char *buf, size_t len, size_t *out_n);
 
-// Loads the index from LDIF bytes (`len` bytes, read during the call only) into `*out_index`;
+// Loads the index from plain LDIF bytes (`len` bytes, read during the call only; a signed
+// `.p7m` index: `pec_index_open`) into `*out_index`;
 // the caller owns it (`pec_index_free`). Errors: `PEC_RESULT_NULL_PARAMETER`,
 // `PEC_RESULT_LDIF_MALFORMED`, `PEC_RESULT_LIMIT_EXCEEDED`. Thread-safe.
 pec_result pec_index_from_ldif(const uint8_t *ldif, size_t len, pec_index **out_index);
@@ -558,6 +559,45 @@ pec_result pec_index_from_ldap(const char *url,
                                const char *base,
                                size_t base_len,
                                uint64_t timeout_ms,
+                               pec_index **out_index);
+
+// Opens the providers index from the bytes of an index file (`len` bytes, read during the
+// call only): plain LDIF, or a signed `.p7m` (DER, base64 or PEM) accepted only when its
+// signer certificate is one of the named index signers **and** its signature is valid
+// against `trust` (and `crls`, when given) now.
+//
+// A signature that merely chains to the trust anchors could come from any provider (which
+// could then grant itself another provider's domains), so a signed index needs index
+// signers: `signer_count` certificate buffers, `signers[i]` of `signer_lens[i]` bytes, each
+// PEM (any number of `CERTIFICATE` blocks) or one DER certificate. `signers` and
+// `signer_lens` may be NULL when `signer_count` is 0: a plain LDIF index then loads, a signed
+// one is refused. `trust` and `crls` may be NULL (no anchors: a signed index is refused; no
+// CRLs: revocation not checked); they are only read during the call.
+//
+// On success `*out_index` receives a new index the caller owns (`pec_index_free`). Errors:
+// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_BAD_CERTIFICATE` (a signer buffer holds no
+// certificate), `PEC_RESULT_INDEX_SIGNATURE` (signed, but no index signer named, not signed
+// by a named one, or the signature is not valid), `PEC_RESULT_LDIF_MALFORMED`,
+// `PEC_RESULT_LIMIT_EXCEEDED`. Thread-safe.
+pec_result pec_index_open(const uint8_t *data,
+                          size_t len,
+                          const uint8_t *const *signers,
+                          const size_t *signer_lens,
+                          size_t signer_count,
+                          const pec_trust_store *trust,
+                          const pec_crl_store *crls,
+                          pec_index **out_index);
+
+// `pec_index_open` on the file at `path` (`path_len` bytes of UTF-8): a file named `*.p7m`
+// is always treated as signed. Errors as `pec_index_open`, and `PEC_RESULT_IO`,
+// `PEC_RESULT_INVALID_UTF8`. Blocks on the file read. Thread-safe.
+pec_result pec_index_open_file(const char *path,
+                               size_t path_len,
+                               const uint8_t *const *signers,
+                               const size_t *signer_lens,
+                               size_t signer_count,
+                               const pec_trust_store *trust,
+                               const pec_crl_store *crls,
                                pec_index **out_index);
 
 // Releases an index (NULL is a no-op). Records looked up from it stay valid (they are
@@ -686,6 +726,16 @@ void pec_message_free(pec_message *message);
 // `*out` is set to NULL and `*out_len` to 0. The view (also NUL-terminated) is owned by the
 // message and valid until `pec_message_free`. Thread-safe.
 pec_result pec_message_kind(const pec_message *message, const char **out, size_t *out_len);
+
+// The kind the outer `X-Trasporto` / `X-Ricevuta` header claims (unsigned; where a signed
+// daticert is present, `pec_message_kind` follows daticert `tipo`), or NULL / 0 when there
+// is none. View owned by the message. Thread-safe.
+pec_result pec_message_header_kind(const pec_message *message, const char **out, size_t *out_len);
+
+// What the signature covers: `"whole"` (the signed entity is the top-level entity) or
+// `"inner"` (unsigned MIME wraps it), or NULL / 0 when the message is not signed. View owned
+// by the message. Thread-safe.
+pec_result pec_message_signed_scope(const pec_message *message, const char **out, size_t *out_len);
 
 // The receipt type asked for (`"completa"`, `"breve"`, `"sintetica"`: `X-TipoRicevuta`, else
 // daticert `<ricevuta tipo>`), or NULL / 0 when absent. View owned by the message.
@@ -1123,6 +1173,28 @@ pec_result pec_report_provider_name(const pec_report *report, const char **out, 
 pec_result pec_report_provider_mail_receipt(const pec_report *report,
                                             const char **out,
                                             size_t *out_len);
+
+// Where the evaluation instant came from: `"now"` (the verifier's clock), `"given"` (an
+// instant the caller set with `pec_verifier_set_time_unix`) or `"signing-time-claimed"`
+// (the signer's own signingTime, `pec_verifier_set_time_signing`). View owned by the report.
+// Thread-safe.
+pec_result pec_report_time_source(const pec_report *report, const char **out, size_t *out_len);
+
+// What the signature covers: `"whole"` (the signed entity is the message's top-level
+// entity) or `"inner"` (unsigned MIME wraps it; reason `partially-signed`), or NULL / 0 when
+// there is no signature. View owned by the report. Thread-safe.
+pec_result pec_report_signed_scope(const pec_report *report, const char **out, size_t *out_len);
+
+// The number of weaknesses (weak algorithms or keys; 0 for NULL). Thread-safe.
+size_t pec_report_weakness_count(const pec_report *report);
+
+// Weakness `i` by stable name (`"sha1-digest"`, `"md5-digest"`, `"sha1-signature"`,
+// `"sha1-certificate"`, `"md5-certificate"`, `"rsa-key-under-2048"`), sorted. View owned by
+// the report; `PEC_RESULT_INVALID_PARAMETER` when out of range. Thread-safe.
+pec_result pec_report_weakness(const pec_report *report,
+                               size_t i,
+                               const char **out,
+                               size_t *out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

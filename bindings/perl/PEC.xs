@@ -262,9 +262,11 @@ pec_report_fill(pTHX_ const pec_report *r, HV *hv)
     AV *reasons = newAV();
     AV *codes = newAV();
     AV *chain = newAV();
+    AV *weaknesses = newAV();
     hv_stores(hv, "reasons", newRV_noinc((SV *)reasons));
     hv_stores(hv, "reason_codes", newRV_noinc((SV *)codes));
     hv_stores(hv, "chain", newRV_noinc((SV *)chain));
+    hv_stores(hv, "weaknesses", newRV_noinc((SV *)weaknesses));
 
     TRY(pec_report_verdict(r, &code));
     hv_stores(hv, "verdict_code", newSVuv(code));
@@ -289,6 +291,15 @@ pec_report_fill(pTHX_ const pec_report *r, HV *hv)
     hv_stores(hv, "evaluated_at", pec_time_sv(aTHX_ t, present));
     TRY(pec_report_revocation(r, &p, &n));
     hv_stores(hv, "revocation", pec_text(aTHX_ p, n));
+    TRY(pec_report_time_source(r, &p, &n));
+    hv_stores(hv, "time_source", pec_text(aTHX_ p, n));
+    TRY(pec_report_signed_scope(r, &p, &n));
+    hv_stores(hv, "signed_scope", pec_text(aTHX_ p, n));
+    count = pec_report_weakness_count(r);
+    for (i = 0; i < count; i++) {
+        TRY(pec_report_weakness(r, i, &p, &n));
+        av_push(weaknesses, pec_text(aTHX_ p, n));
+    }
     count = pec_report_chain_count(r);
     for (i = 0; i < count; i++) {
         TRY(pec_report_chain_subject(r, i, &p, &n));
@@ -506,8 +517,104 @@ typedef pec_result (*message_text_fn)(const pec_message *, const char **, size_t
 static const message_text_fn MESSAGE_TEXT[] = {
     pec_message_kind,       pec_message_receipt_type, pec_message_message_id,
     pec_message_identifier, pec_message_msgid,        pec_message_subject,
-    pec_message_from,       pec_message_from_domain,
+    pec_message_from,       pec_message_from_domain,  pec_message_header_kind,
+    pec_message_signed_scope,
 };
+
+/* ---- opening an index with index signers ------------------------------------------------ */
+
+/* What `pec_index_open*` takes besides the index: the named index signers (certificate
+ * bytes), trust anchors (PEM bytes, directories) and CRLs. */
+typedef struct {
+    const uint8_t **signers;
+    size_t *signer_lens;
+    size_t signer_count;
+    pec_trust_store *trust;
+    pec_crl_store *crls;
+} pec_index_args;
+
+/* Croaks unless every element of `av` is a byte string (call before pec_index_args_build:
+ * nothing may croak while the C objects are held). */
+static void
+pec_index_args_check(pTHX_ AV *av, const char *var, bool text)
+{
+    SSize_t i;
+    STRLEN len;
+    for (i = 0; i <= av_top_index(av); i++) {
+        SV **e = av_fetch(av, i, 0);
+        if (!e) {
+            pec_croak(aTHX_ PEC_RESULT_NULL_PARAMETER, var);
+        } else if (text) {
+            (void)pec_arg_text(aTHX_ *e, &len, var);
+        } else {
+            (void)pec_arg_bytes(aTHX_ *e, &len, var);
+        }
+    }
+}
+
+static void
+pec_index_args_free(pec_index_args *a)
+{
+    Safefree(a->signers);
+    Safefree(a->signer_lens);
+    pec_trust_store_free(a->trust);
+    pec_crl_store_free(a->crls);
+}
+
+/* Builds the C arguments (the arrays were checked): views of the signers' bytes, a trust
+ * store when anchors are given, a CRL store when CRLs are given. On failure `a` still needs
+ * pec_index_args_free. */
+static pec_result
+pec_index_args_build(pTHX_ pec_index_args *a, AV *signers, AV *pems, AV *dirs, AV *crls)
+{
+    SSize_t i;
+    STRLEN len;
+    size_t added;
+    const char *p;
+    SSize_t n = av_top_index(signers) + 1;
+    Zero(a, 1, pec_index_args);
+    if (n > 0) {
+        Newxz(a->signers, n, const uint8_t *);
+        Newxz(a->signer_lens, n, size_t);
+        for (i = 0; i < n; i++) {
+            SV **e = av_fetch(signers, i, 0);
+            if (!e)
+                return PEC_RESULT_NULL_PARAMETER;
+            p = SvPV(*e, len);
+            a->signers[i] = (const uint8_t *)p;
+            a->signer_lens[i] = len;
+        }
+        a->signer_count = (size_t)n;
+    }
+    if (av_top_index(pems) >= 0 || av_top_index(dirs) >= 0) {
+        TRY(pec_trust_store_new(&a->trust));
+        for (i = 0; i <= av_top_index(pems); i++) {
+            SV **e = av_fetch(pems, i, 0);
+            if (!e)
+                continue;
+            p = SvPV(*e, len);
+            TRY(pec_trust_store_add_pem(a->trust, (const uint8_t *)p, len, &added));
+        }
+        for (i = 0; i <= av_top_index(dirs); i++) {
+            SV **e = av_fetch(dirs, i, 0);
+            if (!e)
+                continue;
+            p = SvPVutf8(*e, len);
+            TRY(pec_trust_store_add_dir(a->trust, p, len, &added));
+        }
+    }
+    if (av_top_index(crls) >= 0) {
+        TRY(pec_crl_store_new(&a->crls));
+        for (i = 0; i <= av_top_index(crls); i++) {
+            SV **e = av_fetch(crls, i, 0);
+            if (!e)
+                continue;
+            p = SvPV(*e, len);
+            TRY(pec_crl_store_add(a->crls, (const uint8_t *)p, len, &added));
+        }
+    }
+    return PEC_RESULT_OK;
+}
 
 typedef pec_result (*message_flag_fn)(const pec_message *, bool *);
 
@@ -586,6 +693,8 @@ kind(self)
     subject = 5
     from = 6
     from_domain = 7
+    header_kind = 8
+    signed_scope = 9
   PREINIT:
     const char *p = NULL;
     size_t n = 0;
@@ -1042,6 +1151,44 @@ _from_ldif(klass, ldif)
     PERL_UNUSED_VAR(klass);
     p = pec_arg_bytes(aTHX_ ldif, &len, "ldif");
     PEC_CHECK(pec_index_from_ldif((const uint8_t *)p, len, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+pec_index *
+_open(klass, data, signers, pems, dirs, crls)
+    SV *klass
+    SV *data
+    AV *signers
+    AV *pems
+    AV *dirs
+    AV *crls
+  ALIAS:
+    _open_file = 1
+  PREINIT:
+    STRLEN len;
+    const char *p;
+    pec_index_args a;
+    pec_result rc;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    if (ix == 0)
+        p = pec_arg_bytes(aTHX_ data, &len, "ldif");
+    else
+        p = pec_arg_text(aTHX_ data, &len, "path");
+    pec_index_args_check(aTHX_ signers, "index signer", false);
+    pec_index_args_check(aTHX_ pems, "trust anchor", false);
+    pec_index_args_check(aTHX_ dirs, "ca_path", true);
+    pec_index_args_check(aTHX_ crls, "crl", false);
+    RETVAL = NULL;
+    rc = pec_index_args_build(aTHX_ &a, signers, pems, dirs, crls);
+    if (rc == PEC_RESULT_OK && ix == 0)
+        rc = pec_index_open((const uint8_t *)p, len, a.signers, a.signer_lens, a.signer_count,
+                            a.trust, a.crls, &RETVAL);
+    else if (rc == PEC_RESULT_OK)
+        rc = pec_index_open_file(p, len, a.signers, a.signer_lens, a.signer_count, a.trust,
+                                 a.crls, &RETVAL);
+    pec_index_args_free(&a);
+    PEC_CHECK(rc);
   OUTPUT:
     RETVAL
 

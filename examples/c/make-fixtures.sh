@@ -1,7 +1,8 @@
 #!/bin/sh
 # Creates the test fixtures of the C examples and tests in directory $1 (made fresh):
 # a test PKI (CA, provider signing certificate with its key, a second unrelated key, an empty
-# CRL), a providers index (LDIF) listing the signing certificate, a provider file (TOML), an
+# CRL), a providers index (LDIF, and signed by the provider certificate as .p7m) listing the
+# signing certificate, a provider file (TOML), an
 # unsigned test message, and, when softhsm2-util is installed, a SoftHSM token holding the
 # signing key (PIN 1234). Everything is generated with openssl; nothing is committed.
 set -eu
@@ -83,6 +84,10 @@ mailReceipt: posta-certificata@pec.other.example
 managedDomains: pec.other.example
 LDIF
 echo "$sha1" > signer.sha1
+# the same index signed (.p7m, DER) by the provider certificate, which chains to the CA like
+# every provider's: only a caller-named index signer makes it acceptable
+openssl cms -sign -binary -nodetach -md sha256 -in index.ldif -signer signer.pem \
+    -inkey signer.key -outform DER -out index.ldif.p7m
 
 cat > provider.toml <<'TOML'
 name = "Example PEC S.p.A."

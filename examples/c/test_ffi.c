@@ -188,6 +188,13 @@ static void test_message_plain(void)
 
     CHECK_RC(pec_message_kind(m, &s, &n), PEC_RESULT_OK);
     CHECK(s == NULL && n == 0);
+    CHECK_RC(pec_message_header_kind(m, &s, &n), PEC_RESULT_OK);
+    CHECK(s == NULL && n == 0);
+    CHECK_RC(pec_message_signed_scope(m, &s, &n), PEC_RESULT_OK);
+    CHECK(s == NULL && n == 0);
+    CHECK_RC(pec_message_header_kind(NULL, &s, &n), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_message_signed_scope(NULL, &s, &n), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_message_signed_scope(m, NULL, &n), PEC_RESULT_NULL_PARAMETER);
     CHECK_RC(pec_message_is_pec(m, &b), PEC_RESULT_OK);
     CHECK(!b);
     CHECK_RC(pec_message_is_signed(m, &b), PEC_RESULT_OK);
@@ -332,6 +339,10 @@ static void test_message_envelope(void)
     CHECK_RC(pec_message_parse(raw, len, &m), PEC_RESULT_OK);
     CHECK_RC(pec_message_kind(m, &s, &n), PEC_RESULT_OK);
     CHECK(view_is(s, n, "posta-certificata"));
+    CHECK_RC(pec_message_header_kind(m, &s, &n), PEC_RESULT_OK);
+    CHECK(view_is(s, n, "posta-certificata"));
+    CHECK_RC(pec_message_signed_scope(m, &s, &n), PEC_RESULT_OK);
+    CHECK(view_is(s, n, "whole"));
     CHECK_RC(pec_message_is_pec(m, &b), PEC_RESULT_OK);
     CHECK(b);
     CHECK_RC(pec_message_is_signed(m, &b), PEC_RESULT_OK);
@@ -482,6 +493,10 @@ static void test_interop(void)
         size_t n = 0;
         CHECK_RC(pec_message_kind(m, &s, &n), PEC_RESULT_OK);
         CHECK(view_is(s, n, files[i][1]));
+        CHECK_RC(pec_message_header_kind(m, &s, &n), PEC_RESULT_OK);
+        CHECK(view_is(s, n, files[i][1]));
+        CHECK_RC(pec_message_signed_scope(m, &s, &n), PEC_RESULT_OK);
+        CHECK(view_is(s, n, "whole"));
         const pec_daticert *d = NULL;
         CHECK_RC(pec_message_daticert(m, &d), PEC_RESULT_OK);
         CHECK(d != NULL);
@@ -651,6 +666,10 @@ static void check_report_nulls(void)
     CHECK_RC(pec_report_chain_subject(NULL, 0, &s, &n), PEC_RESULT_NULL_PARAMETER);
     CHECK_RC(pec_report_provider_name(NULL, &s, &n), PEC_RESULT_NULL_PARAMETER);
     CHECK_RC(pec_report_provider_mail_receipt(NULL, &s, &n), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_report_time_source(NULL, &s, &n), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_report_signed_scope(NULL, &s, &n), PEC_RESULT_NULL_PARAMETER);
+    CHECK(pec_report_weakness_count(NULL) == 0);
+    CHECK_RC(pec_report_weakness(NULL, 0, &s, &n), PEC_RESULT_NULL_PARAMETER);
     pec_report_free(NULL);
 }
 
@@ -726,6 +745,14 @@ static void check_good_report(const pec_report *r, bool with_index)
         CHECK(view_is(s, n, "Example PEC S.p.A."));
     CHECK_RC(pec_report_provider_mail_receipt(r, &s, &n), PEC_RESULT_OK);
     CHECK_RC(pec_report_signer_der(r, NULL, &n), PEC_RESULT_NULL_PARAMETER);
+    /* verified at the verifier's clock, the whole message signed, SHA-256 and RSA 2048 */
+    CHECK_RC(pec_report_time_source(r, &s, &n), PEC_RESULT_OK);
+    CHECK(view_is(s, n, "now"));
+    CHECK_RC(pec_report_signed_scope(r, &s, &n), PEC_RESULT_OK);
+    CHECK(view_is(s, n, "whole"));
+    CHECK(pec_report_weakness_count(r) == 0);
+    CHECK_RC(pec_report_weakness(r, 0, &s, &n), PEC_RESULT_INVALID_PARAMETER);
+    CHECK_RC(pec_report_time_source(r, NULL, &n), PEC_RESULT_NULL_PARAMETER);
 }
 
 static void test_sign_and_verify(void)
@@ -752,9 +779,19 @@ static void test_sign_and_verify(void)
     check_good_report(r, true);
     pec_report_free(r);
 
-    /* time settings */
+    /* time settings, and the time source the report names */
     CHECK_RC(pec_verifier_set_time_unix(v, 1732525300), PEC_RESULT_OK);
     CHECK_RC(pec_verifier_set_time_unix(v, INT64_MAX), PEC_RESULT_INVALID_TIME);
+    r = NULL;
+    CHECK_RC(pec_verifier_verify(v, pec_bytes_data(signed_msg), pec_bytes_len(signed_msg), &r),
+             PEC_RESULT_OK);
+    {
+        const char *ts;
+        size_t tn;
+        CHECK_RC(pec_report_time_source(r, &ts, &tn), PEC_RESULT_OK);
+        CHECK(view_is(ts, tn, "given"));
+    }
+    pec_report_free(r);
     CHECK_RC(pec_verifier_set_time_signing(v), PEC_RESULT_OK);
     r = NULL;
     CHECK_RC(pec_verifier_verify(v, pec_bytes_data(signed_msg), pec_bytes_len(signed_msg), &r),
@@ -763,6 +800,12 @@ static void test_sign_and_verify(void)
     bool present = false;
     CHECK_RC(pec_report_evaluated_at(r, &t, &present), PEC_RESULT_OK);
     CHECK(!present || t == 1732525200);
+    {
+        const char *ts;
+        size_t tn;
+        CHECK_RC(pec_report_time_source(r, &ts, &tn), PEC_RESULT_OK);
+        CHECK(view_is(ts, tn, "signing-time-claimed"));
+    }
     pec_report_free(r);
     CHECK_RC(pec_verifier_set_time_now(v), PEC_RESULT_OK);
 
@@ -793,6 +836,8 @@ static void test_sign_and_verify(void)
     const char *s;
     size_t n;
     CHECK_RC(pec_report_signer_subject(r, &s, &n), PEC_RESULT_OK);
+    CHECK(s == NULL && n == 0);
+    CHECK_RC(pec_report_signed_scope(r, &s, &n), PEC_RESULT_OK);
     CHECK(s == NULL && n == 0);
     pec_report_free(r);
 
@@ -1000,6 +1045,91 @@ static void test_index(void)
     pec_index_free(NULL);
     free(ldif);
     free(sha1);
+}
+
+/* The .p7m index is signed by the provider certificate, which chains to the CA like any
+ * provider's: it is accepted only when that certificate is named as index signer. */
+static void test_signed_index(void)
+{
+    size_t ll, pl, cal, sdl, spl;
+    unsigned char *ldif = fixture("index.ldif", &ll), *p7m = fixture("index.ldif.p7m", &pl);
+    unsigned char *ca = fixture("ca.pem", &cal), *sder = fixture("signer.der", &sdl);
+    unsigned char *spem = fixture("signer.pem", &spl);
+    pec_trust_store *trust = NULL;
+    size_t added = 0;
+    CHECK_RC(pec_trust_store_new(&trust), PEC_RESULT_OK);
+    CHECK_RC(pec_trust_store_add_pem(trust, ca, cal, &added), PEC_RESULT_OK);
+    pec_index *idx = NULL;
+
+    /* plain LDIF needs no signer */
+    CHECK_RC(pec_index_open(ldif, ll, NULL, NULL, 0, NULL, NULL, &idx), PEC_RESULT_OK);
+    CHECK(pec_index_len(idx) == 2);
+    pec_index_free(idx);
+    idx = NULL;
+
+    /* signed, no index signer named: refused although the signature chains to the CA */
+    CHECK_RC(pec_index_open(p7m, pl, NULL, NULL, 0, trust, NULL, &idx), PEC_RESULT_INDEX_SIGNATURE);
+    CHECK(idx == NULL);
+    CHECK(strstr(last_error(), "index signer") != NULL);
+
+    /* signed by a certificate that is not the named one (the CA is named): refused */
+    const uint8_t *wrong[] = {ca};
+    size_t wrong_len[] = {cal};
+    CHECK_RC(pec_index_open(p7m, pl, wrong, wrong_len, 1, trust, NULL, &idx),
+             PEC_RESULT_INDEX_SIGNATURE);
+    CHECK(idx == NULL);
+    CHECK(strstr(last_error(), "not a named index signer") != NULL);
+
+    /* the named signer (DER, next to the CA in PEM): loads */
+    const uint8_t *named[] = {ca, sder};
+    size_t named_len[] = {cal, sdl};
+    CHECK_RC(pec_index_open(p7m, pl, named, named_len, 2, trust, NULL, &idx), PEC_RESULT_OK);
+    CHECK(pec_index_len(idx) == 2);
+    pec_provider_record *rec = NULL;
+    CHECK_RC(pec_index_lookup_domain(idx, S("pec.example.it"), &rec), PEC_RESULT_OK);
+    CHECK(rec != NULL);
+    pec_provider_record_free(rec);
+    pec_index_free(idx);
+    idx = NULL;
+
+    /* named, but no trust anchors: the signature is not valid */
+    const uint8_t *pem_only[] = {spem};
+    size_t pem_len[] = {spl};
+    CHECK_RC(pec_index_open(p7m, pl, pem_only, pem_len, 1, NULL, NULL, &idx),
+             PEC_RESULT_INDEX_SIGNATURE);
+
+    /* from a file: *.p7m is signed; the named signer as PEM */
+    char path[4096];
+    int pn = snprintf(path, sizeof path, "%s/index.ldif.p7m", fixtures);
+    CHECK_RC(pec_index_open_file(path, (size_t)pn, pem_only, pem_len, 1, trust, NULL, &idx),
+             PEC_RESULT_OK);
+    CHECK(pec_index_len(idx) == 2);
+    pec_index_free(idx);
+    idx = NULL;
+    CHECK_RC(pec_index_open_file(path, (size_t)pn, NULL, NULL, 0, trust, NULL, &idx),
+             PEC_RESULT_INDEX_SIGNATURE);
+    CHECK_RC(pec_index_open_file(S("/nonexistent/index.ldif"), NULL, NULL, 0, NULL, NULL, &idx),
+             PEC_RESULT_IO);
+    CHECK_RC(pec_index_open_file("\xff", 1, NULL, NULL, 0, NULL, NULL, &idx), PEC_RESULT_INVALID_UTF8);
+
+    /* argument errors */
+    const uint8_t *garbage[] = {(const uint8_t *)"not a certificate"};
+    size_t garbage_len[] = {17};
+    CHECK_RC(pec_index_open(p7m, pl, garbage, garbage_len, 1, trust, NULL, &idx),
+             PEC_RESULT_BAD_CERTIFICATE);
+    CHECK_RC(pec_index_open(p7m, pl, NULL, named_len, 1, trust, NULL, &idx), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_index_open(p7m, pl, named, NULL, 1, trust, NULL, &idx), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_index_open(NULL, 3, NULL, NULL, 0, NULL, NULL, &idx), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_index_open(ldif, ll, NULL, NULL, 0, NULL, NULL, NULL), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_index_open_file(NULL, 3, NULL, NULL, 0, NULL, NULL, &idx), PEC_RESULT_NULL_PARAMETER);
+    CHECK(idx == NULL);
+
+    pec_trust_store_free(trust);
+    free(ldif);
+    free(p7m);
+    free(ca);
+    free(sder);
+    free(spem);
 }
 
 /* ---------------------------------------------------------------- building */
@@ -1431,6 +1561,7 @@ int main(int argc, char **argv)
     test_signers();
     test_sign_and_verify();
     test_index();
+    test_signed_index();
     test_pkcs11();
     test_certificate_and_digest();
     test_threads();

@@ -1,5 +1,7 @@
 //! `pec index lookup [--json] (--ldif FILE | --ldap URL) (--domain D | --cert-hash HEX |
-//! --cert FILE | --name NAME)` — exit 0 found, 1 not found, 2 on a source error.
+//! --cert FILE | --name NAME) [--index-signer CERT]... [--ca-file PEM]... [--ca-path DIR]` —
+//! exit 0 found, 1 not found, 2 on a source error (also: a signed `.p7m` index not signed by
+//! a named `--index-signer`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,7 +9,7 @@ use std::sync::Arc;
 
 use pec_core::Error;
 use pec_core::chain::TrustStore;
-use pec_core::index::{Directory, ProviderDirectory, ProviderRecord};
+use pec_core::index::{IndexSigners, ProviderDirectory, ProviderRecord};
 use pec_core::smime::VerifyOptions;
 use serde_json::{Value, json};
 
@@ -28,7 +30,7 @@ pub struct LookupArgs {
     /// Print JSON (`name`, `mail_receipt`, `managed_domains`, `cert_hashes`, `unit`).
     #[arg(long)]
     json: bool,
-    /// The index as an LDIF file (plain).
+    /// The index as an LDIF file (plain, or signed `.p7m`: then `--index-signer` is needed).
     #[arg(long)]
     ldif: Option<PathBuf>,
     /// The index on an LDAP server (ldap://, ldaps://, ldapi://).
@@ -55,6 +57,10 @@ pub struct LookupArgs {
     /// A directory of trust anchors for a signed `.p7m` index.
     #[arg(long = "ca-path")]
     ca_path: Option<PathBuf>,
+    /// The certificate allowed to sign a `.p7m` index, PEM or DER (repeatable). A signed
+    /// index signed by any other certificate, or given without this option, is refused.
+    #[arg(long = "index-signer", value_name = "CERT")]
+    index_signer: Vec<PathBuf>,
 }
 
 /// Runs `pec index ...`.
@@ -65,7 +71,7 @@ pub fn run(c: &Command) -> ExitCode {
 }
 
 fn lookup(a: &LookupArgs) -> ExitCode {
-    let trust = match trust_options(&a.ca_file, a.ca_path.as_deref()) {
+    let trust = match trust_options(&a.ca_file, a.ca_path.as_deref(), &a.index_signer) {
         Ok(t) => t,
         Err(e) => {
             print_error(&e, a.json);
@@ -146,8 +152,30 @@ pub fn record_json(r: &ProviderRecord) -> Value {
     })
 }
 
-/// Verification options holding only trust anchors (for signed indexes).
-pub fn trust_options(ca_files: &[PathBuf], ca_path: Option<&Path>) -> Result<VerifyOptions, Error> {
+/// Who may sign a `.p7m` index, and the trust its signature is verified against.
+#[derive(Clone, Debug, Default)]
+pub struct IndexTrust {
+    /// The named index signers (`--index-signer`).
+    pub signers: IndexSigners,
+    /// Trust anchors (and CRLs, time) for the signature.
+    pub opts: VerifyOptions,
+}
+
+/// The named index signers from certificate files (PEM or DER).
+pub fn index_signers(files: &[PathBuf]) -> Result<IndexSigners, Error> {
+    let mut signers = IndexSigners::new();
+    for f in files {
+        signers.add(&crate::input::read_small(f)?)?;
+    }
+    Ok(signers)
+}
+
+/// Index trust holding only trust anchors and the named index signers.
+pub fn trust_options(
+    ca_files: &[PathBuf],
+    ca_path: Option<&Path>,
+    signer_files: &[PathBuf],
+) -> Result<IndexTrust, Error> {
     let mut trust = TrustStore::new();
     for f in ca_files {
         trust.add_pem_bundle(&crate::input::read_small(f)?)?;
@@ -155,37 +183,23 @@ pub fn trust_options(ca_files: &[PathBuf], ca_path: Option<&Path>) -> Result<Ver
     if let Some(d) = ca_path {
         trust.add_dir(d)?;
     }
-    Ok(VerifyOptions { trust: Arc::new(trust), ..VerifyOptions::default() })
+    Ok(IndexTrust {
+        signers: index_signers(signer_files)?,
+        opts: VerifyOptions { trust: Arc::new(trust), ..VerifyOptions::default() },
+    })
 }
 
-/// Whether the bytes are a signed (`.p7m`) index rather than plain LDIF: DER starts with a
-/// SEQUENCE; base64/PEM forms do not look like LDIF lines.
-fn is_signed_index(path: &Path, bytes: &[u8]) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("p7m"))
-        || bytes.first() == Some(&0x30)
-        || bytes.starts_with(b"-----BEGIN")
-}
-
-/// Loads the index from an LDIF file (plain, or signed `.p7m` verified against `trust`) or
-/// an LDAP server (neither: `None`).
+/// Loads the index from an LDIF file (plain, or signed `.p7m` accepted only when signed by
+/// one of `trust.signers` with a signature valid against `trust.opts`: the core's
+/// [`pec_core::index::open_index_file`]) or an LDAP server (neither: `None`).
 pub fn load(
     ldif: Option<&Path>,
     ldap: Option<&str>,
     base: &str,
-    trust: &VerifyOptions,
+    trust: &IndexTrust,
 ) -> Result<Option<Arc<dyn ProviderDirectory>>, Error> {
     if let Some(path) = ldif {
-        let bytes = crate::input::read_small(path)?;
-        let dir = if is_signed_index(path, &bytes) {
-            if trust.trust.is_empty() {
-                return Err(Error::InvalidArgument(
-                    "a signed index needs trust anchors: give --ca-file or --ca-path".into(),
-                ));
-            }
-            pec_core::index::load_signed_index(&bytes, trust.clone())?
-        } else {
-            Directory::from_ldif(&bytes)?
-        };
+        let dir = pec_core::index::open_index_file(path, &trust.signers, &trust.opts)?;
         return Ok(Some(Arc::new(dir)));
     }
     if let Some(url) = ldap {

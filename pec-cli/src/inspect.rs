@@ -60,6 +60,8 @@ pub fn message_json(m: &PecMessage<'_>) -> Value {
         "original": m.original.as_ref().map(|o| json!({"size": o.len(), "sha256": sha256_hex(o)})),
         "hash_parts": m.hash_parts.iter().map(|h| json!({"filename": h.filename, "sha1": h.sha1})).collect::<Vec<_>>(),
         "warnings": m.warnings,
+        "signed_scope": m.signed_scope.map(|s| s.as_str()),
+        "header_kind": m.header_kind.as_ref().map(|k| k.as_str().to_string()),
     })
 }
 

@@ -1,5 +1,6 @@
 //! `pec verify [--json] FILE [--ca-file PEM]... [--ca-path DIR] [--crl FILE]...
-//! [--index LDIF] [--ldap URL [--ldap-base DN]] [--at RFC3339 | --at-signing-time]`.
+//! [--index LDIF [--index-signer CERT]...] [--ldap URL [--ldap-base DN]]
+//! [--at RFC3339 | --at-signing-time]`.
 //!
 //! Exit 0 valid, 1 invalid or indeterminate, 2 when the input could not be read.
 
@@ -37,10 +38,14 @@ pub struct Args {
     /// default).
     #[arg(long = "fetch-crls")]
     fetch_crls: bool,
-    /// The providers index as LDIF (plain, or signed `.p7m` verified against the trust
-    /// anchors) to use as trust list.
+    /// The providers index as LDIF (plain, or signed `.p7m` signed by an `--index-signer`
+    /// and verified against the trust anchors) to use as trust list.
     #[arg(long)]
     index: Option<PathBuf>,
+    /// The certificate allowed to sign a `.p7m` index, PEM or DER (repeatable). A signed
+    /// index signed by any other certificate, or given without this option, is refused.
+    #[arg(long = "index-signer", value_name = "CERT")]
+    index_signer: Vec<PathBuf>,
     /// The providers index from an LDAP server (ldap://, ldaps://, ldapi://).
     #[arg(long)]
     ldap: Option<String>,
@@ -118,8 +123,12 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
         time,
         now: None,
     };
-    // a signed index is verified against the same trust anchors and CRLs, now
-    let index_trust = VerifyOptions { time: VerifyTime::Now, ..opts.clone() };
+    // a signed index must be signed by a named index signer, verified against the same
+    // trust anchors and CRLs, now
+    let index_trust = crate::index::IndexTrust {
+        signers: crate::index::index_signers(&a.index_signer)?,
+        opts: VerifyOptions { time: VerifyTime::Now, ..opts.clone() },
+    };
     opts.index =
         crate::index::load(a.index.as_deref(), a.ldap.as_deref(), &a.ldap_base, &index_trust)?;
     Ok(opts)
@@ -152,6 +161,9 @@ pub fn report_json(r: &VerificationReport) -> Value {
         "revocation": r.revocation.as_str(),
         "provider": r.provider.as_ref().map(|p| json!({"name": p.name, "mail_receipt": p.mail_receipt})),
         "canonicalized": r.canonicalized,
+        "time_source": r.time_source.as_str(),
+        "signed_scope": r.signed_scope.map(|s| s.as_str()),
+        "weaknesses": r.weaknesses.iter().map(|w| w.as_str()).collect::<Vec<_>>(),
     })
 }
 

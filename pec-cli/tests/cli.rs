@@ -560,6 +560,8 @@ fn signed_index() {
         &f.p("index.ldif.p7m"),
         "--ca-file",
         &f.p("root.pem"),
+        "--index-signer",
+        &f.p("a.pem"),
         "--domain",
         "pec.example.it",
     ]);
@@ -577,6 +579,8 @@ fn signed_index() {
         &f.p("tampered.ldif.p7m"),
         "--ca-file",
         &f.p("root.pem"),
+        "--index-signer",
+        &f.p("a.pem"),
         "--domain",
         "pec.example.it",
     ]);
@@ -586,6 +590,126 @@ fn signed_index() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// Finding 5 of issue 12: the `.p7m` index is signed by provider A, whose certificate chains
+/// to the trust anchors like every provider's; only a caller-named index signer is accepted.
+#[test]
+fn signed_index_needs_a_named_signer() {
+    let f = fixture();
+    let lookup = |extra: &[&str]| {
+        let mut a = vec!["index", "lookup", "--json", "--ldif"];
+        let p7m = f.p("index.ldif.p7m");
+        let root = f.p("root.pem");
+        a.extend([p7m.as_str(), "--ca-file", root.as_str(), "--domain", "pec.example.it"]);
+        a.extend(extra);
+        run(&a)
+    };
+    // no index signer named: refused with exit 2 and the index-signature code, although the
+    // signature chains to the trust anchors
+    let o = lookup(&[]);
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stdout));
+    let e: Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert_eq!(e["error"]["code"], 604, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("index signer"), "{e}");
+    // another provider named as index signer (PEM): refused
+    let o = lookup(&["--index-signer", &f.p("b.pem")]);
+    assert_eq!(code(&o), 2);
+    let e: Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert_eq!(e["error"]["code"], 604, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("not a named index signer"), "{e}");
+    // the signer named, as DER, next to another one: loads
+    let der = pec_core::chain::parse_certificates(&std::fs::read(f.p("a.pem")).unwrap())
+        .unwrap()
+        .remove(0);
+    let a_der = f.write("a.der", &der);
+    let o = lookup(&["--index-signer", &f.p("b.pem"), "--index-signer", &a_der]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o)["name"], "Example PEC S.p.A.");
+    // a signer file that holds no certificate: exit 2
+    let o = lookup(&["--index-signer", &f.p("index.ldif")]);
+    assert_eq!(code(&o), 2);
+
+    // pec verify: the same rule for --index
+    let mut a: Vec<String> =
+        ["build", "accettazione", "--provider", &f.p("a.toml"), "--original", &f.p("original.eml")]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+    a.extend(f.sign_a());
+    let msg = f.write("signed-index-msg.eml", &f.build(&a));
+    let verify = |extra: &[&str]| {
+        let root = f.p("root.pem");
+        let p7m = f.p("index.ldif.p7m");
+        let mut a = vec!["verify", "--json", msg.as_str(), "--ca-file", root.as_str()];
+        a.extend(["--index", p7m.as_str()]);
+        a.extend(extra);
+        run(&a)
+    };
+    let o = verify(&[]);
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stdout));
+    let e: Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert_eq!(e["error"]["code"], 604, "{e}");
+    let o = verify(&["--index-signer", &f.p("b.pem")]);
+    assert_eq!(code(&o), 2);
+    let o = verify(&["--index-signer", &f.p("a.pem")]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let r = json(&o);
+    assert_eq!(r["verdict"], "valid");
+    assert_eq!(r["provider"]["name"], "Example PEC S.p.A.");
+}
+
+/// Issue 12: `time_source`, `signed_scope`, `weaknesses` in `verify --json`; `signed_scope`
+/// and `header_kind` in `inspect --json`.
+#[test]
+fn report_and_inspect_new_keys() {
+    let f = fixture();
+    let mut a: Vec<String> =
+        ["build", "accettazione", "--provider", &f.p("a.toml"), "--original", &f.p("original.eml")]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+    a.extend(f.sign_a());
+    let msg = f.write("new-keys.eml", &f.build(&a));
+    let verify = |extra: &[&str]| {
+        let root = f.p("root.pem");
+        let mut a = vec!["verify", "--json", msg.as_str(), "--ca-file", root.as_str()];
+        a.extend(extra);
+        json(&run(&a))
+    };
+    let r = verify(&[]);
+    assert_eq!(r["verdict"], "valid", "{r}");
+    assert_eq!(r["time_source"], "now");
+    assert_eq!(r["signed_scope"], "whole");
+    assert_eq!(r["weaknesses"], serde_json::json!([]));
+    let r = verify(&["--at", &chrono::Utc::now().to_rfc3339()]);
+    assert_eq!(r["time_source"], "given", "{r}");
+    let r = verify(&["--at-signing-time"]);
+    assert_eq!(r["time_source"], "signing-time-claimed", "{r}");
+    // ordinary mail: no signature, so no scope
+    let r = json(&run(&["verify", "--json", &f.p("original.eml")]));
+    assert_eq!(r["signed_scope"], Value::Null);
+    assert_eq!(r["time_source"], "now");
+    assert!(r["weaknesses"].is_array());
+
+    let v = json(&run(&["inspect", "--json", &msg]));
+    assert_eq!(v["signed_scope"], "whole");
+    assert_eq!(v["header_kind"], "accettazione");
+    let v = json(&run(&["inspect", "--json", &f.p("original.eml")]));
+    assert_eq!(v["signed_scope"], Value::Null);
+    assert_eq!(v["header_kind"], Value::Null);
+
+    // a real (SHA-1) receipt: weaknesses is a list (it names sha1-digest once the CMS
+    // checks report it)
+    if let Some(path) = interop("OCA-l10n-italy/CONSEGNA__IT03339130126_00009.xml.txt") {
+        let r = json(&run(&["verify", "--json", path.to_str().unwrap(), "--at-signing-time"]));
+        assert!(r["weaknesses"].is_array(), "{r}");
+        assert_eq!(r["signed_scope"], "whole");
+        assert_eq!(r["time_source"], "signing-time-claimed");
+        let v = json(&run(&["inspect", "--json", path.to_str().unwrap()]));
+        assert_eq!(v["header_kind"], "avvenuta-consegna");
+        assert_eq!(v["signed_scope"], "whole");
+    }
 }
 
 #[test]

@@ -382,6 +382,13 @@ pub enum DirectoryError {
     /// A signed (`.p7m`) index failed verification.
     #[error("signed index refused: {0}")]
     BadSignature(String),
+    /// A signed (`.p7m`) index was given but no index signer was named: a signature that
+    /// merely chains to the trust anchors could come from any provider, so it is not trusted.
+    #[error(
+        "signed index refused: no index signer named (name the certificate allowed to sign \
+         the providers index)"
+    )]
+    NoIndexSigner,
 }
 
 impl DirectoryError {
@@ -391,7 +398,7 @@ impl DirectoryError {
             DirectoryError::Connect { .. } => Code::LdapConnect,
             DirectoryError::Timeout { .. } => Code::LdapTimeout,
             DirectoryError::Search(_) => Code::LdapSearch,
-            DirectoryError::BadSignature(_) => Code::IndexSignature,
+            DirectoryError::BadSignature(_) | DirectoryError::NoIndexSigner => Code::IndexSignature,
         }
     }
 }

@@ -10,8 +10,8 @@ use der::{Decode, Encode};
 use pec_core::error::DirectoryError;
 use pec_core::index::ldif::{parse_ldif, records_from_ldif};
 use pec_core::index::{
-    Directory, IndexSource, IndexVerifier, LdifFileSource, ProviderDirectory, RefreshingDirectory,
-    unwrap_signed_index,
+    Directory, IndexSigners, IndexSource, IndexVerifier, LdifFileSource, ProviderDirectory,
+    RefreshingDirectory, is_signed_index, open_index, open_index_file, unwrap_signed_index,
 };
 use pec_core::{Error, Result};
 
@@ -460,4 +460,156 @@ fn signed_index_valid_and_tampered() {
     // and a fresh start on a tampered file fails
     std::fs::write(&path, &tampered).unwrap();
     assert!(RefreshingDirectory::new(LdifFileSource::signed(&path, verifier)).is_err());
+}
+
+/// Two providers of one PKI, both chaining to the root: either could sign an index.
+struct SignedIndexCase {
+    pki: pec_core::testpki::TestPki,
+    content: Vec<u8>,
+    /// The index signed by provider 0 (DER).
+    p7m: Vec<u8>,
+    opts: pec_core::smime::VerifyOptions,
+}
+
+fn signed_index_case() -> SignedIndexCase {
+    use pec_core::testpki::{ProviderSpec, TestPki};
+    let now = chrono::Utc::now();
+    let pki = TestPki::generate(
+        &[
+            ProviderSpec { name: "Example PEC S.p.A.", domain: "pec.example.it" },
+            ProviderSpec { name: "Other PEC S.r.l.", domain: "pec.other.it" },
+        ],
+        now - chrono::Duration::days(1),
+        now + chrono::Duration::days(30),
+    )
+    .unwrap();
+    let content = vector();
+    let signer = pec_core::signer::SoftwareSigner::from_der(
+        &pki.providers[0].key_pkcs8,
+        pki.providers[0].cert_der.clone(),
+        vec![pki.ca.cert_der.clone()],
+    )
+    .unwrap();
+    let p7m = pec_core::smime::sign_attached(&content, &signer, now).unwrap();
+    let mut trust = pec_core::chain::TrustStore::new();
+    trust.add_der(&pki.root.cert_der).unwrap();
+    let opts = pec_core::smime::VerifyOptions { trust: Arc::new(trust), ..Default::default() };
+    SignedIndexCase { pki, content, p7m, opts }
+}
+
+fn signers_of(certs: &[&[u8]]) -> IndexSigners {
+    let mut s = IndexSigners::new();
+    for c in certs {
+        s.add(c).unwrap();
+    }
+    s
+}
+
+#[test]
+fn signed_index_needs_a_named_signer() {
+    let c = signed_index_case();
+    let a = c.pki.providers[0].cert_der.as_slice();
+    let b = c.pki.providers[1].cert_der.as_slice();
+    let a_pem = c.pki.providers[0].cert_pem();
+
+    // signed by the named signer (given as DER or as PEM): loads
+    for signers in [signers_of(&[a]), signers_of(&[a_pem.as_bytes()]), signers_of(&[b, a])] {
+        let dir = open_index(&c.p7m, &signers, &c.opts).unwrap();
+        assert_eq!(dir.len(), Directory::from_ldif(&c.content).unwrap().len());
+        assert!(dir.by_domain("gamma.example").is_some());
+    }
+    // PEM and bare base64 forms of the same .p7m
+    let pem = pec_core::testpki::pem("PKCS7", &c.p7m);
+    assert!(open_index(pem.as_bytes(), &signers_of(&[a]), &c.opts).is_ok());
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(open_index(body.as_bytes(), &signers_of(&[a]), &c.opts).is_ok());
+
+    // signed by a provider certificate that chains to the trust anchors but is not named
+    let err = open_index(&c.p7m, &signers_of(&[b]), &c.opts).unwrap_err();
+    assert!(
+        matches!(err, Error::Directory(DirectoryError::BadSignature(ref m)) if m.contains("not a named index signer")),
+        "{err}"
+    );
+    assert_eq!(err.code(), pec_core::Code::IndexSignature);
+
+    // no signer named: refused, whatever the trust anchors say
+    let err = open_index(&c.p7m, &IndexSigners::new(), &c.opts).unwrap_err();
+    assert_eq!(err, Error::Directory(DirectoryError::NoIndexSigner));
+    assert_eq!(err.code(), pec_core::Code::IndexSignature);
+    assert!(err.to_string().contains("no index signer"), "{err}");
+
+    // named, but no trust anchors: the signature cannot be valid
+    let bare = pec_core::smime::VerifyOptions::default();
+    let err = open_index(&c.p7m, &signers_of(&[a]), &bare).unwrap_err();
+    assert_eq!(err.code(), pec_core::Code::IndexSignature);
+
+    // tampered content signed by the named signer: refused
+    let pos = c.p7m.windows(13).position(|w| w == b"gamma.example").unwrap();
+    let mut tampered = c.p7m.clone();
+    tampered[pos] = b'G';
+    let err = open_index(&tampered, &signers_of(&[a]), &c.opts).unwrap_err();
+    assert!(matches!(err, Error::Directory(DirectoryError::BadSignature(_))), "{err}");
+
+    // plain LDIF needs no signer
+    assert!(!is_signed_index(&c.content));
+    assert!(open_index(&c.content, &IndexSigners::new(), &c.opts).is_ok());
+
+    // a garbage certificate is an error, not an empty signer list
+    assert!(IndexSigners::new().add(b"not a certificate").is_err());
+    assert_eq!(signers_of(&[a, a]).len(), 1);
+}
+
+#[test]
+fn signed_index_file_and_refresh_use_the_same_rule() {
+    let c = signed_index_case();
+    let a = c.pki.providers[0].cert_der.as_slice();
+    let b = c.pki.providers[1].cert_der.as_slice();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.ldif.p7m");
+    std::fs::write(&path, &c.p7m).unwrap();
+    assert!(open_index_file(&path, &signers_of(&[a]), &c.opts).is_ok());
+    assert!(open_index_file(&path, &signers_of(&[b]), &c.opts).is_err());
+    assert_eq!(
+        open_index_file(&path, &IndexSigners::new(), &c.opts).unwrap_err(),
+        Error::Directory(DirectoryError::NoIndexSigner)
+    );
+    // a file named .p7m is signed whatever it holds: plain LDIF under that name is refused
+    let fake = dir.path().join("plain.p7m");
+    std::fs::write(&fake, &c.content).unwrap();
+    assert!(open_index_file(&fake, &signers_of(&[a]), &c.opts).is_err());
+    let plain = dir.path().join("plain.ldif");
+    std::fs::write(&plain, &c.content).unwrap();
+    assert!(open_index_file(&plain, &IndexSigners::new(), &c.opts).is_ok());
+
+    // the refresh path: the named signer loads, another provider's signature is refused
+    let rd = RefreshingDirectory::new(LdifFileSource::signed_by(
+        &path,
+        signers_of(&[a]),
+        c.opts.clone(),
+    ))
+    .unwrap();
+    assert!(rd.by_domain("gamma.example").is_some());
+    let other = pec_core::signer::SoftwareSigner::from_der(
+        &c.pki.providers[1].key_pkcs8,
+        c.pki.providers[1].cert_der.clone(),
+        vec![c.pki.ca.cert_der.clone()],
+    )
+    .unwrap();
+    let by_b = pec_core::smime::sign_attached(&c.content, &other, chrono::Utc::now()).unwrap();
+    std::fs::write(&path, &by_b).unwrap();
+    let err = rd.refresh().unwrap_err();
+    assert_eq!(err.code(), pec_core::Code::IndexSignature);
+    assert!(rd.by_domain("gamma.example").is_some(), "the last good copy stays");
+    assert!(
+        RefreshingDirectory::new(LdifFileSource::signed_by(
+            &path,
+            signers_of(&[a]),
+            c.opts.clone()
+        ))
+        .is_err()
+    );
+    assert!(
+        RefreshingDirectory::new(LdifFileSource::signed_by(&path, IndexSigners::new(), c.opts))
+            .is_err()
+    );
 }

@@ -4,13 +4,15 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use pec_core::index::{ProviderDirectory, ProviderRecord};
+use pec_core::index::{IndexSigners, ProviderDirectory, ProviderRecord};
+use pec_core::smime::VerifyOptions;
 
 use crate::error::pec_result;
 use crate::ffi::{
     Failure, Text, arg_bytes, arg_ref, arg_str, boundary, boundary_value, count_accessor,
     free_handle, give_bytes, into_handle, opt_text, out, text_accessor, text_list_accessor,
 };
+use crate::verify::{pec_crl_store, pec_trust_store};
 
 /// The providers index, immutable once loaded: any number of threads may look up at once.
 /// Release with `pec_index_free`; verifiers and providers given it keep their own reference.
@@ -31,7 +33,8 @@ impl pec_index {
     }
 }
 
-/// Loads the index from LDIF bytes (`len` bytes, read during the call only) into `*out_index`;
+/// Loads the index from plain LDIF bytes (`len` bytes, read during the call only; a signed
+/// `.p7m` index: `pec_index_open`) into `*out_index`;
 /// the caller owns it (`pec_index_free`). Errors: `PEC_RESULT_NULL_PARAMETER`,
 /// `PEC_RESULT_LDIF_MALFORMED`, `PEC_RESULT_LIMIT_EXCEEDED`. Thread-safe.
 #[unsafe(no_mangle)]
@@ -79,6 +82,126 @@ pub extern "C" fn pec_index_from_ldap(
         o.set(into_handle(pec_index { directory, count }));
         Ok(())
     })
+}
+
+/// Opens the providers index from the bytes of an index file (`len` bytes, read during the
+/// call only): plain LDIF, or a signed `.p7m` (DER, base64 or PEM) accepted only when its
+/// signer certificate is one of the named index signers **and** its signature is valid
+/// against `trust` (and `crls`, when given) now.
+///
+/// A signature that merely chains to the trust anchors could come from any provider (which
+/// could then grant itself another provider's domains), so a signed index needs index
+/// signers: `signer_count` certificate buffers, `signers[i]` of `signer_lens[i]` bytes, each
+/// PEM (any number of `CERTIFICATE` blocks) or one DER certificate. `signers` and
+/// `signer_lens` may be NULL when `signer_count` is 0: a plain LDIF index then loads, a signed
+/// one is refused. `trust` and `crls` may be NULL (no anchors: a signed index is refused; no
+/// CRLs: revocation not checked); they are only read during the call.
+///
+/// On success `*out_index` receives a new index the caller owns (`pec_index_free`). Errors:
+/// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_BAD_CERTIFICATE` (a signer buffer holds no
+/// certificate), `PEC_RESULT_INDEX_SIGNATURE` (signed, but no index signer named, not signed
+/// by a named one, or the signature is not valid), `PEC_RESULT_LDIF_MALFORMED`,
+/// `PEC_RESULT_LIMIT_EXCEEDED`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_open(
+    data: *const u8,
+    len: usize,
+    signers: *const *const u8,
+    signer_lens: *const usize,
+    signer_count: usize,
+    trust: *const pec_trust_store,
+    crls: *const pec_crl_store,
+    out_index: *mut *mut pec_index,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: `len` readable bytes.
+        let data = unsafe { arg_bytes(data, len, "data") }?;
+        // SAFETY: arrays of `signer_count` entries, each buffer readable.
+        let (signers, opts) =
+            unsafe { signed_index_args(signers, signer_lens, signer_count, trust, crls) }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_index, "out_index") }?;
+        let dir = pec_core::index::open_index(data, &signers, &opts)?;
+        let count = dir.len();
+        o.set(into_handle(pec_index { directory: Arc::new(dir), count }));
+        Ok(())
+    })
+}
+
+/// `pec_index_open` on the file at `path` (`path_len` bytes of UTF-8): a file named `*.p7m`
+/// is always treated as signed. Errors as `pec_index_open`, and `PEC_RESULT_IO`,
+/// `PEC_RESULT_INVALID_UTF8`. Blocks on the file read. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_index_open_file(
+    path: *const c_char,
+    path_len: usize,
+    signers: *const *const u8,
+    signer_lens: *const usize,
+    signer_count: usize,
+    trust: *const pec_trust_store,
+    crls: *const pec_crl_store,
+    out_index: *mut *mut pec_index,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: `path_len` readable bytes.
+        let path = unsafe { arg_str(path, path_len, "path") }?;
+        // SAFETY: arrays of `signer_count` entries, each buffer readable.
+        let (signers, opts) =
+            unsafe { signed_index_args(signers, signer_lens, signer_count, trust, crls) }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_index, "out_index") }?;
+        let dir = pec_core::index::open_index_file(std::path::Path::new(path), &signers, &opts)?;
+        let count = dir.len();
+        o.set(into_handle(pec_index { directory: Arc::new(dir), count }));
+        Ok(())
+    })
+}
+
+/// The index signers and verification options of `pec_index_open*`.
+///
+/// # Safety
+/// `signers` and `signer_lens` are NULL (only when `count` is 0) or arrays of `count`
+/// entries; each `signers[i]` is NULL with length 0 or readable for `signer_lens[i]` bytes;
+/// `trust` and `crls` are NULL or live handles.
+unsafe fn signed_index_args(
+    signers: *const *const u8,
+    signer_lens: *const usize,
+    count: usize,
+    trust: *const pec_trust_store,
+    crls: *const pec_crl_store,
+) -> Result<(IndexSigners, VerifyOptions), Failure> {
+    let mut named = IndexSigners::new();
+    if count > 0 {
+        if signers.is_null() {
+            return Err(Failure::null("signers"));
+        }
+        if signer_lens.is_null() {
+            return Err(Failure::null("signer_lens"));
+        }
+        if count > isize::MAX as usize / std::mem::size_of::<usize>() {
+            return Err(Failure::invalid("signer_count too large"));
+        }
+        // SAFETY: non-NULL arrays of `count` entries per the contract.
+        let (ptrs, lens) = unsafe {
+            (
+                std::slice::from_raw_parts(signers, count),
+                std::slice::from_raw_parts(signer_lens, count),
+            )
+        };
+        for (&p, &l) in ptrs.iter().zip(lens) {
+            // SAFETY: `l` readable bytes at `p` per the contract.
+            let cert = unsafe { arg_bytes(p, l, "signers[i]") }?;
+            named.add(cert)?;
+        }
+    }
+    // SAFETY: NULL or live handles.
+    let (trust, crls) = unsafe { (trust.as_ref(), crls.as_ref()) };
+    let opts = VerifyOptions {
+        trust: Arc::new(trust.map(|t| t.store().clone()).unwrap_or_default()),
+        crls: crls.map(|c| Arc::new(c.store().clone())),
+        ..VerifyOptions::default()
+    };
+    Ok((named, opts))
 }
 
 type Loaded = (Arc<dyn ProviderDirectory>, usize);

@@ -20,6 +20,8 @@ use crate::ffi::{
 pub struct pec_message {
     raw: Box<[u8]>,
     kind: Option<Text>,
+    header_kind: Option<Text>,
+    signed_scope: Option<Text>,
     receipt_type: Option<Text>,
     security_error: bool,
     message_id: Option<Text>,
@@ -66,6 +68,8 @@ impl pec_message {
             .collect();
         let msg = pec_message {
             kind: opt_text(m.kind.as_ref().map(|k| k.as_str())),
+            header_kind: opt_text(m.header_kind.as_ref().map(|k| k.as_str())),
+            signed_scope: opt_text(m.signed_scope.map(|x| x.as_str())),
             receipt_type: opt_text(m.receipt_type.as_ref().map(|r| r.as_str())),
             security_error: m.security_error,
             message_id: opt_text(m.message_id.as_ref()),
@@ -141,6 +145,32 @@ pub extern "C" fn pec_message_kind(
 ) -> pec_result {
     // SAFETY: pointers as documented: a live handle, valid out-parameters.
     unsafe { text_accessor(message, out, out_len, |m| m.kind.as_ref()) }
+}
+
+/// The kind the outer `X-Trasporto` / `X-Ricevuta` header claims (unsigned; where a signed
+/// daticert is present, `pec_message_kind` follows daticert `tipo`), or NULL / 0 when there
+/// is none. View owned by the message. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_message_header_kind(
+    message: *const pec_message,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(message, out, out_len, |m| m.header_kind.as_ref()) }
+}
+
+/// What the signature covers: `"whole"` (the signed entity is the top-level entity) or
+/// `"inner"` (unsigned MIME wraps it), or NULL / 0 when the message is not signed. View owned
+/// by the message. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_message_signed_scope(
+    message: *const pec_message,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(message, out, out_len, |m| m.signed_scope.as_ref()) }
 }
 
 /// The receipt type asked for (`"completa"`, `"breve"`, `"sintetica"`: `X-TipoRicevuta`, else

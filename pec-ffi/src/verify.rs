@@ -33,6 +33,12 @@ pub struct pec_trust_store {
     inner: TrustStore,
 }
 
+impl pec_trust_store {
+    pub(crate) fn store(&self) -> &TrustStore {
+        &self.inner
+    }
+}
+
 /// Creates an empty trust store (nothing trusted) into `*out`; the caller owns it and releases
 /// it with `pec_trust_store_free`. Thread-safe.
 #[unsafe(no_mangle)]
@@ -135,6 +141,12 @@ pub extern "C" fn pec_trust_store_len(store: *const pec_trust_store) -> usize {
 #[derive(Debug, Default)]
 pub struct pec_crl_store {
     inner: CrlStore,
+}
+
+impl pec_crl_store {
+    pub(crate) fn store(&self) -> &CrlStore {
+        &self.inner
+    }
 }
 
 /// Creates an empty CRL store into `*out`; the caller owns it and releases it with
@@ -356,6 +368,9 @@ pub struct pec_report {
     provider_name: Option<Text>,
     provider_mail_receipt: Option<Text>,
     canonicalized: bool,
+    time_source: Text,
+    signed_scope: Option<Text>,
+    weaknesses: Vec<Text>,
 }
 
 #[derive(Debug)]
@@ -401,6 +416,9 @@ impl pec_report {
             provider_name: r.provider.as_ref().map(|p| Text::new(&p.name)),
             provider_mail_receipt: r.provider.as_ref().map(|p| Text::new(&p.mail_receipt)),
             canonicalized: r.canonicalized,
+            time_source: Text::new(r.time_source.as_str()),
+            signed_scope: opt_text(r.signed_scope.map(|x| x.as_str())),
+            weaknesses: r.weaknesses.iter().map(|w| Text::new(w.as_str())).collect(),
         }
     }
 }
@@ -692,4 +710,52 @@ pub extern "C" fn pec_report_provider_mail_receipt(
 ) -> pec_result {
     // SAFETY: pointers as documented.
     unsafe { text_accessor(report, out, out_len, |r| r.provider_mail_receipt.as_ref()) }
+}
+
+/// Where the evaluation instant came from: `"now"` (the verifier's clock), `"given"` (an
+/// instant the caller set with `pec_verifier_set_time_unix`) or `"signing-time-claimed"`
+/// (the signer's own signingTime, `pec_verifier_set_time_signing`). View owned by the report.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_report_time_source(
+    report: *const pec_report,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(report, out, out_len, |r| Some(&r.time_source)) }
+}
+
+/// What the signature covers: `"whole"` (the signed entity is the message's top-level
+/// entity) or `"inner"` (unsigned MIME wraps it; reason `partially-signed`), or NULL / 0 when
+/// there is no signature. View owned by the report. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_report_signed_scope(
+    report: *const pec_report,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_accessor(report, out, out_len, |r| r.signed_scope.as_ref()) }
+}
+
+/// The number of weaknesses (weak algorithms or keys; 0 for NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_report_weakness_count(report: *const pec_report) -> usize {
+    // SAFETY: NULL or a live handle.
+    unsafe { count_accessor(report, |r| r.weaknesses.len()) }
+}
+
+/// Weakness `i` by stable name (`"sha1-digest"`, `"md5-digest"`, `"sha1-signature"`,
+/// `"sha1-certificate"`, `"md5-certificate"`, `"rsa-key-under-2048"`), sorted. View owned by
+/// the report; `PEC_RESULT_INVALID_PARAMETER` when out of range. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_report_weakness(
+    report: *const pec_report,
+    i: usize,
+    out: *mut *const c_char,
+    out_len: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe { text_list_accessor(report, i, out, out_len, |r| &r.weaknesses) }
 }

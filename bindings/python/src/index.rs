@@ -7,7 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pec_core::Error;
-use pec_core::index::{Directory, LdapSource, ProviderDirectory, ProviderRecord as CoreRecord};
+use pec_core::index::{
+    Directory, IndexSigners, LdapSource, ProviderDirectory, ProviderRecord as CoreRecord,
+    open_index, open_index_file,
+};
+use pec_core::smime::VerifyOptions;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -103,6 +107,54 @@ impl Index {
     }
 }
 
+/// An index signer as given: the certificate's bytes, or the path of its file.
+enum SignerSource {
+    Bytes(Vec<u8>),
+    Path(PathBuf),
+}
+
+fn signer_sources(items: Option<Vec<Bound<'_, PyAny>>>) -> PyResult<Vec<SignerSource>> {
+    let mut out = Vec::new();
+    for item in items.unwrap_or_default() {
+        if let Ok(b) = item.cast::<PyBytes>() {
+            out.push(SignerSource::Bytes(b.as_bytes().to_vec()));
+        } else if let Ok(p) = item.extract::<PathBuf>() {
+            out.push(SignerSource::Path(p));
+        } else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "index_signers items must be bytes (a PEM or DER certificate) or paths",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The named index signers and the options their signature is verified with (now).
+fn signed_index_trust(
+    sources: Vec<SignerSource>,
+    ca_file: Option<PathBuf>,
+    ca_path: Option<PathBuf>,
+    crl_files: Vec<PathBuf>,
+) -> Result<(IndexSigners, VerifyOptions), Error> {
+    let mut signers = IndexSigners::new();
+    for s in sources {
+        match s {
+            SignerSource::Bytes(b) => signers.add(&b)?,
+            SignerSource::Path(p) => {
+                let b = std::fs::read(&p).map_err(|e| Error::io(p.display(), &e))?;
+                signers.add(&b)?
+            }
+        };
+    }
+    let (trust, crls) = crate::verify::load_options(ca_file, ca_path, crl_files)?;
+    let opts = VerifyOptions {
+        trust: Arc::new(trust),
+        crls: crls.map(Arc::new),
+        ..VerifyOptions::default()
+    };
+    Ok((signers, opts))
+}
+
 fn domain_of(address: &str) -> Option<&str> {
     let a = address.trim().trim_start_matches('<').trim_end_matches('>');
     a.rsplit_once('@').map(|(_, d)| d).filter(|d| !d.is_empty())
@@ -110,22 +162,49 @@ fn domain_of(address: &str) -> Option<&str> {
 
 #[pymethods]
 impl Index {
-    /// Loads the index from an LDIF file (RFC 6109 §5 `provider` entries; a signed `.p7m`
-    /// index is unwrapped).
+    /// Loads the index from a file: plain LDIF (RFC 6109 §5 `provider` entries), or a
+    /// signed `.p7m` (DER, base64 or PEM) accepted only when signed by one of
+    /// `index_signers` (certificates as `bytes`, PEM or DER, or paths to certificate files)
+    /// with a signature valid now against the trust anchors `ca_file` / `ca_path` (and
+    /// `crl_files`). A signed index without `index_signers`, signed by another certificate,
+    /// or with a signature that is not valid raises `pec.DirectoryError` (code
+    /// `INDEX_SIGNATURE`). A file named `*.p7m` is always treated as signed.
     #[staticmethod]
-    fn from_ldif(py: Python<'_>, path: PathBuf) -> PyResult<Index> {
+    #[pyo3(signature = (path, index_signers=None, ca_file=None, ca_path=None, crl_files=Vec::new()))]
+    fn from_ldif(
+        py: Python<'_>,
+        path: PathBuf,
+        index_signers: Option<Vec<Bound<'_, PyAny>>>,
+        ca_file: Option<PathBuf>,
+        ca_path: Option<PathBuf>,
+        crl_files: Vec<PathBuf>,
+    ) -> PyResult<Index> {
+        let sources = signer_sources(index_signers)?;
         let directory = detached(py, move || {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), &e))?;
-            Directory::from_ldif(&bytes)
+            let (signers, opts) = signed_index_trust(sources, ca_file, ca_path, crl_files)?;
+            open_index_file(&path, &signers, &opts)
         })?;
         Ok(Index::from_directory(directory))
     }
 
-    /// Builds the index from LDIF bytes already in memory.
+    /// Builds the index from the bytes of an index file already in memory, plain or signed,
+    /// with the same parameters and rules as `from_ldif`.
     #[staticmethod]
-    fn from_ldif_bytes(py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<Index> {
+    #[pyo3(signature = (data, index_signers=None, ca_file=None, ca_path=None, crl_files=Vec::new()))]
+    fn from_ldif_bytes(
+        py: Python<'_>,
+        data: &Bound<'_, PyBytes>,
+        index_signers: Option<Vec<Bound<'_, PyAny>>>,
+        ca_file: Option<PathBuf>,
+        ca_path: Option<PathBuf>,
+        crl_files: Vec<PathBuf>,
+    ) -> PyResult<Index> {
         let bytes = data.as_bytes();
-        let directory = detached(py, || Directory::from_ldif(bytes))?;
+        let sources = signer_sources(index_signers)?;
+        let directory = detached(py, move || {
+            let (signers, opts) = signed_index_trust(sources, ca_file, ca_path, crl_files)?;
+            open_index(bytes, &signers, &opts)
+        })?;
         Ok(Index::from_directory(directory))
     }
 

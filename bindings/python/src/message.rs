@@ -190,6 +190,8 @@ pub struct Message {
     raw: Py<PyBytes>,
     body_start: usize,
     kind: Option<String>,
+    header_kind: Option<String>,
+    signed_scope: Option<&'static str>,
     receipt_type: Option<String>,
     security_error: bool,
     message_id: Option<String>,
@@ -211,6 +213,8 @@ struct SignedOwned(Range<usize>, Vec<u8>, String, Option<String>);
 struct Parsed {
     body_start: usize,
     kind: Option<String>,
+    header_kind: Option<String>,
+    signed_scope: Option<&'static str>,
     receipt_type: Option<String>,
     security_error: bool,
     message_id: Option<String>,
@@ -230,6 +234,8 @@ fn parse_owned(raw: &[u8]) -> pec_core::Result<Parsed> {
     Ok(Parsed {
         body_start: m.headers.body_start,
         kind: m.kind.as_ref().map(|k| k.as_str().to_string()),
+        header_kind: m.header_kind.as_ref().map(|k| k.as_str().to_string()),
+        signed_scope: m.signed_scope.map(|x| x.as_str()),
         receipt_type: m.receipt_type.as_ref().map(|r| r.as_str().to_string()),
         security_error: m.security_error,
         message_id: m.message_id,
@@ -276,6 +282,8 @@ impl Message {
                 raw: raw_ref,
                 body_start: parsed.body_start,
                 kind: parsed.kind,
+                header_kind: parsed.header_kind,
+                signed_scope: parsed.signed_scope,
                 receipt_type: parsed.receipt_type,
                 security_error: parsed.security_error,
                 message_id: parsed.message_id,
@@ -310,6 +318,20 @@ impl Message {
     #[getter]
     fn kind(&self) -> Option<&str> {
         self.kind.as_deref()
+    }
+
+    /// The kind the outer `X-Trasporto` / `X-Ricevuta` header claims (unsigned; where a
+    /// signed daticert is present, `kind` follows daticert `tipo`); `None` when absent.
+    #[getter]
+    fn header_kind(&self) -> Option<&str> {
+        self.header_kind.as_deref()
+    }
+
+    /// What the signature covers: `"whole"` (the signed entity is the top-level entity),
+    /// `"inner"` (unsigned MIME wraps it), or `None` when the message is not signed.
+    #[getter]
+    fn signed_scope(&self) -> Option<&'static str> {
+        self.signed_scope
     }
 
     /// `X-TipoRicevuta` (else daticert `<ricevuta tipo>`): `"completa"`, `"breve"`,

@@ -80,6 +80,28 @@ impl TestPki {
         PyBytes::new(py, pem("X509 CRL", &self.pki.root_crl_der).as_bytes())
     }
 
+    /// `content` signed by provider `provider` (CMS with the content attached, DER, the CA
+    /// certificate included): a signed providers index (`.p7m`).
+    fn sign_attached<'py>(
+        &self,
+        py: Python<'py>,
+        provider: usize,
+        content: Vec<u8>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let p = self.pki.providers.get(provider).ok_or_else(|| {
+            pyo3::exceptions::PyIndexError::new_err(format!("no provider {provider}"))
+        })?;
+        let der = detached(py, || {
+            let signer = pec_core::signer::SoftwareSigner::from_der(
+                &p.key_pkcs8,
+                p.cert_der.clone(),
+                vec![self.pki.ca.cert_der.clone()],
+            )?;
+            pec_core::smime::sign_attached(&content, &signer, Utc::now())
+        })?;
+        Ok(PyBytes::new(py, &der))
+    }
+
     /// A CRL of the CA revoking `serials` (PEM).
     fn crl_revoking<'py>(
         &self,

@@ -135,6 +135,18 @@ pub struct Report {
     /// Whether the digest matched only after CRLF canonicalisation.
     #[pyo3(get)]
     canonicalized: bool,
+    /// Where the evaluation instant came from: `"now"`, `"given"` (an explicit `at`) or
+    /// `"signing-time-claimed"` (the signer's own signingTime).
+    #[pyo3(get)]
+    time_source: &'static str,
+    /// What the signature covers: `"whole"`, `"inner"` (reason `partially-signed`), or
+    /// `None` without a signature.
+    #[pyo3(get)]
+    signed_scope: Option<&'static str>,
+    /// Weak algorithms and keys by stable name (`"sha1-digest"`, `"rsa-key-under-2048"`...),
+    /// sorted; empty when none.
+    #[pyo3(get)]
+    weaknesses: Vec<&'static str>,
 }
 
 impl Report {
@@ -152,6 +164,9 @@ impl Report {
             revocation: r.revocation.as_str(),
             provider: r.provider.map(|p| Py::new(py, ProviderInfo::from(p))).transpose()?,
             canonicalized: r.canonicalized,
+            time_source: r.time_source.as_str(),
+            signed_scope: r.signed_scope.map(|x| x.as_str()),
+            weaknesses: r.weaknesses.iter().map(|w| w.as_str()).collect(),
         })
     }
 }
@@ -203,7 +218,7 @@ fn parse_at(at: Option<&Bound<'_, PyAny>>) -> PyResult<VerifyTime> {
     Ok(VerifyTime::At(aware_datetime(at)?.with_timezone(&Utc)))
 }
 
-fn load_options(
+pub(crate) fn load_options(
     ca_file: Option<PathBuf>,
     ca_path: Option<PathBuf>,
     crl_files: Vec<PathBuf>,

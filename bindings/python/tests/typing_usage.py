@@ -11,6 +11,9 @@ import pec
 def summarise(data: bytes) -> str:
     m: pec.Message = pec.parse(data)
     kind: Optional[str] = m.kind
+    header_kind: Optional[str] = m.header_kind
+    scope: Optional[str] = m.signed_scope
+    _ = (header_kind, scope)
     parts = [kind or "mail", m.identificativo or "", m.subject or ""]
     d = m.daticert
     if d is not None:
@@ -30,7 +33,15 @@ def check(data: bytes, index: Optional[pec.Index] = None) -> bool:
     reasons: list[str] = r.reasons
     t: Optional[dt.datetime] = r.signing_time
     _ = (reasons, t, r.weak_digest, r.digest, r.provider, r.signer)
+    source: str = r.time_source
+    scope: Optional[str] = r.signed_scope
+    weak: list[str] = r.weaknesses
+    _ = (source, scope, weak)
     return r.verdict == "valid"
+
+
+def open_signed_index(path: str, signer_pem: bytes) -> pec.Index:
+    return pec.Index.from_ldif(path, index_signers=[signer_pem], ca_path="/etc/ssl/certs")
 
 
 def build(key: bytes, cert: bytes, original: bytes) -> bytes:

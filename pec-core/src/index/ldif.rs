@@ -341,6 +341,9 @@ pub fn unwrap_signed_index(
         Error::Directory(DirectoryError::BadSignature(m)) => {
             Error::Directory(DirectoryError::BadSignature(m))
         }
+        Error::Directory(DirectoryError::NoIndexSigner) => {
+            Error::Directory(DirectoryError::NoIndexSigner)
+        }
         other => Error::Directory(DirectoryError::BadSignature(other.to_string())),
     })
 }

@@ -56,16 +56,120 @@ pub trait ProviderDirectory: Send + Sync {
     fn by_name(&self, name: &str) -> Option<Arc<ProviderRecord>>;
 }
 
-/// A verifier for signed (`.p7m`) indexes: the CMS signature must be `valid` against `opts`
-/// (trust anchors, CRLs, time); returns the LDIF it wraps.
-pub fn signed_index_verifier(opts: crate::smime::VerifyOptions) -> IndexVerifier {
+/// The certificates the caller allows to sign a providers index (`.p7m`).
+///
+/// A signature that merely chains to the message trust anchors could come from any provider,
+/// which could then grant itself another provider's domains; so a signed index is accepted
+/// only when its CMS signer certificate is one of these (same DER bytes, compared by SHA-256)
+/// **and** the signature is `valid` against the trust anchors. Without any index signer a
+/// signed index is refused ([`DirectoryError::NoIndexSigner`]).
+///
+/// [`DirectoryError::NoIndexSigner`]: crate::error::DirectoryError::NoIndexSigner
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndexSigners {
+    /// SHA-256 of each named certificate's DER, with the DER.
+    certs: Vec<([u8; 32], Vec<u8>)>,
+}
+
+impl IndexSigners {
+    /// No index signer (a signed index is then refused).
+    pub fn new() -> Self {
+        IndexSigners::default()
+    }
+
+    /// Adds the certificates of a file's bytes: PEM (every `CERTIFICATE` block) or one DER
+    /// certificate. Returns how many were added (duplicates are not counted).
+    ///
+    /// # Errors
+    /// [`crate::error::CertificateError`] when the bytes hold no certificate or one that does
+    /// not parse.
+    pub fn add(&mut self, bytes: &[u8]) -> crate::Result<usize> {
+        let mut added = 0;
+        for der in crate::chain::parse_certificates(bytes)? {
+            added += usize::from(self.add_der(&der)?);
+        }
+        Ok(added)
+    }
+
+    /// Adds one DER certificate; `false` when it was already named.
+    ///
+    /// # Errors
+    /// [`crate::error::CertificateError`] when it does not parse as X.509.
+    pub fn add_der(&mut self, der: &[u8]) -> crate::Result<bool> {
+        crate::chain::describe_certificate(der)?;
+        let digest = crate::chain::sha256_of(der);
+        if self.certs.iter().any(|(d, _)| *d == digest) {
+            return Ok(false);
+        }
+        self.certs.push((digest, der.to_vec()));
+        Ok(true)
+    }
+
+    /// Whether `der` is one of the named certificates (same bytes).
+    pub fn contains(&self, der: &[u8]) -> bool {
+        let digest = crate::chain::sha256_of(der);
+        self.certs.iter().any(|(d, c)| *d == digest && c.as_slice() == der)
+    }
+
+    /// Number of named certificates.
+    pub fn len(&self) -> usize {
+        self.certs.len()
+    }
+
+    /// Whether no certificate is named.
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty()
+    }
+
+    /// The named certificates, DER.
+    pub fn certificates(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.certs.iter().map(|(_, c)| c.as_slice())
+    }
+}
+
+/// A verifier for signed (`.p7m`) indexes, for [`open_index`] and the refresh policy
+/// ([`LdifFileSource::signed`]): the CMS signature must be `valid` against `opts` (trust
+/// anchors, CRLs, time; `opts.index` is not used) **and** its signer certificate must be one
+/// of `signers`. Returns the LDIF it wraps.
+///
+/// With no signer named every signed index is refused ([`DirectoryError::NoIndexSigner`]);
+/// signed by a certificate that is not named, or a signature that is not `valid`:
+/// [`DirectoryError::BadSignature`]. Both map to [`crate::Code::IndexSignature`].
+///
+/// [`DirectoryError::NoIndexSigner`]: crate::error::DirectoryError::NoIndexSigner
+/// [`DirectoryError::BadSignature`]: crate::error::DirectoryError::BadSignature
+pub fn signed_index_verifier(
+    signers: IndexSigners,
+    opts: crate::smime::VerifyOptions,
+) -> IndexVerifier {
+    use crate::error::DirectoryError;
+    let opts = crate::smime::VerifyOptions { index: None, ..opts };
     Arc::new(move |der: &[u8]| {
+        if signers.is_empty() {
+            return Err(DirectoryError::NoIndexSigner.into());
+        }
+        if opts.trust.is_empty() {
+            return Err(DirectoryError::BadSignature(
+                "no trust anchors to verify the index signature against".into(),
+            )
+            .into());
+        }
         let (report, content) = crate::smime::verify_attached(der, &opts);
+        let named = report.signer.as_ref().is_some_and(|s| signers.contains(&s.der));
         match (report.verdict, content) {
-            (crate::smime::Verdict::Valid, Some(c)) => Ok(c),
+            (crate::smime::Verdict::Valid, Some(c)) if named => Ok(c),
+            (crate::smime::Verdict::Valid, Some(_)) => {
+                let who = report.signer.as_ref().map_or_else(String::new, |s| {
+                    format!(" {} (sha256 {})", s.subject, crate::crypto::sha256_hex(&s.der))
+                });
+                Err(DirectoryError::BadSignature(format!(
+                    "signed by{who}, which is not a named index signer"
+                ))
+                .into())
+            }
             _ => {
                 let reasons: Vec<&str> = report.reasons.iter().map(|r| r.as_str()).collect();
-                Err(crate::error::DirectoryError::BadSignature(format!(
+                Err(DirectoryError::BadSignature(format!(
                     "signature {} ({})",
                     report.verdict,
                     reasons.join(", ")
@@ -76,17 +180,91 @@ pub fn signed_index_verifier(opts: crate::smime::VerifyOptions) -> IndexVerifier
     })
 }
 
-/// Loads a signed (`.p7m`, DER or base64/PEM) providers index, refusing it unless its
-/// signature is valid against `opts`.
+/// Whether `bytes` are a signed (`.p7m`) index rather than plain LDIF: DER (a SEQUENCE),
+/// PEM (`-----BEGIN`), or bare base64 (only base64 characters and white space: an LDIF
+/// record always holds a `:`).
+pub fn is_signed_index(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.first() == Some(&0x30) {
+        return true;
+    }
+    let text = bytes.trim_ascii_start();
+    if text.starts_with(b"-----BEGIN") {
+        return true;
+    }
+    !text.is_empty()
+        && text
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b) || b.is_ascii_whitespace())
+}
+
+/// Opens the providers index from the bytes of an index file: plain LDIF, or a signed
+/// `.p7m` (DER, base64 or PEM) accepted only when signed by one of `signers` with a
+/// signature `valid` against `opts` (see [`signed_index_verifier`]).
+///
+/// This is the one place every front door (CLI, C, Python, Perl) opens an index file.
 ///
 /// # Errors
-/// [`crate::error::DirectoryError::BadSignature`] when the signature is not valid; LDIF
-/// errors as [`Directory::from_ldif`].
+/// [`DirectoryError::NoIndexSigner`] for a signed index with no signer named;
+/// [`DirectoryError::BadSignature`] for a signature that is not valid or not by a named
+/// signer; LDIF errors as [`Directory::from_ldif`].
+///
+/// [`DirectoryError::NoIndexSigner`]: crate::error::DirectoryError::NoIndexSigner
+/// [`DirectoryError::BadSignature`]: crate::error::DirectoryError::BadSignature
+pub fn open_index(
+    bytes: &[u8],
+    signers: &IndexSigners,
+    opts: &crate::smime::VerifyOptions,
+) -> crate::Result<Directory> {
+    if is_signed_index(bytes) {
+        load_signed_index(bytes, signers, opts)
+    } else {
+        Directory::from_ldif(bytes)
+    }
+}
+
+/// [`open_index`] on a file (at most [`LdifLimits::max_bytes`] by default). A file named
+/// `*.p7m` is always treated as signed, whatever it holds.
+///
+/// # Errors
+/// As [`open_index`]; [`crate::Error::Io`] when the file cannot be read;
+/// [`crate::Error::Limit`] when it is too large.
+pub fn open_index_file(
+    path: &std::path::Path,
+    signers: &IndexSigners,
+    opts: &crate::smime::VerifyOptions,
+) -> crate::Result<Directory> {
+    let max = LdifLimits::default().max_bytes;
+    let meta = std::fs::metadata(path).map_err(|e| crate::Error::io(path.display(), &e))?;
+    if meta.len() > max as u64 {
+        return Err(crate::Error::Limit(crate::error::LimitError {
+            what: "LDIF size",
+            limit: max as u64,
+            actual: meta.len(),
+        }));
+    }
+    let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path.display(), &e))?;
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("p7m")) {
+        load_signed_index(&bytes, signers, opts)
+    } else {
+        open_index(&bytes, signers, opts)
+    }
+}
+
+/// Loads a signed (`.p7m`, DER or base64/PEM) providers index, refusing it unless it is
+/// signed by one of `signers` with a signature valid against `opts`.
+///
+/// # Errors
+/// As [`open_index`].
 pub fn load_signed_index(
     bytes: &[u8],
-    opts: crate::smime::VerifyOptions,
+    signers: &IndexSigners,
+    opts: &crate::smime::VerifyOptions,
 ) -> crate::Result<Directory> {
-    let verify = signed_index_verifier(opts);
+    if signers.is_empty() {
+        return Err(crate::error::DirectoryError::NoIndexSigner.into());
+    }
+    let verify = signed_index_verifier(signers.clone(), opts.clone());
     let ldif = unwrap_signed_index(bytes, &*verify)?;
     Directory::from_ldif(&ldif)
 }

@@ -58,6 +58,17 @@ impl LdifFileSource {
         }
     }
 
+    /// A signed LDIF file accepted only when signed by one of `signers` with a signature
+    /// `valid` against `opts`: [`LdifFileSource::signed`] with
+    /// [`super::signed_index_verifier`], the rule of [`super::open_index`] on every reload.
+    pub fn signed_by(
+        path: impl Into<PathBuf>,
+        signers: super::IndexSigners,
+        opts: crate::smime::VerifyOptions,
+    ) -> Self {
+        Self::signed(path, super::signed_index_verifier(signers, opts))
+    }
+
     /// Replaces the input limits.
     pub fn with_limits(mut self, limits: LdifLimits) -> Self {
         self.limits = limits;

@@ -72,6 +72,10 @@ class Message:
     @property
     def kind(self) -> Optional[str]: ...
     @property
+    def header_kind(self) -> Optional[str]: ...
+    @property
+    def signed_scope(self) -> Optional[str]: ...
+    @property
     def receipt_type(self) -> Optional[str]: ...
     @property
     def security_error(self) -> bool: ...
@@ -153,6 +157,12 @@ class VerificationReport:
     def provider(self) -> Optional[ProviderInfo]: ...
     @property
     def canonicalized(self) -> bool: ...
+    @property
+    def time_source(self) -> str: ...
+    @property
+    def signed_scope(self) -> Optional[str]: ...
+    @property
+    def weaknesses(self) -> list[str]: ...
 
 @final
 class Verifier:
@@ -191,9 +201,21 @@ class ProviderRecord:
 @final
 class Index:
     @staticmethod
-    def from_ldif(path: _Path) -> Index: ...
+    def from_ldif(
+        path: _Path,
+        index_signers: Optional[list[Union[bytes, _Path]]] = None,
+        ca_file: Optional[_Path] = None,
+        ca_path: Optional[_Path] = None,
+        crl_files: list[_Path] = ...,
+    ) -> Index: ...
     @staticmethod
-    def from_ldif_bytes(data: bytes) -> Index: ...
+    def from_ldif_bytes(
+        data: bytes,
+        index_signers: Optional[list[Union[bytes, _Path]]] = None,
+        ca_file: Optional[_Path] = None,
+        ca_path: Optional[_Path] = None,
+        crl_files: list[_Path] = ...,
+    ) -> Index: ...
     @staticmethod
     def from_ldap(
         url: str,

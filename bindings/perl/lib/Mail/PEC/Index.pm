@@ -5,17 +5,38 @@ use warnings;
 our $VERSION = '0.1.0';
 
 use Mail::PEC ();
+use Mail::PEC::Verifier ();
 
 sub CLONE_SKIP { 1 }
 
+my %OPEN_OPTIONS = map { $_ => 1 } qw(index_signers ca_file ca_pem ca_path crl);
+
+# Lists and "file name or contents" as Mail::PEC::Verifier takes them.
+sub _list     { Mail::PEC::Verifier::_list(@_) }
+sub _contents { Mail::PEC::Verifier::_contents(@_) }
+
+# The index signers, trust anchors (PEM contents, directories) and CRLs of from_ldif*.
+sub _open_args {
+    my (%o) = @_;
+    for my $k (keys %o) {
+        Mail::PEC::Error->throw(103, "unknown index option '$k'") unless $OPEN_OPTIONS{$k};
+    }
+    my @signers = map { _contents($_) } _list($o{index_signers});
+    my @pems = ((map { Mail::PEC::_slurp($_) } _list($o{ca_file})), _list($o{ca_pem}));
+    my @dirs = _list($o{ca_path});
+    my @crls = map { _contents($_) } _list($o{crl});
+    return (\@signers, \@pems, \@dirs, \@crls);
+}
+
 sub from_ldif {
-    my ($class, $bytes) = @_;
-    return $class->_from_ldif($bytes);
+    my ($class, $bytes, %o) = @_;
+    return $class->_open($bytes, _open_args(%o));
 }
 
 sub from_ldif_file {
-    my ($class, $path) = @_;
-    return $class->_from_ldif(Mail::PEC::_slurp($path));
+    my ($class, $path, %o) = @_;
+    Mail::PEC::Error->throw(100, 'file name is undef') unless defined $path;
+    return $class->_open_file($path, _open_args(%o));
 }
 
 sub from_ldap {
@@ -39,6 +60,8 @@ Mail::PEC::Index - the index of PEC providers (LDIF or LDAP)
 =head1 SYNOPSIS
 
   my $idx = Mail::PEC::Index->from_ldif($ldif_bytes);
+  my $idx = Mail::PEC::Index->from_ldif_file('indice.ldif.p7m',
+      index_signers => ['agid-index-signer.pem'], ca_path => '/etc/ssl/certs');
   my $idx = Mail::PEC::Index->from_ldap('ldap://localhost:389', base => 'o=postacert',
                                         timeout => 5);
   my $rec = $idx->lookup_domain('pec.example.it');
@@ -46,12 +69,30 @@ Mail::PEC::Index - the index of PEC providers (LDIF or LDAP)
 
 =head1 METHODS
 
-Methods croak with a L<Mail::PEC::Error> (C<ldif_malformed>, C<ldap_connect>,
-C<ldap_timeout>, C<ldap_search>).
+Methods croak with a L<Mail::PEC::Error> (C<ldif_malformed>, C<index_signature>,
+C<ldap_connect>, C<ldap_timeout>, C<ldap_search>).
 
 =over 4
 
-=item from_ldif($bytes), from_ldif_file($path)
+=item from_ldif($bytes, %options), from_ldif_file($path, %options)
+
+Plain LDIF, or a signed C<.p7m> index (DER, base64 or PEM; a file named C<*.p7m> is always
+treated as signed). A signed index is accepted only when its signer certificate is one of
+C<index_signers> B<and> its signature is valid now against the trust anchors: a provider
+certificate that merely chains to the anchors cannot sign it. Without C<index_signers> a
+signed index croaks with C<index_signature> (604). Options:
+
+=over 4
+
+=item index_signers => [$cert, ...]
+
+The certificates allowed to sign the index: file names or PEM/DER contents.
+
+=item ca_file, ca_pem, ca_path, crl
+
+Trust anchors and CRLs for the signature, as for L<Mail::PEC::Verifier>.
+
+=back
 
 =item from_ldap($url, base => $dn, timeout => $seconds)
 

@@ -53,6 +53,16 @@ The kind as its wire value (C<posta-certificata>, C<errore>, C<accettazione>,
 C<non-accettazione>, C<presa-in-carico>, C<avvenuta-consegna>, C<errore-consegna>,
 C<preavviso-errore-consegna>, C<rilevazione-virus>), undef for ordinary mail.
 
+=item header_kind
+
+The kind the outer C<X-Trasporto> / C<X-Ricevuta> header claims (unsigned; where a signed
+daticert is present, C<kind> follows daticert C<tipo>), or undef.
+
+=item signed_scope
+
+What the signature covers: C<whole> (the signed entity is the top-level entity), C<inner>
+(unsigned MIME wraps it), or undef when the message is not signed.
+
 =item receipt_type
 
 C<completa>, C<breve> or C<sintetica>, or undef.

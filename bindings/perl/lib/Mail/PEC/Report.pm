@@ -5,7 +5,8 @@ use warnings;
 our $VERSION = '0.1.0';
 
 for my $field (qw(verdict verdict_code reasons reason_codes digest weak_digest canonicalized
-                  signing_time evaluated_at revocation chain signer provider)) {
+                  signing_time evaluated_at revocation chain signer provider
+                  time_source signed_scope weaknesses)) {
     no strict 'refs';
     *{ __PACKAGE__ . "::$field" } = sub { $_[0]->{$field} };
 }
@@ -74,6 +75,22 @@ C<good>, C<revoked>, C<unknown> or C<not-checked>.
 =item provider
 
 C<< { name, mail_receipt } >> of the signing provider from the index, or undef.
+
+=item time_source
+
+Where the evaluation instant came from: C<now>, C<given> (an explicit C<at>) or
+C<signing-time-claimed> (the signer's own signingTime, C<< at => 'signing-time' >>).
+
+=item signed_scope
+
+What the signature covers: C<whole> (the signed entity is the message's top-level entity),
+C<inner> (unsigned MIME wraps it; reason C<partially-signed>), or undef without a signature.
+
+=item weaknesses
+
+Weak algorithms and keys by stable name (array reference, sorted): C<sha1-digest>,
+C<md5-digest>, C<sha1-signature>, C<sha1-certificate>, C<md5-certificate>,
+C<rsa-key-under-2048>. Empty when none.
 
 =item is_valid, has_reason($name)
 
