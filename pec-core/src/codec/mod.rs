@@ -15,6 +15,9 @@
 //! | [`encode_quoted_printable`] | 76 columns, `From ` escaped | the human-readable parts |
 //! | [`Charset`] | one table; unknown labels are `None` | encoded-words, RFC 2231 values |
 //!
+//! The hexadecimal digits of `=XX` and `%XX` escapes are read here too (`hex_value`, for the
+//! crate).
+//!
 //! Nothing here fails on hostile input other than by returning `None`/an error, and every
 //! function is linear in its input.
 
