@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 ///   78 columns (for field names up to 60 characters), never a bare LF.
 ///
 /// [`decode_unstructured`] of the value gives the input back. CR, LF or NUL in the name or
-/// value are [`ParseError::HeaderInjection`]; a name that is not printable ASCII without `:`
+/// value are [`ParseError::HeaderInjection`](crate::error::ParseError::HeaderInjection); a name that is not printable ASCII without `:`
 /// is [`Error::InvalidArgument`].
 pub fn encode_unstructured(name: &str, value: &str) -> Result<String> {
     check_no_injection(name, value)?;

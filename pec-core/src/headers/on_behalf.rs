@@ -10,7 +10,7 @@ pub const ON_BEHALF_PREFIX: &str = "Per conto di: ";
 
 /// The `From:` value of a transport or anomaly envelope, in the Italian form real providers
 /// use (docs/SPEC.md §3.2): `"Per conto di: sender" <posta-certificata@domain>`. The sender must be a
-/// valid addr-spec and the domain a host name ([`ParseError::InvalidAddress`]).
+/// valid addr-spec and the domain a host name ([`ParseError::InvalidAddress`](crate::error::ParseError::InvalidAddress)).
 pub fn on_behalf_of_from(sender: &str, provider_domain: &str) -> Result<String> {
     validate_addr_spec(sender)?;
     validate_domain(provider_domain)?;

@@ -9,7 +9,7 @@ pub struct Mailbox {
     /// bare address with an old-style `(comment)`, the comment).
     pub name: Option<String>,
     /// The address as written (`local@domain`, route and angle brackets removed; not
-    /// validated: see [`validate_addr_spec`]).
+    /// validated: see [`validate_addr_spec`](super::validate_addr_spec)).
     pub address: String,
 }
 

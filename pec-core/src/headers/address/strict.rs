@@ -69,14 +69,14 @@ fn is_obs_no_ws_ctl(c: char) -> bool {
     matches!(c, '\u{1}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
 }
 
-/// Reads an RFC 5322 §3.4 address list strictly (the opposite of [`parse_address_list`]):
+/// Reads an RFC 5322 §3.4 address list strictly (the opposite of [`parse_address_list`](super::parse_address_list)):
 /// the grammar of `address-list` with CFWS (nested comments, quoted pairs, folding), quoted
 /// local parts, groups, domain literals, RFC 6532 UTF-8, and the obsolete forms of §4.4
 /// (`obs-phrase` with dots, `obs-local-part`/`obs-domain` with CFWS around the dots,
 /// `obs-route`, empty list elements). Bytes that are not UTF-8 are read as ISO-8859-1.
 ///
 /// # Errors
-/// [`ParseError::InvalidAddress`] when the value does not match the grammar (an address
+/// [`ParseError::InvalidAddress`](crate::error::ParseError::InvalidAddress) when the value does not match the grammar (an address
 /// without `@`, an unterminated quoted string or comment, text after an address without a
 /// comma, comments nested deeper than 32, a NUL, ...).
 pub fn parse_addresses(raw: &[u8]) -> Result<Vec<Address>> {
@@ -89,7 +89,7 @@ pub fn parse_addresses(raw: &[u8]) -> Result<Vec<Address>> {
 /// is an error too.
 ///
 /// # Errors
-/// [`ParseError::InvalidAddress`].
+/// [`ParseError::InvalidAddress`](crate::error::ParseError::InvalidAddress).
 pub fn parse_mailbox_list(raw: &[u8]) -> Result<Vec<MailboxAddress>> {
     parse_addresses(raw)?
         .into_iter()
