@@ -6,6 +6,7 @@ use super::{MAX_ENCODED_WORD, MAX_LINE_LENGTH, check_no_injection};
 use crate::codec::{self, Charset};
 use crate::error::{Error, Result};
 
+/// The complete field `Name: value\r\n` for an unstructured value (RFC 5322 §3.2.5, e.g.
 /// `Subject:`), 7-bit and folded:
 ///
 /// - printable ASCII words are written unchanged; words with non-ASCII or control
