@@ -14,7 +14,7 @@ use std::ops::Range;
 pub use crate::codec::{decode_base64, decode_quoted_printable};
 use crate::error::{ParseError, Result};
 pub use crate::headers::{ContentType, HeaderField, Headers};
-use crate::headers::{line_end, parameters};
+use crate::headers::{line_end, parameters, without_line_break};
 use crate::limits::Limits;
 
 /// A MIME entity located in the input: its headers and body as offsets.
@@ -221,13 +221,7 @@ fn split_multipart_max(body: &[u8], boundary: &[u8], max: usize) -> Vec<Range<us
         }
         if let Some(s) = current_start.take() {
             // the line break before the delimiter belongs to it
-            let mut e = pos;
-            if e > s && body[e - 1] == b'\n' {
-                e -= 1;
-                if e > s && body[e - 1] == b'\r' {
-                    e -= 1;
-                }
-            }
+            let e = without_line_break(body, s, pos);
             ranges.push(s..e.max(s));
             if ranges.len() >= max {
                 return ranges;

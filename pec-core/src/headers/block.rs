@@ -107,13 +107,7 @@ impl<'a> Headers<'a> {
                 Limits::check("header field length", limits.max_header_field, end - start)?;
             }
             Limits::check("header field length", limits.max_header_field, end - start)?;
-            let mut value_end = end;
-            if value_end > value_start && input[value_end - 1] == b'\n' {
-                value_end -= 1;
-                if value_end > value_start && input[value_end - 1] == b'\r' {
-                    value_end -= 1;
-                }
-            }
+            let value_end = without_line_break(input, value_start, end);
             fields.push(HeaderField {
                 name,
                 raw_value: &input[value_start..value_end.max(value_start)],
@@ -155,6 +149,19 @@ fn trim_end_ws(b: &[u8]) -> &[u8] {
         e -= 1;
     }
     &b[..e]
+}
+
+/// `end` moved back over one line break (LF or CRLF) ending `input[start..end]`, never
+/// before `start`.
+pub(crate) fn without_line_break(input: &[u8], start: usize, end: usize) -> usize {
+    let mut e = end;
+    if e > start && input.get(e - 1) == Some(&b'\n') {
+        e -= 1;
+        if e > start && input.get(e - 1) == Some(&b'\r') {
+            e -= 1;
+        }
+    }
+    e
 }
 
 /// Index just after the LF ending the line that starts at `pos` (or the input length).

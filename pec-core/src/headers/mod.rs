@@ -27,8 +27,8 @@ pub use address::{
     Address, Mailbox, MailboxAddress, parse_address_list, parse_addresses, parse_mailbox_list,
     single_mailbox, validate_addr_spec, validate_domain,
 };
-pub(crate) use block::line_end;
 pub use block::{HeaderField, Headers};
+pub(crate) use block::{line_end, without_line_break};
 pub use content_type::ContentType;
 pub(crate) use content_type::parameters;
 pub use encoded_word::{decode_unstructured, encode_unstructured};
