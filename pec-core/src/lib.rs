@@ -17,6 +17,7 @@ mod table;
 pub mod build;
 pub mod chain;
 pub mod checks;
+pub mod codec;
 pub mod crypto;
 pub mod daticert;
 pub mod error;

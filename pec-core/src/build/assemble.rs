@@ -2,8 +2,6 @@
 //! `multipart/mixed` body of the human text (`multipart/alternative`, quoted-printable), then
 //! `daticert.xml` (base64), then `postacert.eml`, all CRLF-canonical.
 
-use base64::Engine as _;
-
 use crate::crypto::sha1_hex;
 use crate::daticert::Daticert;
 use crate::error::Result;
@@ -71,7 +69,7 @@ pub(super) fn assemble(d: Draft, seed: &str) -> Result<Vec<u8>> {
               Content-Transfer-Encoding: base64\r\n\
               Content-Disposition: inline; filename=\"daticert.xml\"\r\n\r\n",
         );
-        out.extend_from_slice(&base64_lines(xml.as_bytes()));
+        out.extend_from_slice(&crate::codec::encode_base64_mime(xml.as_bytes()));
     }
     if let Some(p) = &postacert {
         let cte = if p.is_ascii() { "7bit" } else { "8bit" };
@@ -89,17 +87,6 @@ pub(super) fn assemble(d: Draft, seed: &str) -> Result<Vec<u8>> {
     }
     out.extend_from_slice(format!("--{outer}--\r\n").as_bytes());
     Ok(canonicalize_crlf(&out).into_owned())
-}
-
-/// Base64 in 76-character CRLF lines, the last one ended too.
-fn base64_lines(data: &[u8]) -> Vec<u8> {
-    let enc = base64::engine::general_purpose::STANDARD.encode(data);
-    let mut out = Vec::with_capacity(enc.len() + enc.len() / 38 + 2);
-    for chunk in enc.as_bytes().chunks(76) {
-        out.extend_from_slice(chunk);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 /// Two boundaries derived from `seed`, neither occurring in `content`.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::ldif::{self, LdifLimits};
 use super::{ProviderDirectory, ProviderRecord};
+use crate::codec::hex_value as hex_val;
 use crate::error::{DirectoryError, Error, Result};
 
 /// The longest domain name kept in the index (RFC 1035: 255 octets).
@@ -207,15 +208,6 @@ fn parse_sha1(hex: &str) -> Option<[u8; 20]> {
         *o = (hi << 4) | lo;
     }
     Some(out)
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// A small multiply-rotate hasher (FxHash-like) for the index tables. Keys come from the

@@ -17,6 +17,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::codec::hex_value as hex_val;
 use crate::error::{HsmError, Result};
 
 /// Longest URI accepted (a real one is well under 1 KiB).
@@ -431,15 +432,6 @@ fn check_chars(raw: &str, part: Part, name: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Percent-decodes `raw` into bytes.

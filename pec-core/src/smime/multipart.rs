@@ -4,7 +4,6 @@
 //! the first part: the signed bytes run from after the CRLF that ends the first boundary
 //! line up to, not including, the CRLF before the next boundary line.
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
 use super::sign::sign_detached;
@@ -63,7 +62,7 @@ pub fn sign_message(
 
     let boundary = boundary_for(&entity)?;
     let cms = sign_detached(&entity, signer, signing_time)?;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&cms);
+    let b64 = crate::codec::encode_base64(&cms);
 
     let mut out = outer;
     out.reserve(entity.len() + b64.len() + b64.len() / BASE64_LINE * 2 + 512);

@@ -1,0 +1,147 @@
+//! Base64 (RFC 4648 §4, the standard alphabet), in the three strictnesses the core reads.
+
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{
+    GeneralPurpose, GeneralPurposeConfig, STANDARD, STANDARD_NO_PAD,
+};
+
+/// The length of a MIME base64 line (RFC 2045 §6.8: at most 76 characters).
+pub const MIME_LINE: usize = 76;
+
+/// Content that is not canonical base64 (see [`decode_base64_strict`]); its message says
+/// where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidBase64(base64::DecodeError);
+
+/// Standard base64 with padding, on one line.
+pub fn encode_base64(data: &[u8]) -> String {
+    STANDARD.encode(data)
+}
+
+/// Standard base64 with padding for a MIME body: 76-character lines, each ended by CRLF (the
+/// last one too; nothing for empty data).
+pub fn encode_base64_mime(data: &[u8]) -> Vec<u8> {
+    let enc = STANDARD.encode(data);
+    let mut out = Vec::with_capacity(enc.len() + enc.len() / (MIME_LINE / 2) + 2);
+    for chunk in enc.as_bytes().chunks(MIME_LINE) {
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Decodes canonical base64: the standard alphabet, padded, no whitespace (strip it first),
+/// no non-zero trailing bits.
+///
+/// # Errors
+/// [`InvalidBase64`], saying what and where.
+pub fn decode_base64_strict(text: &[u8]) -> Result<Vec<u8>, InvalidBase64> {
+    STANDARD.decode(text).map_err(InvalidBase64)
+}
+
+/// Decodes a MIME base64 body ignoring whitespace and line breaks; tolerant of missing
+/// padding. `None` when the content is not base64.
+pub fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
+    // fast path: whitespace only at line ends (the usual 76-column lines)
+    let mut clean = Vec::with_capacity(body.len());
+    for line in body.split(|&b| b == b'\n') {
+        clean.extend_from_slice(line.trim_ascii());
+    }
+    while clean.last() == Some(&b'=') {
+        clean.pop();
+    }
+    if let Ok(v) = STANDARD_NO_PAD.decode(&clean) {
+        return Some(v);
+    }
+    decode_base64_lenient(body)
+}
+
+/// The slow path of [`decode_base64`]: whitespace anywhere, a dangling character.
+fn decode_base64_lenient(body: &[u8]) -> Option<Vec<u8>> {
+    let mut clean = Vec::with_capacity(body.len());
+    for &b in body {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' => clean.push(b),
+            b'=' => clean.push(b),
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => return None,
+        }
+    }
+    // strip padding, then decode without requiring it
+    while clean.last() == Some(&b'=') {
+        clean.pop();
+    }
+    if clean.contains(&b'=') {
+        return None;
+    }
+    STANDARD_NO_PAD.decode(&clean).ok().or_else(|| {
+        // a dangling single character: drop it (seen in truncated real mail)
+        if clean.len() % 4 == 1 {
+            clean.pop();
+            STANDARD_NO_PAD.decode(&clean).ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// The text of a `B` encoded-word (RFC 2047 §4.1), as real senders write it: padding
+/// optional (trailing `=` ignored), non-zero trailing bits accepted. `None` when not base64.
+pub(crate) fn decode_base64_word(text: &[u8]) -> Option<Vec<u8>> {
+    const WORD: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let mut end = text.len();
+    while end > 0 && text.get(end - 1) == Some(&b'=') {
+        end -= 1;
+    }
+    WORD.decode(text.get(..end)?).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mime_bodies() {
+        assert_eq!(decode_base64(b"aGVs\r\nbG8=").unwrap(), b"hello");
+        assert_eq!(decode_base64(b"aGVs bG8").unwrap(), b"hello");
+        assert!(decode_base64(b"aGVsbG8=Z").is_none());
+        assert_eq!(decode_base64(b"aGVsbG8hZ").unwrap(), b"hello!");
+        assert!(decode_base64(b"!!!").is_none());
+        assert_eq!(decode_base64(b"").unwrap(), b"");
+    }
+
+    #[test]
+    fn strict_and_words() {
+        assert_eq!(decode_base64_strict(b"aGVsbG8=").unwrap(), b"hello");
+        assert!(decode_base64_strict(b"aGVsbG8").is_err());
+        assert!(decode_base64_strict(b"aGVs\nbG8=").is_err());
+        let e = decode_base64_strict(b"a!==").unwrap_err();
+        assert_eq!(e.to_string(), "Invalid symbol 33, offset 1.");
+        assert_eq!(decode_base64_word(b"YQ").unwrap(), b"a");
+        assert_eq!(decode_base64_word(b"YQ==").unwrap(), b"a");
+        assert_eq!(decode_base64_word(b"YR").unwrap(), b"a");
+        assert!(decode_base64_word(b"!!!").is_none());
+        assert_eq!(decode_base64_word(b"").unwrap(), b"");
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let lines = encode_base64_mime(&data);
+        assert!(lines.ends_with(b"\r\n"));
+        for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            assert!(line.len() <= MIME_LINE + 1 && line.ends_with(b"\r"));
+        }
+        assert_eq!(decode_base64(&lines).unwrap(), data);
+        assert_eq!(decode_base64_strict(encode_base64(&data).as_bytes()).unwrap(), data);
+        assert!(encode_base64_mime(b"").is_empty());
+    }
+}
