@@ -30,12 +30,14 @@ pub mod model;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 pub mod provider;
+pub mod report;
 pub mod revocation;
 pub mod signer;
 pub mod smime;
 pub mod testpki;
 pub mod timeref;
 pub mod verify;
+mod x509;
 
 pub use error::{Code, Error, Result};
 pub use message::PecMessage;

@@ -64,7 +64,7 @@ use x509_cert::name::Name;
 use crate::crypto::DigestAlgorithm;
 use crate::error::{CertificateError, Error, Result};
 use crate::revocation::{CrlStore, CrlVerdict};
-use crate::smime::{Reason, RevocationStatus, SignerSummary, TimeSource, Weakness};
+use crate::report::{Reason, RevocationStatus, SignerSummary, TimeSource, Weakness};
 
 /// Longest path considered: signer plus intermediates (the trust anchor not counted).
 pub const MAX_PATH_LEN: usize = 8;
