@@ -50,8 +50,7 @@ fn src_dir() -> PathBuf {
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> =
-        fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -230,11 +229,8 @@ fn architecture_layers() -> Vec<Vec<String>> {
             }
         }
         let text = text.replace("└─", " ");
-        let names: Vec<String> = text
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let names: Vec<String> =
+            text.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
         if !names.is_empty() {
             layers.push(names);
         }

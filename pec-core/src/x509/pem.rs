@@ -121,13 +121,14 @@ mod tests {
 
     #[test]
     fn blocks_labels_and_framing() {
-        let pem = b"junk\n-----BEGIN CERTIFICATE-----\nAAEC\nAw==\n-----END CERTIFICATE-----\n\
-            -----BEGIN FOO-----\nAA==\n-----END FOO-----\r\n-----BEGIN CERTIFICATE-----\r\nBAU=\r\n-----END CERTIFICATE-----\r\n";
+        // Text around blocks, CRLF, base64 split over lines, a BEGIN line not at a line start.
+        let pem = b"text -----BEGIN X509 CRL-----\r\nAA\r\nEC\r\n-----END X509 CRL-----\r\n\
+            more text\n-----BEGIN PKCS7-----\n  BAU=  \n-----END PKCS7-----";
         let blocks = pem_blocks(pem, Headers::Refuse).unwrap();
         let labels: Vec<&str> = blocks.iter().map(|b| b.label.as_str()).collect();
-        assert_eq!(labels, ["CERTIFICATE", "FOO", "CERTIFICATE"]);
-        assert_eq!(blocks[0].der, [0, 1, 2, 3]);
-        assert_eq!(blocks[2].der, [4, 5]);
+        assert_eq!(labels, ["X509 CRL", "PKCS7"]);
+        assert_eq!(blocks[0].der, [0, 1, 2]);
+        assert_eq!(blocks[1].der, [4, 5]);
         assert!(is_pem(pem));
         assert!(!is_pem(b"\x30\x03"));
         assert_eq!(pem_blocks(b"", Headers::Skip).unwrap(), []);
