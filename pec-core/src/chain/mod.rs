@@ -36,8 +36,8 @@
 //! certificate DER), and keeps recently parsed certificates, so that the same chain seen again
 //! costs no public-key operation and no re-parse.
 //!
-//! The module is split by what it does: [`search`] builds candidate paths, [`constraints`]
-//! holds the name-constraint semantics, [`validate`] judges a path (structure, validity,
+//! The module is split by what it does: `search` builds candidate paths, `constraints`
+//! holds the name-constraint semantics, `validate` judges a path (structure, validity,
 //! revocation) and gives the [`PathOutcome`]. Certificates are parsed and described one layer
 //! below, in `crate::x509`, which `crate::revocation` shares.
 //!
