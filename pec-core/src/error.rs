@@ -6,7 +6,7 @@
 //! retired code stays reserved. The table lives in [`Code`].
 //!
 //! Verification *findings* (a bad signature, an expired certificate) are not errors: they are
-//! reasons in a [`crate::smime::VerificationReport`]. Errors are reserved for input that cannot
+//! reasons in a [`crate::report::VerificationReport`]. Errors are reserved for input that cannot
 //! be processed at all (unreadable bytes, a broken provider file, an HSM that does not answer).
 
 use std::fmt;
@@ -408,7 +408,7 @@ code_table! {
     ///
     /// Blocks of 100 per area: 1xx API/FFI, 2xx parsing, 3xx S/MIME, 4xx certificates and
     /// CRLs, 5xx PKCS#11, 6xx providers index, 7xx building. The verification reason codes
-    /// ([`crate::smime::Reason`]) map onto 3xx, 4xx and 6xx codes. Never renumber; retire a code
+    /// ([`crate::report::Reason`]) map onto 3xx, 4xx and 6xx codes. Never renumber; retire a code
     /// by leaving a reserved comment.
     ///
     /// This is the one table of codes: a row gives the variant (its doc is also the comment in

@@ -23,7 +23,6 @@ pub mod daticert;
 pub mod error;
 pub mod headers;
 pub mod identifier;
-pub mod index;
 pub mod limits;
 pub mod message;
 pub mod mime;
@@ -31,12 +30,32 @@ pub mod model;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 pub mod provider;
+pub mod report;
 pub mod revocation;
 pub mod signer;
 pub mod smime;
 pub mod testpki;
 pub mod timeref;
 pub mod verify;
+mod x509;
+
+pub mod index {
+    //! The providers index («indice dei gestori di posta certificata», RFC 6109 §4.5;
+    //! docs/SPEC.md §8): which domains and certificates belong to PEC.
+    //!
+    //! The index layer itself (`src/index/`) sits below S/MIME and never imports it; loading a
+    //! signed (`.p7m`) index checks a CMS signature, so it lives in the verification layer,
+    //! [`crate::verify::index`], and is re-exported here at its old paths.
+
+    #[path = "mod.rs"]
+    mod store;
+
+    pub use store::*;
+
+    pub use crate::verify::index::{
+        load_signed_index, open_index, open_index_file, signed_index_verifier,
+    };
+}
 
 pub use error::{Code, Error, Result};
 pub use message::PecMessage;

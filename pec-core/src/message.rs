@@ -13,7 +13,7 @@ use crate::model::{
     CertType, MessageKind, ReceiptKind, ReceiptType, SecurityCheck, TransportKind, header,
     subject_prefix,
 };
-use crate::smime::SignedScope;
+use crate::report::SignedScope;
 
 /// A parsed message: a PEC envelope or notification, or ordinary mail (`kind` is `None`).
 /// Borrows the bytes it was parsed from; nothing signed is copied or re-serialised.

@@ -41,17 +41,18 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use const_oid::ObjectIdentifier;
 use der::Decode;
-use der::Encode;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::IssuingDistributionPoint;
-use x509_cert::ext::pkix::crl::dp::DistributionPoint;
-use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-use x509_cert::name::Name;
 
-use crate::chain::{CertInfo, KU_CRL_SIGN, SigAlg, name_key, rdn_key};
 use crate::error::{CertificateError, Error, Result};
+use crate::x509::cache::SignatureCache;
+use crate::x509::cert::{CertInfo, KU_CRL_SIGN, SigAlg, sha256_of, to_chrono};
+use crate::x509::der::raw_tbs;
+use crate::x509::dp::{ALL_REASONS, CertDp, DpName, MAX_DPS};
+use crate::x509::name::name_key;
+use crate::x509::oid;
+use crate::x509::pem::{Headers, pem_blocks};
 
 /// Fetches a CRL from a distribution point URL. Offline by default: no fetcher is set.
 pub trait CrlFetcher: Send + Sync {
@@ -70,10 +71,6 @@ const MAX_FETCHED_URLS: usize = 1024;
 const MAX_URLS_PER_CERT: usize = 4;
 /// CRL signature verdicts remembered.
 const SIGNATURE_CACHE_SIZE: usize = 4096;
-/// Distribution points of one certificate looked at.
-const MAX_DPS: usize = 16;
-/// Every reason of ReasonFlags (RFC 5280 §4.2.1.13, bits 1 keyCompromise .. 8 aACompromise).
-const ALL_REASONS: u16 = 0x1fe;
 
 /// The (issuer name key, distribution point URL) a fetched CRL is cached under.
 type FetchKey = (String, String);
@@ -266,23 +263,10 @@ impl CrlStore {
     }
 
     fn signature_ok(&self, crl: &CrlInfo, issuer: &CertInfo) -> bool {
-        let mut key = [0u8; 64];
-        key[..32].copy_from_slice(&issuer.sha256);
-        key[32..].copy_from_slice(&crl.sha256);
-        if let Ok(map) = self.state.signatures.read()
-            && let Some(ok) = map.get(&key)
-        {
-            return *ok;
-        }
-        let tbs = crl.der.get(crl.tbs.clone()).unwrap_or(&[]);
-        let ok = issuer.key.verify(crl.sig_alg, tbs, &crl.signature);
-        if let Ok(mut map) = self.state.signatures.write() {
-            if map.len() >= SIGNATURE_CACHE_SIZE {
-                map.clear();
-            }
-            map.insert(key, ok);
-        }
-        ok
+        self.state.signatures.verdict(&issuer.sha256, &crl.sha256, || {
+            let tbs = crl.der.get(crl.tbs.clone()).unwrap_or(&[]);
+            issuer.key.verify(crl.sig_alg, tbs, &crl.signature)
+        })
     }
 }
 
@@ -304,8 +288,8 @@ struct CrlState {
     fetched: RwLock<HashMap<FetchKey, Vec<Arc<CrlInfo>>>>,
     /// (issuer, distribution point URL) → last fetch attempt.
     attempts: Mutex<HashMap<FetchKey, Instant>>,
-    /// (SHA-256 of issuer certificate ‖ SHA-256 of CRL) → signature verified.
-    signatures: RwLock<HashMap<[u8; 64], bool>>,
+    /// (issuer certificate, CRL) → signature verified.
+    signatures: SignatureCache<SIGNATURE_CACHE_SIZE>,
 }
 
 impl CrlState {
@@ -392,77 +376,6 @@ impl RevokedEntry {
     }
 }
 
-/// A distribution point name in comparable form (RFC 5280 §6.3.3 (b)(2)(i)).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum DpName {
-    /// uniformResourceIdentifier, as written.
-    Uri(String),
-    /// directoryName, as a name comparison key.
-    Directory(String),
-    /// Any other GeneralName, as DER.
-    Other(Vec<u8>),
-}
-
-impl DpName {
-    fn of(gn: &GeneralName) -> DpName {
-        match gn {
-            GeneralName::UniformResourceIdentifier(u) => DpName::Uri(u.to_string()),
-            GeneralName::DirectoryName(n) => DpName::Directory(name_key(n)),
-            other => DpName::Other(other.to_der().unwrap_or_default()),
-        }
-    }
-
-    /// The full names of a DistributionPointName; a name relative to the CRL issuer is
-    /// appended to `base` (that issuer's name key), and names nothing without one.
-    fn full(dpn: &DistributionPointName, base: Option<&str>) -> Vec<DpName> {
-        match dpn {
-            DistributionPointName::FullName(names) => {
-                names.iter().take(MAX_DPS).map(DpName::of).collect()
-            }
-            DistributionPointName::NameRelativeToCRLIssuer(rdn) => base
-                .map(|b| vec![DpName::Directory(format!("{b}{}", rdn_key(rdn)))])
-                .unwrap_or_default(),
-        }
-    }
-}
-
-/// One CRL distribution point of a certificate, prepared for CRL scope checks.
-#[derive(Clone, Debug)]
-pub(crate) struct CertDp {
-    /// The distributionPoint names (`None` when the field is absent).
-    names: Option<Vec<DpName>>,
-    /// The reasons field (every reason when absent).
-    reasons: u16,
-    /// The cRLIssuer names (`None` when absent: the certificate's issuer).
-    crl_issuer: Option<Vec<DpName>>,
-}
-
-/// The distribution points of a CRLDistributionPoints extension of a certificate issued by
-/// `issuer`.
-pub(crate) fn cert_dps(dps: &[DistributionPoint], issuer: &Name) -> Vec<CertDp> {
-    let issuer_key = name_key(issuer);
-    dps.iter()
-        .take(MAX_DPS)
-        .map(|dp| {
-            let crl_issuer: Option<Vec<DpName>> =
-                dp.crl_issuer.as_ref().map(|g| g.iter().take(MAX_DPS).map(DpName::of).collect());
-            // RFC 5280 §4.2.1.13: a relative name is relative to the cRLIssuer when present.
-            let base = match &crl_issuer {
-                Some(names) => names.iter().find_map(|n| match n {
-                    DpName::Directory(k) => Some(k.clone()),
-                    _ => None,
-                }),
-                None => Some(issuer_key.clone()),
-            };
-            CertDp {
-                names: dp.distribution_point.as_ref().map(|d| DpName::full(d, base.as_deref())),
-                reasons: dp.reasons.map_or(ALL_REASONS, |r| r.bits() & ALL_REASONS),
-                crl_issuer,
-            }
-        })
-        .collect()
-}
-
 /// The reasons `crl` answers for about `cert`, `None` when it does not cover `cert`
 /// (RFC 5280 §6.3.3 (b), (d); direct CRLs only).
 fn scope(crl: &CrlInfo, cert: &CertInfo) -> Option<u16> {
@@ -499,16 +412,18 @@ fn parse_crls(bytes: &[u8]) -> Result<Vec<CrlInfo>> {
     if bytes.first() == Some(&0x30) {
         return Ok(vec![parse_crl(bytes.to_vec())?]);
     }
-    let blocks = crate::chain::pem_blocks(bytes, &|l| l == "X509 CRL")
-        .map_err(|e| bad_crl(&e.to_string()))?;
+    let blocks = pem_blocks(bytes, Headers::Skip).map_err(|e| bad_crl(&format!("PEM: {e}")))?;
+    if let Some(b) = blocks.iter().find(|b| b.label != "X509 CRL") {
+        return Err(bad_crl(&format!("PEM: unexpected PEM block {:?}", b.label)));
+    }
     if blocks.is_empty() {
         return Err(bad_crl("no CRL found"));
     }
-    blocks.into_iter().map(parse_crl).collect()
+    blocks.into_iter().map(|b| parse_crl(b.der)).collect()
 }
 
 fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
-    let tbs = crate::chain::raw_tbs(&der).ok_or_else(|| bad_crl("not a DER CRL"))?;
+    let tbs = raw_tbs(&der).ok_or_else(|| bad_crl("not a DER CRL"))?;
     let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&der)
         .map_err(|e| bad_crl(&e.to_string()))?;
     let list = &crl.tbs_cert_list;
@@ -520,9 +435,9 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
     let signature =
         crl.signature.as_bytes().ok_or_else(|| bad_crl("signature has unused bits"))?.to_vec();
     let mut info = CrlInfo {
-        sha256: crate::chain::sha256_of(&der),
+        sha256: sha256_of(&der),
         tbs,
-        issuer_key: crate::chain::name_key(&list.issuer),
+        issuer_key: name_key(&list.issuer),
         next_update: list.next_update.map(to_chrono),
         revoked: HashMap::new(),
         sig_alg,
@@ -538,7 +453,7 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
     let issuer_key = info.issuer_key.clone();
     for ext in list.crl_extensions.as_deref().unwrap_or(&[]) {
         match ext.extn_id {
-            OID_ISSUING_DISTRIBUTION_POINT => {
+            oid::ID_CE_ISSUING_DISTRIBUTION_POINT => {
                 match IssuingDistributionPoint::from_der(ext.extn_value.as_bytes()) {
                     Ok(idp) => {
                         info.only_user_certs = idp.only_contains_user_certs;
@@ -558,8 +473,8 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
                     Err(_) => info.usable = false,
                 }
             }
-            OID_DELTA_CRL_INDICATOR => info.usable = false,
-            OID_AUTHORITY_KEY_IDENTIFIER => {
+            oid::ID_CE_DELTA_CRL_INDICATOR => info.usable = false,
+            oid::ID_CE_AUTHORITY_KEY_IDENTIFIER => {
                 info.aki = x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(
                     ext.extn_value.as_bytes(),
                 )
@@ -567,7 +482,7 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
                 .and_then(|a| a.key_identifier)
                 .map(|o| o.as_bytes().to_vec());
             }
-            OID_CRL_NUMBER | OID_FRESHEST_CRL | OID_AUTHORITY_INFO_ACCESS => {}
+            oid::ID_CE_CRL_NUMBER | oid::ID_CE_FRESHEST_CRL | oid::ID_PE_AUTHORITY_INFO_ACCESS => {}
             _ => info.usable &= !ext.critical,
         }
     }
@@ -578,19 +493,19 @@ fn parse_crl(der: Vec<u8>) -> Result<CrlInfo> {
             let value = ext.extn_value.as_bytes();
             match ext.extn_id {
                 // ENUMERATED, one content octet; unreadable counts as absent.
-                OID_CRL_REASON => {
+                oid::ID_CE_CRL_REASONS => {
                     e.reason = match value {
                         [0x0a, 0x01, r] => Some(*r),
                         _ => None,
                     }
                 }
                 // Unreadable: the revocationDate alone decides.
-                OID_INVALIDITY_DATE => {
+                oid::ID_CE_INVALIDITY_DATE => {
                     e.invalidity = der::asn1::GeneralizedTime::from_der(value)
                         .ok()
                         .map(|t| to_chrono(x509_cert::time::Time::GeneralTime(t)));
                 }
-                OID_HOLD_INSTRUCTION => {}
+                oid::ID_CE_HOLD_INSTRUCTION_CODE => {}
                 // certificateIssuer (indirect CRL) or unknown critical entry extension.
                 _ => info.usable &= !ext.critical,
             }
@@ -615,25 +530,9 @@ fn strip_zeros(serial: &[u8]) -> &[u8] {
     serial.get(start..).unwrap_or(&[])
 }
 
-fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
-    let secs = i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
-    DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
 fn bad_crl(msg: &str) -> Error {
     Error::Certificate(CertificateError::BadCrl(msg.to_owned()))
 }
-
-const OID_CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
-const OID_CRL_REASON: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.21");
-const OID_HOLD_INSTRUCTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.23");
-const OID_INVALIDITY_DATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.24");
-const OID_DELTA_CRL_INDICATOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.27");
-const OID_ISSUING_DISTRIBUTION_POINT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.28");
-const OID_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-const OID_FRESHEST_CRL: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.46");
-const OID_AUTHORITY_INFO_ACCESS: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
 
 #[cfg(feature = "crl-http")]
 pub use http::HttpCrlFetcher;

@@ -4,11 +4,12 @@ use std::fmt;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair};
-use base64::Engine as _;
 use der::Decode as _;
 use x509_cert::Certificate;
 
 use crate::error::{CertificateError, Result};
+use crate::x509::oid::RSA_ENCRYPTION;
+use crate::x509::pem::{self, Headers, PemBlock, PemError, is_pem};
 
 /// Something that signs with the provider's key: RSA PKCS#1 v1.5 over SHA-256.
 ///
@@ -35,10 +36,6 @@ pub trait Signer: Send + Sync {
         false
     }
 }
-
-/// The OID `rsaEncryption` (1.2.840.113549.1.1.1).
-const RSA_ENCRYPTION: const_oid::ObjectIdentifier =
-    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Largest PEM or DER input accepted for keys and certificates (a bundle of a few hundred
 /// certificates fits easily).
@@ -76,7 +73,7 @@ impl SoftwareSigner {
         let key_der = if is_pem(key_pem) {
             let blocks = pem_blocks(key_pem)?;
             let mut found = None;
-            for (label, der) in blocks {
+            for PemBlock { label, der } in blocks {
                 match label.as_str() {
                     "PRIVATE KEY" | "RSA PRIVATE KEY" => {
                         found = Some(der);
@@ -176,19 +173,14 @@ impl Signer for SoftwareSigner {
 pub fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>> {
     Ok(pem_blocks(pem)?
         .into_iter()
-        .filter(|(label, _)| label == "CERTIFICATE" || label == "X509 CERTIFICATE")
-        .map(|(_, der)| der)
+        .filter(|b| b.label == "CERTIFICATE" || b.label == "X509 CERTIFICATE")
+        .map(|b| b.der)
         .collect())
 }
 
-fn is_pem(data: &[u8]) -> bool {
-    data.windows(11).any(|w| w == b"-----BEGIN ")
-}
-
-/// Every PEM block of `pem` as (label, DER). RFC 7468 "lax" parsing: whitespace inside the
-/// base64 is ignored, text outside blocks is skipped; RFC 1421 header lines (`Proc-Type:`)
-/// mark an encrypted legacy key, refused.
-pub(crate) fn pem_blocks(pem: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+/// Every PEM block of `pem` (through the engine's one PEM reader, [`crate::x509::pem`]);
+/// RFC 1421 header lines (`Proc-Type:`) mark an encrypted legacy key, refused.
+fn pem_blocks(pem: &[u8]) -> Result<Vec<PemBlock>> {
     if pem.len() > MAX_PEM_INPUT {
         return Err(CertificateError::BadCertificate(format!(
             "PEM input of {} bytes exceeds {MAX_PEM_INPUT}",
@@ -196,46 +188,13 @@ pub(crate) fn pem_blocks(pem: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
         ))
         .into());
     }
-    let bad = |m: &str| CertificateError::BadCertificate(format!("bad PEM: {m}"));
-    let mut out = Vec::new();
-    let mut current: Option<(String, Vec<u8>)> = None;
-    for line in pem.split(|&b| b == b'\n') {
-        let line = line.trim_ascii();
-        match current.as_mut() {
-            None => {
-                if let Some(rest) = line.strip_prefix(b"-----BEGIN ")
-                    && let Some(label) = rest.strip_suffix(b"-----")
-                {
-                    let label = String::from_utf8_lossy(label).into_owned();
-                    current = Some((label, Vec::new()));
-                }
-            }
-            Some((label, b64)) => {
-                if let Some(rest) = line.strip_prefix(b"-----END ") {
-                    if rest.strip_suffix(b"-----") != Some(label.as_bytes()) {
-                        return Err(bad("END label differs from BEGIN label").into());
-                    }
-                    let der = base64::engine::general_purpose::STANDARD
-                        .decode(&b64[..])
-                        .map_err(|e| bad(&format!("base64 in {label} block: {e}")))?;
-                    let label = std::mem::take(label);
-                    out.push((label, der));
-                    current = None;
-                } else if line.contains(&b':') {
-                    return Err(CertificateError::BadKey(
-                        "encrypted (RFC 1421 headers) PEM blocks are not supported".into(),
-                    )
-                    .into());
-                } else {
-                    b64.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
-                }
-            }
-        }
-    }
-    if current.is_some() {
-        return Err(bad("unterminated block").into());
-    }
-    Ok(out)
+    pem::pem_blocks(pem, Headers::Refuse).map_err(|e| match e {
+        PemError::Headers(_) => CertificateError::BadKey(
+            "encrypted (RFC 1421 headers) PEM blocks are not supported".into(),
+        )
+        .into(),
+        other => CertificateError::BadCertificate(format!("bad PEM: {other}")).into(),
+    })
 }
 
 #[cfg(test)]
@@ -255,6 +214,9 @@ mod tests {
                 .is_err()
         );
         assert!(pem_certificates(b"").unwrap().is_empty());
+        let encrypted = b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAA==\n-----END RSA PRIVATE KEY-----\n";
+        let e = SoftwareSigner::from_pem(encrypted, b"", b"").unwrap_err();
+        assert_eq!(e.code(), crate::Code::BadKey);
     }
 
     #[test]

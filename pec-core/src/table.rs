@@ -1,5 +1,5 @@
 //! The two shared tables, each declared once: result codes ([`crate::Code`], in `error.rs`)
-//! and verification reasons ([`crate::smime::Reason`], in `smime/mod.rs`).
+//! and verification reasons ([`crate::report::Reason`], in `report.rs`).
 //!
 //! A row of `code_table!` gives a code everything every layer needs: the Rust variant and its
 //! documentation (also the comment of `PEC_RESULT_*` in `pec.h`), the number, the snake_case
@@ -137,7 +137,7 @@ macro_rules! reason_table {
 #[cfg(test)]
 mod tests {
     use crate::Code;
-    use crate::smime::Reason;
+    use crate::report::Reason;
 
     #[test]
     fn reasons_round_trip_and_share_their_code_name() {

@@ -16,6 +16,8 @@
 
 use std::sync::Arc;
 
+pub mod index;
+
 use crate::daticert::Daticert;
 use crate::error::Result;
 use crate::headers::single_mailbox;

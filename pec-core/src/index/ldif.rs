@@ -33,6 +33,7 @@ use der::Decode as _;
 
 use super::ProviderRecord;
 use crate::error::{DirectoryError, Error, LimitError, Result};
+use crate::x509::pem;
 
 /// Bounds on an LDIF input (hostile-input limits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,7 +330,7 @@ pub fn record_from_values<'a>(
 /// returns.
 ///
 /// `verify` checks the signature against the caller's trust and returns the encapsulated
-/// content (in the library, `crate::smime::verify_attached`). Any error it returns, and any
+/// content (in the library, `crate::verify::index::signed_index_verifier`). Any error it returns, and any
 /// input that is not DER/base64/PEM, is a [`DirectoryError::BadSignature`]: the content of a
 /// refused file is never used.
 pub fn unwrap_signed_index(
@@ -355,22 +356,16 @@ fn signed_to_der(bytes: &[u8]) -> Result<Cow<'_, [u8]>> {
     if bytes.first() == Some(&0x30) {
         return Ok(Cow::Borrowed(bytes));
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| refuse("signed index is neither DER nor base64/PEM"))?;
-    let body: &str = match text.find("-----BEGIN") {
-        Some(start) => {
-            let after = text.get(start..).unwrap_or("");
-            let header_end = after.find('\n').ok_or_else(|| refuse("truncated PEM header"))?;
-            let rest = after.get(header_end + 1..).unwrap_or("");
-            let end = rest.find("-----END").ok_or_else(|| refuse("PEM without END line"))?;
-            rest.get(..end).unwrap_or("")
-        }
-        None => text,
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(refuse("signed index is neither DER nor base64/PEM"));
+    }
+    let der = if pem::is_pem(bytes) {
+        let blocks = pem::pem_blocks(bytes, pem::Headers::Refuse)
+            .map_err(|e| refuse(&format!("signed index is not valid PEM: {e}")))?;
+        blocks.into_iter().next().map(|b| b.der).unwrap_or_default()
+    } else {
+        pem::decode_base64(bytes).ok_or_else(|| refuse("signed index is not valid base64"))?
     };
-    let compact: Vec<u8> = body.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(&compact)
-        .map_err(|e| refuse(&format!("signed index is not valid base64: {e}")))?;
     if der.first() != Some(&0x30) {
         return Err(refuse("signed index is not a DER SEQUENCE"));
     }

@@ -30,7 +30,7 @@ pub trait IndexSource: Send + Sync {
 }
 
 /// The signature check of a signed index: takes the `.p7m` DER and returns the verified
-/// content (in the library, `crate::smime::verify_attached` with the caller's trust).
+/// content (in the library, `crate::verify::index::signed_index_verifier` with the caller's trust).
 pub type IndexVerifier = Arc<dyn Fn(&[u8]) -> Result<Vec<u8>> + Send + Sync>;
 
 /// An LDIF file on disk, plain or signed (`.p7m`, docs/SPEC.md §8.1).
@@ -56,17 +56,6 @@ impl LdifFileSource {
             verifier: Some(verifier),
             limits: LdifLimits::default(),
         }
-    }
-
-    /// A signed LDIF file accepted only when signed by one of `signers` with a signature
-    /// `valid` against `opts`: [`LdifFileSource::signed`] with
-    /// [`super::signed_index_verifier`], the rule of [`super::open_index`] on every reload.
-    pub fn signed_by(
-        path: impl Into<PathBuf>,
-        signers: super::IndexSigners,
-        opts: crate::smime::VerifyOptions,
-    ) -> Self {
-        Self::signed(path, super::signed_index_verifier(signers, opts))
     }
 
     /// Replaces the input limits.

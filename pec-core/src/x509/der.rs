@@ -1,12 +1,15 @@
-//! A bounded BER/DER TLV reader working on the bytes as they arrived.
+//! The one BER/DER TLV reader of the engine, working on the bytes as they arrived.
 //!
 //! CMS from real senders is DER, or BER with indefinite lengths when the sender streamed
 //! (`openssl cms -sign -stream`, Outlook). The signature over the signed attributes covers
 //! their bytes exactly as received (RFC 5652 §5.4), so they are located here by offsets and
-//! never re-encoded. Every recursion is bounded by [`MAX_DEPTH`]; every loop advances by at
-//! least one header, so hostile input ends in an error, never a panic or a hang.
+//! never re-encoded. Certificates and CRLs are DER: [`der_tlv`] reads one definite-length
+//! header with the same reader, and [`raw_tbs`] locates the signed part of a certificate or
+//! CRL. Every recursion is bounded by [`MAX_DEPTH`]; every loop advances by at least one
+//! header, so hostile input ends in an error, never a panic or a hang.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// Maximum nesting of constructed values the reader descends into while looking for the end
 /// of an indefinite length (and while joining constructed OCTET STRINGs).
@@ -151,6 +154,28 @@ impl<'a> Iterator for Children<'a> {
     }
 }
 
+/// One DER TLV at the start of `input`: (tag byte, header length, total length). Definite
+/// lengths of up to four octets, low tag numbers only (the bounds of [`Tlv`]); `None` for
+/// anything else, an indefinite length included.
+pub(crate) fn der_tlv(input: &[u8]) -> Option<(u8, usize, usize)> {
+    if input.get(1) == Some(&0x80) {
+        return None;
+    }
+    let (tlv, total) = parse_one(input, 0).ok()?;
+    Some((tlv.tag, total - tlv.content.len(), total))
+}
+
+/// The byte range of the first element (tbsCertificate / tbsCertList) of a signed SEQUENCE:
+/// the signature is verified over these bytes as they arrived, never over a re-encoding.
+pub(crate) fn raw_tbs(der: &[u8]) -> Option<Range<usize>> {
+    let (tag, header, total) = der_tlv(der)?;
+    if tag != tag::SEQUENCE || total != der.len() {
+        return None;
+    }
+    let (tag, _, inner) = der_tlv(der.get(header..)?)?;
+    (tag == tag::SEQUENCE).then_some(header..header + inner)
+}
+
 /// Parses one TLV at the start of `input`; returns it and the number of bytes it takes.
 fn parse_one(input: &[u8], depth: usize) -> BerResult<(Tlv<'_>, usize)> {
     if depth > MAX_DEPTH {
@@ -231,5 +256,18 @@ mod tests {
         assert!(Tlv::parse_exact(&deep).is_err());
         assert!(Tlv::parse_exact(&vec![0u8; 1 << 20]).is_err());
         assert!(Tlv::parse_exact(&[0x04, 0x80, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn der_headers() {
+        assert_eq!(der_tlv(&[0x30, 0x00]), Some((0x30, 2, 2)));
+        assert_eq!(der_tlv(&[0x30, 0x81]), None);
+        assert_eq!(der_tlv(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
+        assert_eq!(der_tlv(&[0x30, 0x82, 0xff, 0xff]), None);
+        assert_eq!(der_tlv(&[0x30, 0x80, 0x00, 0x00]), None);
+        assert_eq!(der_tlv(&[0x30, 0x81, 0x01, 0x05, 0x00]), Some((0x30, 3, 4)));
+        assert_eq!(raw_tbs(&[0x30, 0x02, 0x30, 0x00]), Some(2..4));
+        assert_eq!(raw_tbs(&[0x30, 0x02, 0x31, 0x00]), None);
+        assert_eq!(raw_tbs(&[0x30, 0x02, 0x30, 0x00, 0x00]), None);
     }
 }
