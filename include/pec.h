@@ -568,6 +568,9 @@ pec_result pec_index_from_ldif(const uint8_t *ldif, size_t len, pec_index **out_
 // `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_LDAP_CONNECT`,
 // `PEC_RESULT_LDAP_TIMEOUT`, `PEC_RESULT_LDAP_SEARCH`, `PEC_RESULT_LDIF_MALFORMED`.
 // Thread-safe.
+//
+// Needs the `ldap` feature of libpec (on by default); a libpec built without it
+// (`--no-default-features`) returns `PEC_RESULT_LDAP_CONNECT` ("built without LDAP").
 pec_result pec_index_from_ldap(const char *url,
                                size_t url_len,
                                const char *base,
@@ -924,6 +927,9 @@ pec_result pec_signer_new_callback(void *userdata,
 // `PEC_RESULT_PKCS11_MODULE`, `PEC_RESULT_PKCS11_TOKEN_NOT_FOUND`,
 // `PEC_RESULT_PKCS11_KEY_NOT_FOUND`, `PEC_RESULT_PKCS11_PIN_INCORRECT`,
 // `PEC_RESULT_BAD_CERTIFICATE`. Thread-safe (sessions are pooled).
+//
+// Needs the `pkcs11` feature of libpec (on by default); a libpec built without it
+// (`--no-default-features`) returns `PEC_RESULT_PKCS11_MODULE` ("built without PKCS#11").
 pec_result pec_signer_new_pkcs11(const char *uri,
                                  size_t uri_len,
                                  const char *module,
