@@ -288,6 +288,21 @@ pec_result pec_sign_message(const pec_signer *signer,
                             int64_t unix_time,
                             pec_bytes **out_bytes);
 
+// Signs `len` bytes of `content` exactly as given (no line-end conversion: canonicalise
+// first when the content is MIME text) with `signer` and returns the detached CMS
+// `SignedData` as DER (the body of an `smime.p7s`: SHA-256, signed attributes contentType,
+// signingTime and messageDigest, the signer's certificate and chain embedded), for callers that
+// frame the `multipart/signed` themselves (the Perl `Mail::PEC::SMimeEngine` writes it the
+// way OpenSSL's `SMIME_write_PKCS7` does). `unix_time` is the signingTime in Unix seconds; a
+// negative value means now. On success `*out_bytes` receives a new `pec_bytes` the caller owns
+// (`pec_bytes_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_TIME`,
+// `PEC_RESULT_SIGNING_FAILED` and the signer's own errors (PKCS#11). Thread-safe.
+pec_result pec_sign_detached(const pec_signer *signer,
+                             const uint8_t *content,
+                             size_t len,
+                             int64_t unix_time,
+                             pec_bytes **out_bytes);
+
 // Makes a provider from the text of a provider file (TOML, `len` bytes of UTF-8, copied):
 //
 // ```toml
@@ -554,6 +569,9 @@ pec_result pec_index_from_ldif(const uint8_t *ldif, size_t len, pec_index **out_
 // `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_LDAP_CONNECT`,
 // `PEC_RESULT_LDAP_TIMEOUT`, `PEC_RESULT_LDAP_SEARCH`, `PEC_RESULT_LDIF_MALFORMED`.
 // Thread-safe.
+//
+// Needs the `ldap` feature of libpec (on by default); a libpec built without it
+// (`--no-default-features`) returns `PEC_RESULT_LDAP_CONNECT` ("built without LDAP").
 pec_result pec_index_from_ldap(const char *url,
                                size_t url_len,
                                const char *base,
@@ -959,6 +977,9 @@ pec_result pec_signer_new_callback(void *userdata,
 // `PEC_RESULT_PKCS11_MODULE`, `PEC_RESULT_PKCS11_TOKEN_NOT_FOUND`,
 // `PEC_RESULT_PKCS11_KEY_NOT_FOUND`, `PEC_RESULT_PKCS11_PIN_INCORRECT`,
 // `PEC_RESULT_BAD_CERTIFICATE`. Thread-safe (sessions are pooled).
+//
+// Needs the `pkcs11` feature of libpec (on by default); a libpec built without it
+// (`--no-default-features`) returns `PEC_RESULT_PKCS11_MODULE` ("built without PKCS#11").
 pec_result pec_signer_new_pkcs11(const char *uri,
                                  size_t uri_len,
                                  const char *module,

@@ -6,7 +6,8 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-pkgs=(openssl libssl-dev pkg-config libxml2-utils softhsm2 opensc slapd ldap-utils valgrind make gcc g++ perl)
+pkgs=(openssl libssl-dev pkg-config libxml2-utils softhsm2 opensc slapd ldap-utils valgrind make gcc g++ perl
+      libtest-pod-perl python3-venv binutils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,5 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO chmod +x /usr/sbin/policy-rc.d
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# cargo-deny for `cargo deny check` (licences, bans, sources: deny.toml). Built from crates.io
+# once per machine: about 3.5 min of CPU (24 min wall on a machine shared by six builds).
+CARGO_DENY_VERSION=0.20.2
+if ! cargo deny --version 2>/dev/null | grep -q " $CARGO_DENY_VERSION\$"; then
+  echo "installing cargo-deny $CARGO_DENY_VERSION (cargo install --locked)"
+  cargo install --locked --quiet "cargo-deny@$CARGO_DENY_VERSION"
 fi
 echo "dependencies ready"

@@ -26,9 +26,35 @@ if [ -x bindings/python/run-tests.sh ]; then
   bindings/python/run-tests.sh
 fi
 
+# One release build of libpec (pec-ffi/build-libpec.sh, in the shared target directory) serves
+# the C install test, the in-tree Perl build and the Perl tarball test.
+install_tmp=$(mktemp -d "${TMPDIR:-/tmp}/pec-install.XXXXXX")
+trap 'rm -rf "$install_tmp"' EXIT
+timed() { local t0=$SECONDS; "$@"; echo "   ($(( SECONDS - t0 )) s)"; }
+
+step "C: libpec installed into a prefix, used through pkg-config (shared, static), SONAME"
+timed tests/install/c-install.sh "$install_tmp/prefix"
+
 if [ -f bindings/perl/Makefile.PL ]; then
   step "Perl"
   (cd bindings/perl && perl Makefile.PL && make && make test)
+
+  step "Perl: make dist tarball built and tested elsewhere against the installed libpec"
+  timed tests/install/perl-dist.sh "$install_tmp/prefix"
+fi
+
+step "libpec without LDAP (cargo test -p pec-ffi --no-default-features --features pkcs11)"
+timed cargo test --locked -p pec-ffi --no-default-features --features pkcs11 --test features --test header
+
+step "cargo deny check licenses bans sources (deny.toml)"
+if cargo deny --version >/dev/null 2>&1; then
+  # advisories need the RustSec database from GitHub, out of reach here (deny.toml)
+  timed cargo deny --log-level error check licenses bans sources
+elif [ "${CI:-}" = true ]; then
+  echo "cargo-deny is required when CI=true (scripts/install-deps.sh installs it)" >&2
+  exit 1
+else
+  echo "skip: cargo-deny not installed (cargo install --locked cargo-deny)"
 fi
 
 step "all tests passed"

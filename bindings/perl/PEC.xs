@@ -1050,6 +1050,22 @@ _sign_message(self, bytes, t)
   OUTPUT:
     RETVAL
 
+SV *
+_sign_detached(self, bytes, t)
+    pec_signer *self
+    SV *bytes
+    IV t
+  PREINIT:
+    STRLEN len;
+    const char *p;
+    pec_bytes *out = NULL;
+  CODE:
+    p = pec_arg_bytes(aTHX_ bytes, &len, "content");
+    PEC_CHECK(pec_sign_detached(self, (const uint8_t *)p, len, (int64_t)t, &out));
+    RETVAL = pec_take_bytes(aTHX_ out);
+  OUTPUT:
+    RETVAL
+
 void
 DESTROY(self)
     SV *self

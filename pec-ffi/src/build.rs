@@ -47,6 +47,37 @@ pub extern "C" fn pec_sign_message(
     })
 }
 
+/// Signs `len` bytes of `content` exactly as given (no line-end conversion: canonicalise
+/// first when the content is MIME text) with `signer` and returns the detached CMS
+/// `SignedData` as DER (the body of an `smime.p7s`: SHA-256, signed attributes contentType,
+/// signingTime and messageDigest, the signer's certificate and chain embedded), for callers that
+/// frame the `multipart/signed` themselves (the Perl `Mail::PEC::SMimeEngine` writes it the
+/// way OpenSSL's `SMIME_write_PKCS7` does). `unix_time` is the signingTime in Unix seconds; a
+/// negative value means now. On success `*out_bytes` receives a new `pec_bytes` the caller owns
+/// (`pec_bytes_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_TIME`,
+/// `PEC_RESULT_SIGNING_FAILED` and the signer's own errors (PKCS#11). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_sign_detached(
+    signer: *const pec_signer,
+    content: *const u8,
+    len: usize,
+    unix_time: i64,
+    out_bytes: *mut *mut pec_bytes,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle.
+        let s = unsafe { arg_ref(signer, "signer") }?;
+        // SAFETY: `len` readable bytes.
+        let data = unsafe { arg_bytes(content, len, "content") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_bytes, "out_bytes") }?;
+        let at = time_or_now(unix_time)?;
+        let der = pec_core::smime::sign_detached(data, &*s.inner, at)?;
+        o.set(into_handle(pec_bytes::new(der)));
+        Ok(())
+    })
+}
+
 pub(crate) fn time_or_now(unix_time: i64) -> Result<DateTime<Utc>, Failure> {
     if unix_time < 0 {
         return Ok(Utc::now());

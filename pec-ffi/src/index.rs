@@ -62,6 +62,9 @@ pub extern "C" fn pec_index_from_ldif(
 /// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_LDAP_CONNECT`,
 /// `PEC_RESULT_LDAP_TIMEOUT`, `PEC_RESULT_LDAP_SEARCH`, `PEC_RESULT_LDIF_MALFORMED`.
 /// Thread-safe.
+///
+/// Needs the `ldap` feature of libpec (on by default); a libpec built without it
+/// (`--no-default-features`) returns `PEC_RESULT_LDAP_CONNECT` ("built without LDAP").
 #[unsafe(no_mangle)]
 pub extern "C" fn pec_index_from_ldap(
     url: *const c_char,
@@ -212,6 +215,15 @@ fn load_ldif(ldif: &[u8]) -> Result<Loaded, Failure> {
     Ok((Arc::new(dir), count))
 }
 
+#[cfg(not(feature = "ldap"))]
+fn load_ldap(_url: &str, _base: Option<&str>, _timeout_ms: u64) -> Result<Loaded, Failure> {
+    Err(Failure::new(
+        pec_result::LdapConnect,
+        "libpec was built without LDAP (the `ldap` feature of pec-ffi)",
+    ))
+}
+
+#[cfg(feature = "ldap")]
 fn load_ldap(url: &str, base: Option<&str>, timeout_ms: u64) -> Result<Loaded, Failure> {
     let mut src = pec_core::index::ldap::LdapSource::new(url);
     if let Some(b) = base {

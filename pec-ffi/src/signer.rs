@@ -206,6 +206,9 @@ pub extern "C" fn pec_signer_new_callback(
 /// `PEC_RESULT_PKCS11_MODULE`, `PEC_RESULT_PKCS11_TOKEN_NOT_FOUND`,
 /// `PEC_RESULT_PKCS11_KEY_NOT_FOUND`, `PEC_RESULT_PKCS11_PIN_INCORRECT`,
 /// `PEC_RESULT_BAD_CERTIFICATE`. Thread-safe (sessions are pooled).
+///
+/// Needs the `pkcs11` feature of libpec (on by default); a libpec built without it
+/// (`--no-default-features`) returns `PEC_RESULT_PKCS11_MODULE` ("built without PKCS#11").
 #[unsafe(no_mangle)]
 pub extern "C" fn pec_signer_new_pkcs11(
     uri: *const c_char,
@@ -236,6 +239,20 @@ pub extern "C" fn pec_signer_new_pkcs11(
     })
 }
 
+#[cfg(not(feature = "pkcs11"))]
+fn pkcs11_signer(
+    _uri: &str,
+    _module: Option<&str>,
+    _cert: &[u8],
+    _chain: &[u8],
+) -> Result<Arc<dyn Signer>, Failure> {
+    Err(Failure::new(
+        pec_result::Pkcs11Module,
+        "libpec was built without PKCS#11 (the `pkcs11` feature of pec-ffi)",
+    ))
+}
+
+#[cfg(feature = "pkcs11")]
 fn pkcs11_signer(
     uri: &str,
     module: Option<&str>,

@@ -56,9 +56,15 @@ is(init($capath, "$pki/provider.pem", "$pki/provider2.key", [], 'openssl'), 1,
 ok(length getErrStr(), '... error text: ' . getErrStr());
 is(init($capath, "$pki/provider.pem", "$pki/provider.key", ["$tmp/nope.pem"], 'openssl'), 1,
     'missing chain certificate');
-is(init($capath, "$pki/provider.pem", "$pki/provider.key", [], 'chil', '/opt/nfast/lib.so'), 1,
-    'OpenSSL engines are refused');
-like(getErrStr(), qr/engine: chil/, '... error text');
+{
+    local $ENV{PEC_SMIME_PKCS11_MODULE};
+    is(init($capath, "$pki/provider.pem", "$pki/provider.key", [], 'chil', '/opt/nfast/lib.so'), 1,
+        'OpenSSL engine chil without a PKCS#11 module configured: 1');
+    like(getErrStr(), qr/\AError to load engine: chil \(no PKCS#11 module/, '... error text');
+}
+is(init($capath, "$pki/provider.pem", "$pki/provider.key", [], 'openssl', undef, { bogus => 1 }), 1,
+    'unknown init option');
+like(getErrStr(), qr/unknown option 'bogus'/, '... error text');
 is(init($capath, "$pki/provider.pem", "$pki/provider.key", [undef], 'openssl'), 1,
     'undef in the chain list');
 is(sign($mail, "$tmp/never"), 1, 'a failed init leaves the module uninitialised');
@@ -75,9 +81,9 @@ is(init($capath, "$pki/provider.pem", "$pki/provider.rsa.key", ["$pki/pec-ca.pem
 my $signed = "$tmp/mail.signed";
 is(sign($mail, $signed), 0, 'sign') or diag getErrStr();
 my $out = slurp($signed);
-like($out, qr{Content-Type: multipart/signed; protocol="application/pkcs7-signature"},
-    'multipart/signed');
-like($out, qr/\AFrom: Mario Rossi/, 'outer header kept');
+like($out, qr{\AMIME-Version: 1\.0\nContent-Type: multipart/signed; protocol="application/x-pkcs7-signature"; micalg="sha-256"; boundary="----[0-9A-F]{32}"\n},
+    'multipart/signed as SMIME_write_PKCS7 writes it');
+like($out, qr/\n------[0-9A-F]{32}\nFrom: Mario Rossi/, 'the whole input, header included, is the signed part');
 ok(openssl_verifies($signed, "$pki/root.pem"), 'openssl cms -verify accepts the signature');
 ok(!openssl_verifies($signed, "$pki/untrusted-root.pem"), '... and refuses another root');
 
@@ -138,6 +144,87 @@ if (sign($mail, "$tmp/expired.signed") == 0) {
     is(verify("$tmp/expired.signed", undef, 1), 0, 'NOVERIFY accepts it');
 } else {
     pass('signing with an expired certificate is refused: ' . getErrStr());
+}
+
+# --- the structure of the original ------------------------------------------------------
+# Crypt::SMimeEngine::sign was PKCS7_sign(signer, key, others, in, PKCS7_DETACHED) and
+# SMIME_write_PKCS7(out, p7, in, PKCS7_DETACHED): what `openssl smime -sign` does with the same
+# signer, key and -certfile. The outputs must be byte-identical except for the boundary and the
+# base64 of the CMS.
+sub mask {
+    my ($m) = @_;
+    my ($b) = $m =~ /boundary="----([0-9A-F]{32})"/ or return "no boundary\n$m";
+    $m =~ s/\Q$b\E/BOUNDARY/g;
+    $m =~ s{(filename="smime\.p7s"\n\n)[A-Za-z0-9+/=\n]+?(\n------BOUNDARY--\n\n)\z}{$1SIGNATURE$2}
+        or return "no signature block\n$m";
+    return $m;
+}
+sub content_of {
+    my ($file) = @_;
+    system("openssl smime -verify -noverify -in '$file' -out '$tmp/content.out' >/dev/null 2>&1") == 0
+        or return undef;
+    return slurp("$tmp/content.out");
+}
+is(init($capath, "$pki/provider.pem", "$pki/provider.key", ["$pki/pec-ca.pem"], 'openssl'), 0,
+    'init for the structure comparison') or diag getErrStr();
+my %inputs = (
+    'CRLF mail'                 => original_mail(),
+    'LF mail'                   => original_mail() =~ s/\r\n/\n/gr,
+    'no final line end'         => "Subject: x\n\nhello\nworld",
+    'CR runs before LF'         => "Subject: x\r\r\n\r\nbody \r\r\ntail\r\n",
+    'line of 3000 bytes'        => "Subject: long\n\n" . ('a' x 3000) . "\n" . ('b' x 1022) . "\r\n" . ('c' x 1023) . "\n",
+    'bare CR inside a line'     => "Subject: x\n\na\rb\n",
+    'MIME multipart input'      => "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nhi\n--b1--\n",
+);
+for my $name (sort keys %inputs) {
+    my $in = "$tmp/in-" . ($name =~ tr/a-zA-Z0-9/_/cr);
+    spew($in, $inputs{$name});
+    is(sign($in, "$in.ours"), 0, "$name: sign") or diag getErrStr();
+    system("openssl smime -sign -signer '$pki/provider.pem' -inkey '$pki/provider.key' "
+        . "-certfile '$pki/pec-ca.pem' -in '$in' -out '$in.openssl' 2>/dev/null") == 0
+        or die "openssl smime -sign failed";
+    my ($ours, $ref) = (slurp("$in.ours"), slurp("$in.openssl"));
+    is(mask($ours), mask($ref), "$name: byte-identical to openssl smime -sign but boundary and CMS");
+    is(content_of("$in.ours"), content_of("$in.openssl"), "$name: the same signed content");
+    ok(openssl_verifies("$in.ours", "$pki/root.pem", '-binary'), "$name: openssl verifies ours");
+    is(verify("$in.openssl", undef, 0), 0, "$name: we verify openssl's") or diag getErrStr();
+    is(verify("$in.ours", undef, 0), 0, "$name: we verify ours") or diag getErrStr();
+}
+# the CMS: the same certificates embedded (the signer's and OTHER_CERTS / -certfile; the CLI
+# adds them in another order than PKCS7_sign did, so compared as sets)
+my $in0 = "$tmp/in-CRLF_mail";
+my @certs = map {
+    my $f = $_;
+    join '|', sort grep { length } map { s/\s+//gr }
+        `openssl smime -pk7out -in '$f' 2>/dev/null | openssl pkcs7 -print_certs -noout 2>/dev/null`;
+} ("$in0.ours", "$in0.openssl");
+ok(length $certs[0], 'certificates found in the CMS');
+is($certs[0], $certs[1], 'the same certificates in the CMS as openssl embeds');
+like(`openssl smime -pk7out -in '$in0.ours' 2>/dev/null | openssl cms -cmsout -inform PEM -print -noout 2>&1`,
+    qr/digestAlgorithms:\s*\n\s*algorithm: sha256/, 'SHA-256 like openssl smime');
+
+# --- the system CA store, as the original's X509_STORE_set_default_paths ------------------
+is(init($other_capath, "$pki/provider.pem", "$pki/provider.key", ["$pki/pec-ca.pem"], 'openssl'), 0,
+    'init with a CAPATH that does not hold our root');
+is(sign($mail, "$tmp/sys.signed"), 0, 'sign');
+{
+    local $ENV{SSL_CERT_FILE} = "$pki/root.pem";    # the "system" store holds our root
+    local $ENV{SSL_CERT_DIR};
+    is(init($other_capath, "$pki/provider.pem", "$pki/provider.key", [], 'openssl'), 0, 'init');
+    is(verify("$tmp/sys.signed", undef, 0), 0, 'trusted through the system store (SSL_CERT_FILE)')
+        or diag getErrStr();
+    is(init($other_capath, "$pki/provider.pem", "$pki/provider.key", [], 'openssl', undef,
+            { system_ca => 0 }), 0, 'init, system_ca => 0');
+    is(verify("$tmp/sys.signed", undef, 0), 1, '... then only CAPATH is trusted');
+    local $ENV{PEC_SMIME_NO_SYSTEM_CA} = 1;
+    is(init($other_capath, "$pki/provider.pem", "$pki/provider.key", [], 'openssl'), 0, 'init');
+    is(verify("$tmp/sys.signed", undef, 0), 1, '... also with PEC_SMIME_NO_SYSTEM_CA=1');
+}
+{
+    local $ENV{SSL_CERT_FILE} = "$tmp/nonexistent.pem";
+    local $ENV{SSL_CERT_DIR} = "$tmp/nonexistent";
+    is(init($other_capath, "$pki/provider.pem", "$pki/provider.key", [], 'openssl'), 0,
+        'a missing system store is not an error');
 }
 
 # --- load_privk -----------------------------------------------------------------------------

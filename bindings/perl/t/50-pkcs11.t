@@ -75,4 +75,38 @@ is(init($capath, $tok->{cert}, $tok->{uri}, [], 'pkcs11', undef), 1,
    'init pkcs11 without module (and none in the URI): 1');
 ok(length getErrStr(), '... error text: ' . getErrStr());
 
+# OpenSSL engine names of OpenPEC configurations (chil: nCipher) map to PKCS#11 through the
+# environment: module and URI template (%k is the KEY OpenPEC passes)
+{
+    local $ENV{PEC_SMIME_PKCS11_MODULE} = $tok->{module};
+    local $ENV{PEC_SMIME_PKCS11_URI} =
+        "pkcs11:token=pec-test;object=%k;type=private?pin-source=file:$tok->{dir}/pin.txt";
+    is(init($capath, $tok->{cert}, 'provider', [], 'chil', '/opt/nfast/toolkits/hwcrhk/libnfhwcrhk.so'),
+       0, "ENGINE 'chil' with KEY 'provider': PKCS#11 from the environment") or diag getErrStr();
+    is(sign("$tmp/mail.txt", "$tmp/chil.signed"), 0, '... sign') or diag getErrStr();
+    is(verify("$tmp/chil.signed", undef, 0), 0, '... verify') or diag getErrStr();
+    is(system("openssl smime -verify -in '$tmp/chil.signed' -CAfile '$tok->{cert}' -out /dev/null >/dev/null 2>&1"),
+       0, '... openssl agrees');
+    is(init($capath, $tok->{cert}, 'no-such-key', [], 'chil', undef), 1, '... an unknown key label: 1');
+    like(getErrStr(), qr/key|object/i, '... error text: ' . getErrStr());
+}
+{
+    local $ENV{PEC_SMIME_PKCS11_MODULE};
+    local $ENV{PEC_SMIME_PKCS11_URI};
+    # init options instead of the environment; no template: KEY is the object label
+    (my $pin_uri = "pin-source=file:$tok->{dir}/pin.txt");
+    is(init($capath, $tok->{cert}, "pkcs11:token=pec-test;object=provider;type=private?$pin_uri",
+            [], 'CHIL', undef, { pkcs11_module => $tok->{module} }),
+       0, 'engine name is case-insensitive; module from the init option') or diag getErrStr();
+    is(sign("$tmp/mail.txt", "$tmp/chil2.signed"), 0, '... sign') or diag getErrStr();
+    is(init($capath, $tok->{cert}, 'provider', [], 'chil', undef,
+            { pkcs11_module => $tok->{module},
+              pkcs11_uri => "pkcs11:token=pec-test;object=%k;type=private?$pin_uri" }),
+       0, 'URI template from the init option') or diag getErrStr();
+    is(sign("$tmp/mail.txt", "$tmp/chil3.signed"), 0, '... sign') or diag getErrStr();
+    is(init($capath, $tok->{cert}, 'provider', [], 'chil', undef), 1,
+       'chil without any PKCS#11 configuration: 1');
+    like(getErrStr(), qr/\AError to load engine: chil .*PEC_SMIME_PKCS11_MODULE/, '... says what to set');
+}
+
 done_testing;

@@ -216,16 +216,20 @@ arguments and return conventions, so the switch is one line in each file that us
   -use Crypt::SMimeEngine qw(&init &sign &verify &getFingerprint &getCertInfo &getErrStr);
   +use Mail::PEC::SMimeEngine qw(&init &sign &verify &getFingerprint &getCertInfo &getErrStr);
 
+or none at all: C<perl Makefile.PL --crypt-smimeengine> also installs the shim
+L<Crypt::SMimeEngine> under the original name (off by default).
+
 What differs:
 
 =over 4
 
 =item * HSMs
 
-C<ENGINE> C<'pkcs11'> replaces OpenSSL ENGINEs such as C<chil>: C<KEY> becomes a
-C<pkcs11:> URI (RFC 7512) whose C<pin-source> (or C<pin-value>) gives the PIN, and
-C<ENGINE_SO> the PKCS#11 module of the HSM (nCipher, Luna, SoftHSM2 ...). Other engine names
-are refused with an error.
+Every OpenSSL ENGINE name (C<chil>, C<pkcs11>, ...) is served through PKCS#11, configured
+outside the code: C<PEC_SMIME_PKCS11_MODULE> names the PKCS#11 module of the HSM (nCipher,
+Luna, SoftHSM2 ...) and C<PEC_SMIME_PKCS11_URI> the key (RFC 7512 URI; C<%k> stands for the
+C<KEY> OpenPEC passes, and its C<pin-source> or C<pin-value> gives the PIN); or C<KEY> is
+itself a C<pkcs11:> URI. See L<Mail::PEC::SMimeEngine/init>.
 
 =item * Fixed defects
 
@@ -235,16 +239,15 @@ frees the previous state; the error string of C<getErrStr> is per thread.
 
 =item * Signing
 
-C<sign> signs with SHA-256 and writes a complete C<multipart/signed> message: the header
-fields of the input that are not C<Content-*> stay in the outer header, the C<Content-*>
-fields and the body become the signed part, byte for byte (bare LF become CRLF). The
-original put the whole input, header included, inside the signed part.
+C<sign> writes what the original wrote: the whole input, header included, becomes the
+signed first part (line ends made CRLF), framed by OpenSSL's C<multipart/signed> layout. The
+CMS is SHA-256 and carries no SMIMECapabilities attribute.
 
 =item * Verification
 
-C<verify> also checks the validity period of the signer certificate and uses only the
-certificates of C<CAPATH> as trust anchors (not the system-wide store the original added).
-Signatures with SHA-1 still verify.
+C<verify> also checks the validity period of the signer certificate. Like the original, it
+trusts C<CAPATH> and the system-wide store (C<SSL_CERT_FILE>/C<SSL_CERT_DIR> or the platform
+bundle). Signatures with SHA-1 still verify.
 
 =item * Certificate information
 

@@ -58,9 +58,16 @@ sub spew {
 
 # The test PKI in $dir (root, pec-ca, provider, expired, revoked, untrusted-root, other-root,
 # CRLs): see tests/pki/README.md.
+# The repository's test scripts, shipped in t/tools (links in the repository, copies in the
+# distribution tarball).
+sub tool_script {
+    my ($name) = @_;
+    return File::Spec->catfile($FindBin::Bin, 'tools', $name);
+}
+
 sub make_pki {
     my ($dir) = @_;
-    my $script = File::Spec->catfile(repo_root(), 'tests', 'pki', 'make-pki.sh');
+    my $script = tool_script('make-pki.sh');
     system("bash '$script' '$dir' >/dev/null 2>&1") == 0 or die "make-pki.sh failed";
     return $dir;
 }
@@ -80,7 +87,7 @@ sub make_capath {
 # A SoftHSM2 token under $dir; returns { conf, uri, cert, module, dir }.
 sub make_token {
     my ($dir) = @_;
-    my $script = File::Spec->catfile(repo_root(), 'tests', 'softhsm', 'make-token.sh');
+    my $script = tool_script('make-token.sh');
     system("sh '$script' '$dir' >/dev/null 2>&1") == 0 or die "make-token.sh failed";
     my $module = $ENV{PKCS11_MODULE} || '/usr/lib/softhsm/libsofthsm2.so';
     return {

@@ -56,13 +56,63 @@ sub _write {
 
 sub _is_handle { Scalar::Util::blessed($_[0]) ? 1 : 0 }
 
+# OpenSSL's default certificate store (X509_STORE_set_default_paths, which the original's
+# verification store loads besides CAPATH): SSL_CERT_FILE / SSL_CERT_DIR when set, else the
+# usual bundle file of the platform, else its hashed directory.
+sub _system_ca {
+    return (ca_file => $ENV{SSL_CERT_FILE}) if defined $ENV{SSL_CERT_FILE} && -f $ENV{SSL_CERT_FILE};
+    return (ca_path => $ENV{SSL_CERT_DIR}) if defined $ENV{SSL_CERT_DIR} && -d $ENV{SSL_CERT_DIR};
+    for my $f ('/usr/lib/ssl/cert.pem', '/etc/ssl/certs/ca-certificates.crt',
+               '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem') {
+        return (ca_file => $f) if -f $f && -r _;
+    }
+    for my $d ('/usr/lib/ssl/certs', '/etc/ssl/certs') {
+        return (ca_path => $d) if -d $d && -r _;
+    }
+    return ();
+}
+
+# The PKCS#11 configuration of an OpenSSL engine name (pkcs11, chil, nuron, ...): the module
+# and the key URI, from init's options or the environment. KEY is used as given when it is
+# a pkcs11: URI; otherwise it is put into the URI template (%k) or becomes the object label.
+sub _pkcs11_config {
+    my ($engine, $engine_so, $key, $opts) = @_;
+    my $module = $opts->{pkcs11_module};
+    $module = $ENV{PEC_SMIME_PKCS11_MODULE} unless defined $module && length $module;
+    # ENGINE_SO names the PKCS#11 module only for the engine 'pkcs11'; for the others it is
+    # an OpenSSL engine library, which the original ignored too
+    $module = $engine_so
+        if $engine eq 'pkcs11' && !(defined $module && length $module)
+        && defined $engine_so && length $engine_so;
+    $module = undef unless defined $module && length $module;
+    die "Error to load private key: KEY is undef\n" unless defined $key && length $key;
+    my $uri;
+    if ($key =~ /\Apkcs11:/i) {
+        $uri = $key;
+    } else {
+        my $template = $opts->{pkcs11_uri};
+        $template = $ENV{PEC_SMIME_PKCS11_URI} unless defined $template && length $template;
+        (my $esc = $key) =~ s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ge;
+        if (defined $template && length $template) {
+            ($uri = $template) =~ s/%k/$esc/g;
+        } elsif ($engine eq 'pkcs11') {
+            die "Error to load private key: $key is not a pkcs11: URI\n";
+        } else {
+            $uri = "pkcs11:object=$esc;type=private";
+        }
+    }
+    die "Error to load engine: $engine (no PKCS#11 module: set PEC_SMIME_PKCS11_MODULE"
+        . " or the init option pkcs11_module)\n"
+        unless defined $module || $uri =~ /[?&]module-path=/;
+    return ($uri, $module);
+}
+
 # Makes the signer for the engine; dies with a Mail::PEC::Error or a message.
 sub _signer {
-    my ($engine, $engine_so, $key, $cert_pem, $chain_pem) = @_;
-    if ($engine eq 'pkcs11') {
-        die "Error to load private key: KEY is undef\n" unless defined $key && length $key;
-        my $module = defined $engine_so && length $engine_so ? $engine_so : undef;
-        return Mail::PEC::Signer->pkcs11($key, $module, $cert_pem, $chain_pem);
+    my ($engine, $engine_so, $key, $cert_pem, $chain_pem, $opts) = @_;
+    if ($engine ne 'openssl') {
+        my ($uri, $module) = _pkcs11_config($engine, $engine_so, $key, $opts || {});
+        return Mail::PEC::Signer->pkcs11($uri, $module, $cert_pem, $chain_pem);
     }
     my $key_pem = _read($key);
     die 'Error to access to key file: ' . (defined $key ? $key : '(undef)') . "\n"
@@ -70,12 +120,16 @@ sub _signer {
     return Mail::PEC::Signer->software($key_pem, $cert_pem, $chain_pem);
 }
 
+my %INIT_OPTIONS = map { $_ => 1 } qw(pkcs11_module pkcs11_uri system_ca);
+
 sub _init {
-    my ($capath, $certsigner, $key, $other, $engine, $engine_so) = @_;
+    my ($capath, $certsigner, $key, $other, $engine, $engine_so, $opts) = @_;
     $engine = 'openssl' if !defined $engine || $engine eq '';
     $engine = lc $engine;
-    return _fail("Error to load engine: $engine (supported: openssl, pkcs11)")
-        unless $engine eq 'openssl' || $engine eq 'pkcs11';
+    $opts = {} unless ref $opts eq 'HASH';
+    for my $k (sort keys %$opts) {
+        return _fail("Error in init: unknown option '$k'") unless $INIT_OPTIONS{$k};
+    }
     return _fail('Error to access to CA path: ' . (defined $capath ? $capath : '(undef)'))
         unless defined $capath && -d $capath && -r _;
     my $cert_pem = _read($certsigner);
@@ -92,13 +146,22 @@ sub _init {
     }
     my ($signer, $verifier);
     my $ok = eval {
-        $signer = _signer($engine, $engine_so, $key, $cert_pem, $chain_pem);
-        $verifier = Mail::PEC::Verifier->new(ca_path => $capath);
+        $signer = _signer($engine, $engine_so, $key, $cert_pem, $chain_pem, $opts);
+        my $system = exists $opts->{system_ca} ? $opts->{system_ca}
+                   : !$ENV{PEC_SMIME_NO_SYSTEM_CA};
+        my %sys = $system ? _system_ca() : ();
+        my @dirs = ($capath, defined $sys{ca_path} ? $sys{ca_path} : ());
+        $verifier = Mail::PEC::Verifier->new(
+            ca_path => \@dirs, defined $sys{ca_file} ? (ca_file => $sys{ca_file}) : ());
         1;
     };
-    return _fail('Error in init: ' . _text($@)) unless $ok;
+    if (!$ok) {
+        my $t = _text($@);
+        return _fail($t =~ /\AError to load engine/ ? $t : "Error in init: $t");
+    }
     %STATE = (
-        args     => [ $capath, $certsigner, $key, [@$other], $engine, $engine_so ],
+        opts     => {%$opts},
+        args     => [ $capath, $certsigner, $key, [@$other], $engine, $engine_so, {%$opts} ],
         engine   => $engine,
         engine_so => $engine_so,
         cert_pem => $cert_pem,
@@ -118,11 +181,11 @@ sub _ready {
     return _init(@args) == 0;
 }
 
-sub init($$$$$;$) {
-    my ($capath, $certsigner, $key, $other, $engine, $engine_so) = @_;
+sub init($$$$$;$$) {
+    my ($capath, $certsigner, $key, $other, $engine, $engine_so, $opts) = @_;
     $ERRSTR = '';
     %STATE = ();    # releases the previous key, sessions and trust store
-    return _init($capath, $certsigner, $key, $other, $engine, $engine_so);
+    return _init($capath, $certsigner, $key, $other, $engine, $engine_so, $opts);
 }
 
 sub sign {
@@ -134,10 +197,63 @@ sub sign {
         unless defined $data;
     return _fail('Error to write signed file: output path is undef')
         unless defined $out && length $out;
-    my $signed = eval { $STATE{signer}->sign_message($data) };
-    return _fail('Error to sign file ' . $in . ': ' . _text($@)) unless defined $signed;
-    return _fail("Error to write signed file $out: $!") unless _write($out, $signed);
+    my $content = _crlf_copy($data);
+    my $p7s = eval { $STATE{signer}->sign_detached($content) };
+    return _fail('Error to sign file ' . $in . ': ' . _text($@)) unless defined $p7s;
+    return _fail("Error to write signed file $out: $!")
+        unless _write($out, _smime_write($content, $p7s));
     return 0;
+}
+
+# The signed content as OpenSSL's SMIME_crlf_copy makes it from a text file (PKCS7_sign and
+# SMIME_write_PKCS7 without PKCS7_BINARY): the input read in lines of at most 1023 bytes
+# (BIO_gets into a 1024-byte buffer), trailing CR and LF stripped from each, CRLF written
+# after each line that had an LF. The whole input is the signed part, headers included.
+sub _crlf_copy {
+    my ($data) = @_;
+    my $out = '';
+    while ($data =~ /\G([^\n]{0,1022}\n|[^\n]{1,1023})/g) {
+        my $line = $1;
+        my $eol = $line =~ s/\n\z//;
+        $line =~ s/\r+\z//;
+        $out .= $line;
+        $out .= "\r\n" if $eol;
+    }
+    return $out;
+}
+
+# SMIME_write_PKCS7(out, p7, data, PKCS7_DETACHED): the multipart/signed of OpenSSL, its
+# framing with LF line ends, a boundary of 32 random hex digits after "----", the content as
+# signed, the CMS in base64 lines of 64 characters.
+sub _smime_write {
+    my ($content, $p7s) = @_;
+    my $bound = _random_hex(16);
+    require MIME::Base64;
+    my $b64 = MIME::Base64::encode_base64($p7s, '');
+    $b64 =~ s/(.{1,64})/$1\n/g;
+    return "MIME-Version: 1.0\n"
+        . 'Content-Type: multipart/signed; protocol="application/x-pkcs7-signature";'
+        . qq{ micalg="sha-256"; boundary="----$bound"\n\n}
+        . "This is an S/MIME signed message\n\n"
+        . "------$bound\n"
+        . $content
+        . "\n------$bound\n"
+        . qq{Content-Type: application/x-pkcs7-signature; name="smime.p7s"\n}
+        . "Content-Transfer-Encoding: base64\n"
+        . qq{Content-Disposition: attachment; filename="smime.p7s"\n\n}
+        . $b64
+        . "\n------$bound--\n\n";
+}
+
+sub _random_hex {
+    my ($n) = @_;
+    my $bytes = '';
+    if (open my $fh, '<:raw', '/dev/urandom') {
+        read $fh, $bytes, $n;
+        close $fh;
+    }
+    $bytes = join '', map { chr int rand 256 } 1 .. $n if length $bytes != $n;
+    return uc unpack 'H*', $bytes;
 }
 
 sub verify {
@@ -180,7 +296,8 @@ sub load_privk {
     return _fail('Error to load certificate file: ' . (defined $newcert ? $newcert : '(undef)'))
         unless defined $cert_pem;
     my $signer = eval {
-        _signer($STATE{engine}, $STATE{engine_so}, $newkey, $cert_pem, $STATE{chain_pem});
+        _signer($STATE{engine}, $STATE{engine_so}, $newkey, $cert_pem, $STATE{chain_pem},
+            $STATE{opts});
     };
     return _fail('Error to load private key: ' . _text($@)) unless $signer;
     $STATE{signer} = $signer;    # the previous one is released
@@ -334,21 +451,42 @@ in C<getErrStr()>.
 
 =over 4
 
-=item init(CAPATH, CERTSIGNER, KEY, \@OTHER_CERTS, ENGINE, ENGINE_SO)
+=item init(CAPATH, CERTSIGNER, KEY, \@OTHER_CERTS, ENGINE, ENGINE_SO, \%OPTIONS)
 
 Initialises the module; returns 0 on success, 1 on error. C<CAPATH> is a directory of
-trusted certificates (hashed C<c_rehash> links or C<.pem>/C<.crt> files), C<CERTSIGNER> the
-PEM signer certificate, C<\@OTHER_CERTS> PEM files of certificates embedded in signatures
-(intermediates). C<ENGINE> C<'openssl'> (or undef): C<KEY> is a PEM private key file;
-C<'pkcs11'>: C<KEY> is a C<pkcs11:> URI (RFC 7512; PIN through its C<pin-source> or
-C<pin-value>) and C<ENGINE_SO> the PKCS#11 module (undef: C<module-path> of the URI). Calling
-C<init> again replaces the previous state and releases it; a failed C<init> leaves the module
+trusted certificates (hashed C<c_rehash> links or C<.pem>/C<.crt> files); like the original,
+verification also trusts the system's default store (OpenSSL's default paths:
+C<SSL_CERT_FILE>/C<SSL_CERT_DIR> when set, else the platform bundle such as
+F</etc/ssl/certs/ca-certificates.crt>). C<CERTSIGNER> is the PEM signer certificate,
+C<\@OTHER_CERTS> PEM files of certificates embedded in signatures (intermediates).
+
+C<ENGINE> C<'openssl'> (or undef): C<KEY> is a PEM private key file. Any other name is an
+OpenSSL engine of the original (C<pkcs11>, C<chil>, C<nuron>, ...) and is served through
+PKCS#11: C<KEY> is a C<pkcs11:> URI (RFC 7512; PIN through its C<pin-source> or
+C<pin-value>), or a key name put into the URI template C<pkcs11_uri> (C<%k> stands for it,
+e.g. C<pkcs11:token=PEC;object=%k;type=private?pin-source=file:/run/pec/pin>), or, without a
+template and for engines other than C<pkcs11>, the object label
+(C<pkcs11:object=KEY;type=private>). The PKCS#11 module is the option C<pkcs11_module>, else
+the environment variable C<PEC_SMIME_PKCS11_MODULE>, else (engine C<pkcs11> only)
+C<ENGINE_SO>, else the C<module-path> of the URI; the URI template is the option
+C<pkcs11_uri>, else C<PEC_SMIME_PKCS11_URI>. So an OpenPEC configuration that names C<chil>
+runs unchanged once those two variables point at the HSM's PKCS#11 module and key. The
+C<ENGINE_SO> of other engines is an OpenSSL engine library, ignored as the original did.
+
+C<\%OPTIONS> (optional, an addition): C<pkcs11_module>, C<pkcs11_uri> (above) and
+C<system_ca> (false: trust only C<CAPATH>; also C<PEC_SMIME_NO_SYSTEM_CA=1>). Calling C<init>
+again replaces the previous state and releases it; a failed C<init> leaves the module
 uninitialised.
 
 =item sign(IN_PATH, OUT_PATH)
 
-Signs the message in C<IN_PATH> (detached S/MIME signature, SHA-256) and writes the complete
-C<multipart/signed> message to C<OUT_PATH>; 0/1.
+Signs the whole message in C<IN_PATH>, header included, as the original's
+C<PKCS7_sign(..., PKCS7_DETACHED)> + C<SMIME_write_PKCS7> did, and writes the same
+structure to C<OUT_PATH>: C<MIME-Version: 1.0> and a C<multipart/signed>
+(C<protocol="application/x-pkcs7-signature"; micalg="sha-256">, boundary C<----> and 32 hex
+digits) with LF line ends, whose first part is the input with each line end made CRLF
+(exactly the signed bytes) and whose second part is C<smime.p7s> (base64, 64-character
+lines). Returns 0/1.
 
 =item verify(SIGNED_PATH, SIGNER_OUT_PATH, NOVERIFY)
 
@@ -397,8 +535,14 @@ at its first call (with PKCS#11: a new login).
 
 =head1 DIFFERENCES FROM Crypt::SMimeEngine
 
-See L<Mail::PEC/MIGRATING FROM OPENPEC>: ENGINE C<pkcs11> instead of OpenSSL engines, no
-crash on undef arguments, a real re-initialisation, per-thread errors, SHA-256 signatures
-with the non-C<Content-*> header fields outside the signed part, only C<CAPATH> trusted.
+See L<Mail::PEC/MIGRATING FROM OPENPEC>. The signed structure is the original's (see
+C<sign>); the CMS carries the signed attributes contentType, signingTime and messageDigest
+(no SMIMECapabilities) and is always SHA-256. OpenSSL engines are served through PKCS#11
+(see C<init>). No crash on undef arguments, a real re-initialisation (the original ignored a
+second C<init>), per-thread errors.
+
+=head1 LICENSE
+
+Apache-2.0 OR MIT.
 
 =cut

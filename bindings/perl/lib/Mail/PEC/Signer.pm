@@ -24,6 +24,12 @@ sub sign_message {
     return $self->_sign_message($bytes, $t);
 }
 
+sub sign_detached {
+    my ($self, $bytes, %opts) = @_;
+    my $t = defined $opts{time} ? $opts{time} : -1;
+    return $self->_sign_detached($bytes, $t);
+}
+
 1;
 __END__
 
@@ -64,6 +70,12 @@ when the object is destroyed. Croaks C<pkcs11_*> codes.
 Signs a complete unsigned RFC 5322 message and returns it as S/MIME C<multipart/signed>
 (SHA-256, RSA PKCS#1 v1.5): C<Content-*> fields and body become the signed part, the other
 header fields stay outside. C<time> is the CMS signingTime (default: now).
+
+=item sign_detached($bytes, time => $epoch)
+
+Signs C<$bytes> exactly as given and returns the detached CMS C<SignedData> as DER (the
+body of an C<smime.p7s>), for callers that write the C<multipart/signed> themselves.
+C<time> is the CMS signingTime (default: now).
 
 =back
 

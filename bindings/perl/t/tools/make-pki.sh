@@ -1,0 +1,1 @@
+../../../../tests/pki/make-pki.sh

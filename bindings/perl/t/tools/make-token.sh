@@ -1,0 +1,1 @@
+../../../../tests/softhsm/make-token.sh
