@@ -38,8 +38,8 @@ pub struct Args {
     /// A CRL file, PEM or DER (repeatable).
     #[arg(long)]
     crl: Vec<PathBuf>,
-    /// Fetch missing CRLs from the certificates' http:// distribution points (offline by
-    /// default).
+    /// Fetch missing CRLs from the certificates' http:// and https:// distribution points
+    /// (offline by default; a proxy from HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY).
     #[arg(long = "fetch-crls")]
     fetch_crls: bool,
     /// The providers index as LDIF (plain, or signed `.p7m` verified against the trust

@@ -766,6 +766,80 @@ fn completions_and_man_page() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `--fetch-crls` goes through the proxy named in the environment (the distribution point
+/// `http://crl.pec-test.invalid/pec-ca.crl` does not resolve: only the proxy can answer).
+#[test]
+fn verify_fetch_crls_through_an_environment_proxy() {
+    use std::io::{Read, Write};
+    let f = fixture();
+    let (good, _) = verify_inputs();
+    let crl = std::fs::read(f.p("crl.pem")).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // an HTTP proxy: ureq 3 tunnels every proxied request with CONNECT, then sends the
+    // request in origin form through the tunnel
+    let server = std::thread::spawn(move || {
+        let read_head = |s: &mut std::net::TcpStream| {
+            let mut req = Vec::new();
+            let mut byte = [0u8; 1];
+            while !req.ends_with(b"\r\n\r\n") {
+                match s.read(&mut byte) {
+                    Ok(1) => req.push(byte[0]),
+                    _ => break,
+                }
+            }
+            String::from_utf8_lossy(&req).into_owned()
+        };
+        let mut requests = Vec::new();
+        while let Ok((mut s, _)) = listener.accept() {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            let head = read_head(&mut s);
+            if head.starts_with("QUIT") {
+                break;
+            }
+            if head.starts_with("CONNECT ") {
+                let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                requests.push(head);
+                let tunneled = read_head(&mut s);
+                requests.push(tunneled);
+            } else {
+                requests.push(head);
+            }
+            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", crl.len());
+            let _ = s.write_all(resp.as_bytes()).and_then(|()| s.write_all(&crl));
+        }
+        requests
+    });
+    let proxy = format!("http://127.0.0.1:{port}");
+    let o = pec()
+        .args(["verify", "--json", "--fetch-crls", good, "--ca-file", &f.p("root.pem")])
+        .args(["--crl", &f.p("root-crl.pem")])
+        .env("HTTP_PROXY", &proxy)
+        .env("http_proxy", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .output()
+        .unwrap();
+    let mut stop = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stop.write_all(b"QUIT\r\n\r\n").unwrap();
+    let requests = server.join().unwrap();
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{} {requests:?}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json(&o)["revocation"], "good");
+    assert!(
+        requests.iter().any(|r| r.starts_with("CONNECT crl.pec-test.invalid:80 HTTP/1.1\r\n")),
+        "{requests:?}"
+    );
+    assert!(requests.iter().any(|r| r.starts_with("GET /pec-ca.crl HTTP/1.1\r\n")), "{requests:?}");
+}
+
 #[test]
 fn demo_runs() {
     let dir = std::env::temp_dir().join(format!("pec-demo-test-{}", std::process::id()));
