@@ -21,8 +21,8 @@ use crate::output::print_error;
 /// Signing options shared by `pec build` and `pec sign`.
 #[derive(Debug, clap::Args)]
 pub struct SignArgs {
-    /// The provider's private key (PEM or DER, PKCS#8 or PKCS#1).
-    #[arg(long)]
+    /// The provider's private key (PEM or DER, PKCS#8 or PKCS#1); goes with --cert.
+    #[arg(long, requires = "cert")]
     key: Option<PathBuf>,
     /// The signer certificate (PEM or DER).
     #[arg(long)]
@@ -44,16 +44,15 @@ pub struct SignArgs {
 /// Arguments of `pec build`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The kind to build (wire value): posta-certificata, errore, accettazione,
-    /// non-accettazione, presa-in-carico, avvenuta-consegna, errore-consegna,
-    /// preavviso-errore-consegna, rilevazione-virus.
-    kind: String,
+    /// The kind to build (wire value).
+    #[arg(value_parser = crate::values::kind(), ignore_case = true)]
+    kind: MessageKind,
     /// The provider file (TOML: name, domain, certified_domains or index).
     #[arg(long)]
     provider: PathBuf,
     /// The time of the transaction (RFC 3339); default: now, Europe/Rome.
-    #[arg(long)]
-    time: Option<String>,
+    #[arg(long, value_parser = crate::values::time)]
+    time: Option<TimeReference>,
     /// The user's message (for posta-certificata, accettazione, non-accettazione).
     #[arg(long)]
     original: Option<PathBuf>,
@@ -63,18 +62,18 @@ pub struct Args {
     /// A recipient (repeatable for presa-in-carico).
     #[arg(long)]
     recipient: Vec<String>,
-    /// completa | breve | sintetica.
-    #[arg(long = "receipt-type")]
-    receipt_type: Option<String>,
-    /// nessuno | no-dest | no-dominio | virus | altro.
-    #[arg(long)]
-    error: Option<String>,
+    /// The delivery receipt type asked for (X-TipoRicevuta).
+    #[arg(long = "receipt-type", value_parser = crate::values::receipt_type(), ignore_case = true)]
+    receipt_type: Option<ReceiptType>,
+    /// The daticert error (postacert@errore).
+    #[arg(long, value_parser = crate::values::cert_error(), ignore_case = true)]
+    error: Option<CertError>,
     /// The extended error text (errore-esteso).
     #[arg(long = "error-text")]
     error_text: Option<String>,
-    /// 12h | 24h (preavviso-errore-consegna).
-    #[arg(long)]
-    timeout: Option<String>,
+    /// Which timeout notice (preavviso-errore-consegna).
+    #[arg(long, value_parser = crate::values::timeout(), ignore_case = true)]
+    timeout: Option<Timeout>,
     /// The PEC identifier of the submission (access-point kinds): give the same value to
     /// `accettazione` and `posta-certificata` of one message; generated when absent.
     #[arg(long)]
@@ -102,45 +101,22 @@ fn emit(bytes: &[u8]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn invalid(what: &str, v: &str) -> Error {
-    Error::InvalidArgument(format!("{what}: {v:?}"))
-}
-
 fn build(a: &Args) -> Result<Vec<u8>, Error> {
-    let kind =
-        MessageKind::from_known(&a.kind).ok_or_else(|| BuildError::UnknownKind(a.kind.clone()))?;
     let provider = load_provider(&a.provider)?;
-    // without --time, the provider's time zone (default Europe/Rome) applies
-    let time = a.time.as_deref().map(TimeReference::from_rfc3339).transpose()?;
     let original = a.original.as_deref().map(crate::input::read).transpose()?;
     let envelope = a.envelope.as_deref().map(crate::input::read).transpose()?;
-    let receipt_type = a
-        .receipt_type
-        .as_deref()
-        .map(|v| ReceiptType::from_known(v).ok_or_else(|| invalid("--receipt-type", v)))
-        .transpose()?;
-    let error = a
-        .error
-        .as_deref()
-        .map(|v| CertError::from_known(v).ok_or_else(|| invalid("--error", v)))
-        .transpose()?;
-    let timeout = match a.timeout.as_deref() {
-        None => None,
-        Some("12h") | Some("12") => Some(Timeout::H12),
-        Some("24h") | Some("24") => Some(Timeout::H24),
-        Some(v) => return Err(invalid("--timeout", v)),
-    };
     let signer = load_signer(&a.sign)?;
     let req = BuildRequest {
-        kind,
-        time,
+        kind: a.kind.clone(),
+        // without --time, the provider's time zone (default Europe/Rome) applies
+        time: a.time,
         original: original.as_deref(),
         envelope: envelope.as_deref(),
         recipients: a.recipient.clone(),
-        receipt_type,
-        error,
+        receipt_type: a.receipt_type.clone(),
+        error: a.error.clone(),
         error_text: a.error_text.clone(),
-        timeout,
+        timeout: a.timeout,
         smtp: None,
         identifier: a.id.clone(),
     };
@@ -198,20 +174,20 @@ pub struct SignCommand {
     #[command(flatten)]
     sign: SignArgs,
     /// The signing time (RFC 3339); default now.
-    #[arg(long)]
-    time: Option<String>,
+    #[arg(long, value_parser = crate::values::time)]
+    time: Option<TimeReference>,
 }
 
 /// Runs `pec sign < unsigned > signed`.
 pub fn run_sign(a: &SignCommand) -> ExitCode {
+    if a.sign.key.is_none() && a.sign.pkcs11_uri.is_none() {
+        return crate::usage_error("sign", "pec sign needs --key and --cert, or --pkcs11-uri");
+    }
     let r = (|| -> Result<Vec<u8>, Error> {
         let signer = load_signer(&a.sign)?.ok_or_else(|| {
             Error::InvalidArgument("pec sign needs --key/--cert or --pkcs11-uri".into())
         })?;
-        let time = match &a.time {
-            Some(t) => TimeReference::from_rfc3339(t)?,
-            None => TimeReference::now(),
-        };
+        let time = a.time.unwrap_or_else(TimeReference::now);
         let input = crate::input::read(std::path::Path::new("-"))?;
         pec_core::smime::sign_message(&input, signer.as_ref(), time.utc())
     })();

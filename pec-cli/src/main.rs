@@ -1,7 +1,7 @@
 //! `pec`: inspect, build, sign and verify Italian certified email (PEC), and query the
 //! providers index.
 //!
-//! Exit codes are part of the contract: see each subcommand.
+//! Exit codes are part of the contract: see each subcommand and [`EXIT_STATUS`].
 
 mod bench;
 mod build;
@@ -11,15 +11,30 @@ mod input;
 mod inspect;
 mod output;
 mod pkcs11;
+mod values;
 mod verify;
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// Exit status of a usage error (BSD `sysexits.h` `EX_USAGE`): an unknown option, a value
+/// outside its set, a missing argument. Distinct from 2, input that could not be read.
+pub const EX_USAGE: u8 = 64;
+
+/// The exit statuses, shown at the end of `pec --help` and in the man page.
+const EXIT_STATUS: &str = "\
+Exit status:
+  0   success (verify: every message valid; index lookup: found)
+  1   verify: a message invalid or indeterminate; index lookup: not found
+  2   an input could not be read or parsed, or building/signing failed
+  64  usage error: unknown option or subcommand, a value not in its set, a missing argument";
 
 /// Italian certified email (PEC, RFC 6109) from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "pec", version, about)]
+#[command(name = "pec", version, about, after_help = EXIT_STATUS)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,7 +52,9 @@ enum Command {
     /// Sign a message built without signing options: `pec sign ... < unsigned > signed`.
     /// Exit 0 on success, 2 on any error.
     Sign(build::SignCommand),
-    /// Verify a signed message. Exit 0 valid, 1 invalid or indeterminate, 2 unreadable input.
+    /// Verify signed messages, one or many (`--json`: one object per line with a `file` key
+    /// when more than one). Exit status is the worst verdict: 0 valid, 1 invalid or
+    /// indeterminate, 2 unreadable input.
     Verify(verify::Args),
     /// The providers index.
     #[command(subcommand)]
@@ -47,10 +64,31 @@ enum Command {
     Demo(demo::Args),
     /// In-process throughput of signing, verification, parsing and index look-ups.
     Bench(bench::Args),
+    /// Print a shell completion script: `pec completions bash > /etc/bash_completion.d/pec`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page pec(1) in roff (`pec man | man -l -`), or with --dir write
+    /// pec(1) and one page per subcommand (pec-verify.1, ...) into a directory.
+    Man {
+        /// Write every page into this directory instead of printing pec(1).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print on stdout and succeed; everything else is a usage
+            // error, exit 64, never 2 (which means unreadable input)
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(EX_USAGE) } else { ExitCode::SUCCESS };
+        }
+    };
     match cli.command {
         Command::Inspect(a) => inspect::run(&a),
         Command::Build(a) => build::run(&a),
@@ -59,5 +97,43 @@ fn main() -> ExitCode {
         Command::Index(c) => index::run(&c),
         Command::Demo(a) => demo::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "pec", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man { dir } => man(dir.as_deref()),
+    }
+}
+
+/// Prints a usage error of `pec SUBCOMMAND` the way clap does and returns [`EX_USAGE`].
+pub fn usage_error(subcommand: &str, message: &str) -> ExitCode {
+    let mut cli = Cli::command().bin_name("pec");
+    cli.build();
+    let kind = clap::error::ErrorKind::MissingRequiredArgument;
+    let e = match cli.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.error(kind, message),
+        None => cli.error(kind, message),
+    };
+    let _ = e.print();
+    ExitCode::from(EX_USAGE)
+}
+
+/// `pec man [--dir DIR]`: pages generated from the same definitions as `--help`.
+fn man(dir: Option<&std::path::Path>) -> ExitCode {
+    let cmd = Cli::command();
+    let r = match dir {
+        Some(d) => std::fs::create_dir_all(d).and_then(|()| clap_mangen::generate_to(cmd, d)),
+        None => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(cmd).render(&mut out).and_then(|()| out.flush())
+        }
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let what = dir.map(|d| d.display().to_string()).unwrap_or_else(|| "<stdout>".into());
+            output::print_error(&pec_core::Error::io(what, &e), false);
+            ExitCode::from(2)
+        }
     }
 }

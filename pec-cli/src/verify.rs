@@ -1,10 +1,13 @@
-//! `pec verify [--json] FILE [--ca-file PEM]... [--ca-path DIR] [--crl FILE]...
+//! `pec verify [--json] FILE... [--ca-file PEM]... [--ca-path DIR] [--crl FILE]...
 //! [--index LDIF [--index-signer CERT]...] [--ldap URL [--ldap-base DN]]
 //! [--at RFC3339 | --at-signing-time]`.
 //!
-//! Exit 0 valid, 1 invalid or indeterminate, 2 when the input could not be read.
+//! Exit 0 valid, 1 invalid or indeterminate, 2 when the input could not be read. With many
+//! files (a mailbox checked in one process: trust anchors, CRLs and index loaded once) each
+//! file is verified in turn, an unreadable one does not stop the others, and the exit status
+//! is the worst of them; `--json` then prints one object per line with a `file` key.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -12,10 +15,11 @@ use chrono::{DateTime, Utc};
 use pec_core::chain::TrustStore;
 use pec_core::revocation::CrlStore;
 use pec_core::smime::{Verdict, VerificationReport, VerifyOptions, VerifyTime};
+use pec_core::timeref::TimeReference;
 use pec_core::{Error, verify_message};
 use serde_json::{Value, json};
 
-use crate::output::print_error;
+use crate::output::{error_json, print_error};
 
 /// Arguments of `pec verify`.
 #[derive(Debug, clap::Args)]
@@ -23,8 +27,9 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// The signed message (`-` for standard input).
-    file: PathBuf,
+    /// The signed messages (`-` for standard input, at most once).
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
     /// A PEM bundle of trust anchors (repeatable).
     #[arg(long = "ca-file")]
     ca_file: Vec<PathBuf>,
@@ -34,8 +39,8 @@ pub struct Args {
     /// A CRL file, PEM or DER (repeatable).
     #[arg(long)]
     crl: Vec<PathBuf>,
-    /// Fetch missing CRLs from the certificates' http:// distribution points (offline by
-    /// default).
+    /// Fetch missing CRLs from the certificates' http:// and https:// distribution points
+    /// (offline by default; a proxy from HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY).
     #[arg(long = "fetch-crls")]
     fetch_crls: bool,
     /// The providers index as LDIF (plain, or signed `.p7m` signed by an `--index-signer`
@@ -53,8 +58,8 @@ pub struct Args {
     #[arg(long = "ldap-base", default_value = "o=postacert")]
     ldap_base: String,
     /// Evaluate certificates at this instant (RFC 3339).
-    #[arg(long, conflicts_with = "at_signing_time")]
-    at: Option<String>,
+    #[arg(long, conflicts_with = "at_signing_time", value_parser = crate::values::time)]
+    at: Option<TimeReference>,
     /// Evaluate certificates at the CMS signingTime (legal evidence is judged then).
     #[arg(long = "at-signing-time")]
     at_signing_time: bool,
@@ -62,6 +67,9 @@ pub struct Args {
 
 /// Runs `pec verify`.
 pub fn run(a: &Args) -> ExitCode {
+    if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        return crate::usage_error("verify", "standard input (`-`) can be read only once");
+    }
     let opts = match options(a) {
         Ok(o) => o,
         Err(e) => {
@@ -69,26 +77,74 @@ pub fn run(a: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let input = match crate::input::read(&a.file) {
-        Ok(i) => i,
-        Err(e) => {
-            print_error(&e, a.json);
-            return ExitCode::from(2);
+    if let [file] = a.files.as_slice() {
+        return ExitCode::from(verify_one(a, file, &opts));
+    }
+    let mut worst = 0;
+    for file in &a.files {
+        worst = worst.max(verify_many(a, file, &opts));
+    }
+    ExitCode::from(worst)
+}
+
+/// One file, today's exact output: the report on stdout (pretty JSON with `--json`), an
+/// error on stderr. Returns the exit status.
+fn verify_one(a: &Args, file: &Path, opts: &VerifyOptions) -> u8 {
+    match read_and_verify(file, opts) {
+        Ok(report) => {
+            if a.json {
+                let v = report_json(&report);
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                print_text(&report);
+            }
+            status(&report)
         }
-    };
-    let report = match verify_message(&input, &opts) {
-        Ok(r) => r,
         Err(e) => {
             print_error(&e, a.json);
-            return ExitCode::from(2);
+            2
+        }
+    }
+}
+
+/// One of many files. With `--json`: one line on stdout per file, the report with a `file`
+/// key, or `{"file", "error": {...}}` when it could not be read; in text, a `file:` line
+/// opens each report and errors go to stderr with the file name. Returns the exit status.
+fn verify_many(a: &Args, file: &Path, opts: &VerifyOptions) -> u8 {
+    let name = file.display().to_string();
+    let (mut v, code) = match read_and_verify(file, opts) {
+        Ok(report) => {
+            if !a.json {
+                println!("file:        {name}");
+                print_text(&report);
+                println!();
+            }
+            (report_json(&report), status(&report))
+        }
+        Err(e) => {
+            if !a.json {
+                eprintln!("pec: {name}: error {} ({}): {e}", e.code().as_u32(), e.code().name());
+            }
+            (error_json(&e), 2)
         }
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report_json(&report)).unwrap_or_default());
-    } else {
-        print_text(&report);
+        if let Value::Object(m) = &mut v {
+            m.insert("file".into(), Value::String(name));
+        }
+        println!("{}", serde_json::to_string(&v).unwrap_or_default());
     }
-    if report.verdict == Verdict::Valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    code
+}
+
+fn read_and_verify(file: &Path, opts: &VerifyOptions) -> Result<VerificationReport, Error> {
+    let input = crate::input::read(file)?;
+    verify_message(&input, opts)
+}
+
+/// 0 valid, 1 invalid or indeterminate.
+fn status(r: &VerificationReport) -> u8 {
+    if r.verdict == Verdict::Valid { 0 } else { 1 }
 }
 
 fn options(a: &Args) -> Result<VerifyOptions, Error> {
@@ -110,9 +166,7 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
     let time = if a.at_signing_time {
         VerifyTime::SigningTime
     } else if let Some(t) = &a.at {
-        let dt = DateTime::parse_from_rfc3339(t)
-            .map_err(|_| pec_core::error::ParseError::InvalidTime(t.clone()))?;
-        VerifyTime::At(dt.with_timezone(&Utc))
+        VerifyTime::At(t.utc())
     } else {
         VerifyTime::Now
     };

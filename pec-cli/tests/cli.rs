@@ -447,7 +447,7 @@ fn sign_command_round_trip() {
 #[test]
 fn build_errors_exit_2() {
     let f = fixture();
-    // unknown kind
+    // unknown kind: a usage error since the kinds are a closed set (issue 14: was 2)
     let o = run(&[
         "build",
         "mancata-consegna",
@@ -456,7 +456,8 @@ fn build_errors_exit_2() {
         "--original",
         &f.p("original.eml"),
     ]);
-    assert_eq!(code(&o), 2);
+    assert_eq!(code(&o), 64);
+    assert!(o.stdout.is_empty());
     // missing input
     let o = run(&["build", "avvenuta-consegna", "--provider", &f.p("a.toml")]);
     assert_eq!(code(&o), 2);
@@ -710,6 +711,260 @@ fn report_and_inspect_new_keys() {
         assert_eq!(v["header_kind"], "avvenuta-consegna");
         assert_eq!(v["signed_scope"], "whole");
     }
+}
+
+/// A good (valid with root.pem) and a tampered acceptance, written once.
+fn verify_inputs() -> &'static (String, String) {
+    static P: OnceLock<(String, String)> = OnceLock::new();
+    P.get_or_init(|| {
+        let f = fixture();
+        let mut a: Vec<String> = [
+            "build",
+            "accettazione",
+            "--provider",
+            &f.p("a.toml"),
+            "--original",
+            &f.p("original.eml"),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        a.extend(f.sign_a());
+        let good = f.build(&a);
+        let mut bad = good.clone();
+        let pos = bad.windows(11).position(|w| w == b"Buongiorno.").unwrap_or(bad.len() / 2);
+        bad[pos] ^= 0x20;
+        (f.write("many-good.eml", &good), f.write("many-bad.eml", &bad))
+    })
+}
+
+fn lines(o: &Output) -> Vec<Value> {
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON line ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn verify_many_files_worst_verdict() {
+    let f = fixture();
+    let (good, bad) = verify_inputs();
+    let root = f.p("root.pem");
+    // one file: today's output exactly (pretty JSON, no `file` key)
+    let o = run(&["verify", "--json", good, "--ca-file", &root]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("{\n  \""));
+    assert!(json(&o).get("file").is_none());
+    // all valid: 0, one line each, in order
+    let o = run(&["verify", "--json", good, good, "--ca-file", &root]);
+    assert_eq!(code(&o), 0);
+    let v = lines(&o);
+    assert_eq!(v.len(), 2);
+    assert!(v.iter().all(|x| x["verdict"] == "valid" && x["file"] == good.as_str()));
+    // one invalid: 1
+    let o = run(&["verify", "--json", good, bad, "--ca-file", &root]);
+    assert_eq!(code(&o), 1);
+    let v = lines(&o);
+    assert_eq!(
+        (v[0]["verdict"].as_str(), v[1]["verdict"].as_str()),
+        (Some("valid"), Some("invalid"))
+    );
+    // an unreadable file in the middle does not stop the others: 2, its line carries the error
+    let missing = f.p("many-missing.eml");
+    let o = run(&["verify", "--json", bad, &missing, good, "--ca-file", &root]);
+    assert_eq!(code(&o), 2);
+    let v = lines(&o);
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[0]["verdict"], "invalid");
+    assert_eq!(v[1]["file"], missing.as_str());
+    assert!(v[1]["error"]["code"].is_number(), "{}", v[1]);
+    assert!(v[1].get("verdict").is_none());
+    assert_eq!(v[2]["verdict"], "valid");
+    assert_eq!(v[2]["file"], good.as_str());
+    // garbage is a report (no-signature), not an error
+    let o = run(&["verify", "--json", good, &f.p("original.eml"), "--ca-file", &root]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(lines(&o)[1]["reasons"][0], "no-signature");
+    // text: a `file:` line opens each report; the error names the file on stderr
+    let o = run(&["verify", good, &missing, "--ca-file", &root]);
+    assert_eq!(code(&o), 2);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with(&format!("file:        {good}\nverdict:     valid\n")), "{out}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("many-missing.eml"));
+    // standard input at most once
+    let o = run(&["verify", "-", "-"]);
+    assert_eq!(code(&o), 64);
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    let f = fixture();
+    let (good, _) = verify_inputs();
+    let prov = f.p("a.toml");
+    let orig = f.p("original.eml");
+    let base = ["build", "preavviso-errore-consegna", "--provider", &prov, "--original", &orig];
+    let with = |extra: &[&str]| {
+        let mut v = base.to_vec();
+        v.extend_from_slice(extra);
+        run(&v)
+    };
+    for (what, o) in [
+        ("no subcommand", run(&[])),
+        ("unknown subcommand", run(&["frobnicate"])),
+        ("unknown option", run(&["inspect", "--jsn", &orig])),
+        ("missing file", run(&["verify", "--json"])),
+        ("bad receipt type", with(&["--receipt-type", "complete"])),
+        ("bad error", with(&["--error", "no-destinatario"])),
+        ("bad timeout", with(&["--timeout", "48h"])),
+        ("bad time", with(&["--time", "yesterday"])),
+        ("bad --at", run(&["verify", good, "--at", "2024-13-01"])),
+        (
+            "--at and --at-signing-time",
+            run(&["verify", good, "--at-signing-time", "--at", "2024-01-01T00:00:00Z"]),
+        ),
+        ("--key without --cert", with(&["--key", &f.p("a.key")])),
+        ("sign without a key", run_stdin(&["sign"], b"x")),
+        ("unknown shell", run(&["completions", "tcsh"])),
+    ] {
+        assert_eq!(code(&o), 64, "{what}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stdout.is_empty(), "{what}");
+        assert!(!o.stderr.is_empty(), "{what}");
+    }
+    // the closed sets accept their values in any case, and the aliases 12/24
+    for extra in [&["--timeout", "12"][..], &["--timeout", "24H"], &["--receipt-type", "Breve"]] {
+        let o = with(extra);
+        assert_ne!(code(&o), 64, "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    // help and version: stdout, exit 0; the help lists the exit codes and the value sets
+    let o = run(&["--help"]);
+    assert_eq!(code(&o), 0);
+    let h = String::from_utf8_lossy(&o.stdout);
+    assert!(h.contains("Exit status:") && h.contains("64  usage error"), "{h}");
+    assert_eq!(code(&run(&["--version"])), 0);
+    let h = String::from_utf8(run(&["build", "--help"]).stdout).unwrap();
+    for v in ["posta-certificata", "rilevazione-virus", "sintetica", "no-dominio", "24h"] {
+        assert!(h.contains(v), "build --help lists {v}");
+    }
+}
+
+#[test]
+fn completions_and_man_page() {
+    for (shell, marker) in
+        [("bash", "complete -F"), ("zsh", "#compdef pec"), ("fish", "complete -c pec")]
+    {
+        let o = run(&["completions", shell]);
+        assert_eq!(code(&o), 0, "{shell}");
+        let s = String::from_utf8(o.stdout).unwrap();
+        assert!(s.contains(marker), "{shell}: {s}");
+        // generated from the same definitions: subcommands, options and value sets
+        for word in ["verify", "fetch-crls", "sintetica", "24h"] {
+            assert!(s.contains(word), "{shell} completion lacks {word}");
+        }
+        // clap_complete's fish script completes option values, not positional ones
+        if shell != "fish" {
+            assert!(s.contains("avvenuta-consegna"), "{shell} completion lacks the kinds");
+        }
+    }
+    if Command::new("bash").arg("--version").output().is_ok() {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source <({} completions bash) && complete -p pec",
+                env!("CARGO_BIN_EXE_pec")
+            ))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = run(&["man"]);
+    assert_eq!(code(&o), 0);
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert!(page.contains(".TH pec 1"), "{page}");
+    assert!(page.contains("Exit status:") && page.contains("verify"));
+    let dir = std::env::temp_dir().join(format!("pec-man-test-{}", std::process::id()));
+    let o = run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    for page in ["pec.1", "pec-verify.1", "pec-build.1", "pec-index-lookup.1"] {
+        let text =
+            std::fs::read_to_string(dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--fetch-crls` goes through the proxy named in the environment (the distribution point
+/// `http://crl.pec-test.invalid/pec-ca.crl` does not resolve: only the proxy can answer).
+#[test]
+fn verify_fetch_crls_through_an_environment_proxy() {
+    use std::io::{Read, Write};
+    let f = fixture();
+    let (good, _) = verify_inputs();
+    let crl = std::fs::read(f.p("crl.pem")).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // an HTTP proxy: ureq 3 tunnels every proxied request with CONNECT, then sends the
+    // request in origin form through the tunnel
+    let server = std::thread::spawn(move || {
+        let read_head = |s: &mut std::net::TcpStream| {
+            let mut req = Vec::new();
+            let mut byte = [0u8; 1];
+            while !req.ends_with(b"\r\n\r\n") {
+                match s.read(&mut byte) {
+                    Ok(1) => req.push(byte[0]),
+                    _ => break,
+                }
+            }
+            String::from_utf8_lossy(&req).into_owned()
+        };
+        let mut requests = Vec::new();
+        while let Ok((mut s, _)) = listener.accept() {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            let head = read_head(&mut s);
+            if head.starts_with("QUIT") {
+                break;
+            }
+            if head.starts_with("CONNECT ") {
+                let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                requests.push(head);
+                let tunneled = read_head(&mut s);
+                requests.push(tunneled);
+            } else {
+                requests.push(head);
+            }
+            let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", crl.len());
+            let _ = s.write_all(resp.as_bytes()).and_then(|()| s.write_all(&crl));
+        }
+        requests
+    });
+    let proxy = format!("http://127.0.0.1:{port}");
+    let o = pec()
+        .args(["verify", "--json", "--fetch-crls", good, "--ca-file", &f.p("root.pem")])
+        .args(["--crl", &f.p("root-crl.pem")])
+        .env("HTTP_PROXY", &proxy)
+        .env("http_proxy", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .output()
+        .unwrap();
+    let mut stop = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stop.write_all(b"QUIT\r\n\r\n").unwrap();
+    let requests = server.join().unwrap();
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{} {requests:?}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json(&o)["revocation"], "good");
+    assert!(
+        requests.iter().any(|r| r.starts_with("CONNECT crl.pec-test.invalid:80 HTTP/1.1\r\n")),
+        "{requests:?}"
+    );
+    assert!(requests.iter().any(|r| r.starts_with("GET /pec-ca.crl HTTP/1.1\r\n")), "{requests:?}");
 }
 
 #[test]

@@ -32,8 +32,9 @@
 //! CRLs fetched from distribution points are cached by (issuer, distribution point): a CRL
 //! fetched for one partition is never taken as the answer for another.
 //!
-//! With the cargo feature `crl-http`, [`HttpCrlFetcher`] fetches `http://` distribution
-//! points with a small blocking HTTP/1.1 client (no extra dependency).
+//! With the cargo feature `crl-http`, [`HttpCrlFetcher`] fetches `http://` and `https://`
+//! distribution points with ureq (blocking; TLS by rustls on aws-lc-rs; proxies from the
+//! environment).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -539,19 +540,28 @@ pub use http::HttpCrlFetcher;
 
 #[cfg(feature = "crl-http")]
 mod http {
-    //! A tiny blocking HTTP/1.1 GET client for CRL distribution points.
+    //! CRL distribution points over HTTP and HTTPS, with ureq.
 
-    use std::io::{Read, Write};
-    use std::net::{TcpStream, ToSocketAddrs};
-    use std::time::{Duration, Instant};
+    use std::sync::{Arc, OnceLock};
+    use std::time::Duration;
+
+    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
     use super::CrlFetcher;
     use crate::error::{Error, Result};
 
-    /// Fetches `http://` CRL distribution points over a plain TCP connection (cargo feature
-    /// `crl-http`). Follows up to `max_redirects` redirects to `http://` URLs; refuses bodies
-    /// larger than `max_size`; every connection attempt, read and write is bounded by
-    /// `timeout`, and a whole fetch by four times `timeout`.
+    /// Fetches `http://` and `https://` CRL distribution points (cargo feature `crl-http`)
+    /// with ureq: TLS by rustls on the aws-lc-rs provider (the crate's one crypto library),
+    /// server certificates checked against the system bundle (`SSL_CERT_FILE`, else
+    /// `/etc/ssl/certs/ca-certificates.crt` and the other usual places), else Mozilla's
+    /// roots; a proxy from the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`, upper or lower case; ureq 3 reaches every URL through an HTTP proxy with
+    /// `CONNECT`, plain `http://` too, so a proxy that allows `CONNECT` only to port 443
+    /// needs the CRL hosts in `NO_PROXY`); IPv6 literals as `http://[::1]:8080/x.crl`.
+    ///
+    /// Follows up to `max_redirects` redirects; refuses bodies larger than `max_size`; every
+    /// connection attempt, read and write is bounded by `timeout`, and a whole fetch by four
+    /// times `timeout`.
     #[derive(Clone, Debug)]
     pub struct HttpCrlFetcher {
         /// Connect/read/write timeout.
@@ -578,222 +588,79 @@ mod http {
             HttpCrlFetcher::default()
         }
 
-        fn get(&self, url: &str) -> Result<Response> {
-            let err = |m: &str| Error::Io { path: url.to_owned(), message: m.to_owned() };
-            let (host, port, path) = parse_url(url).ok_or_else(|| err("unsupported URL"))?;
-            let addrs = (host.as_str(), port)
-                .to_socket_addrs()
-                .map_err(|e| err(&format!("cannot resolve host: {e}")))?;
-            let mut stream = None;
-            let mut last = String::from("no address");
-            for addr in addrs.take(8) {
-                match TcpStream::connect_timeout(&addr, self.timeout) {
-                    Ok(s) => {
-                        stream = Some(s);
-                        break;
-                    }
-                    Err(e) => last = e.to_string(),
-                }
-            }
-            let mut stream = stream.ok_or_else(|| err(&format!("cannot connect: {last}")))?;
-            let io = |e: std::io::Error| err(&e.to_string());
-            stream.set_read_timeout(Some(self.timeout)).map_err(io)?;
-            stream.set_write_timeout(Some(self.timeout)).map_err(io)?;
-            let host_header = if port == 80 { host.clone() } else { format!("{host}:{port}") };
-            let request = format!(
-                "GET {path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: pec-core\r\n\
-                 Accept: application/pkix-crl, */*\r\nConnection: close\r\n\r\n"
-            );
-            stream.write_all(request.as_bytes()).map_err(io)?;
-            let deadline = Instant::now() + self.timeout.saturating_mul(4);
-            let cap = self.max_size.saturating_add(64 * 1024);
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 16 * 1024];
-            loop {
-                if Instant::now() > deadline {
-                    return Err(err("timed out"));
-                }
-                let n = stream.read(&mut chunk).map_err(io)?;
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
-                if buf.len() > cap {
-                    return Err(err("response too large"));
-                }
-                if let Some(done) = complete(&buf)
-                    && done
-                {
-                    break;
-                }
-            }
-            parse_response(&buf, self.max_size).map_err(err)
+        fn agent(&self) -> ureq::Agent {
+            let tls = TlsConfig::builder()
+                .provider(TlsProvider::Rustls)
+                .root_certs(roots())
+                .unversioned_rustls_crypto_provider(Arc::new(
+                    rustls::crypto::aws_lc_rs::default_provider(),
+                ))
+                .build();
+            ureq::Agent::config_builder()
+                .tls_config(tls)
+                .proxy(ureq::Proxy::try_from_env())
+                .https_only(false)
+                .http_status_as_error(false)
+                .max_redirects(u32::from(self.max_redirects))
+                .max_redirects_will_error(true)
+                .user_agent("pec-core")
+                .accept("application/pkix-crl, */*")
+                .timeout_global(Some(self.timeout.saturating_mul(4)))
+                .timeout_connect(Some(self.timeout))
+                .timeout_per_read(Some(self.timeout))
+                .timeout_per_write(Some(self.timeout))
+                .max_idle_connections(0)
+                .build()
+                .into()
         }
     }
 
     impl CrlFetcher for HttpCrlFetcher {
         fn fetch(&self, url: &str) -> Result<Vec<u8>> {
-            let mut url = url.to_owned();
-            for _ in 0..=self.max_redirects {
-                match self.get(&url)? {
-                    Response::Body(b) => return Ok(b),
-                    Response::Redirect(to) => url = to,
+            let err = |m: String| Error::Io { path: url.to_owned(), message: m };
+            let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+            if !matches!(scheme.as_deref(), Some("http" | "https")) {
+                return Err(err("unsupported URL".into()));
+            }
+            let mut response = self.agent().get(url).call().map_err(|e| err(e.to_string()))?;
+            if response.status() != 200 {
+                return Err(err(format!("HTTP status {} (not 200)", response.status())));
+            }
+            let limit = u64::try_from(self.max_size).unwrap_or(u64::MAX);
+            response.body_mut().with_config().limit(limit).read_to_vec().map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => err("response too large".into()),
+                e => err(e.to_string()),
+            })
+        }
+    }
+
+    /// The trust anchors for HTTPS, loaded once: the system bundle, else Mozilla's roots.
+    fn roots() -> RootCerts {
+        static ROOTS: OnceLock<RootCerts> = OnceLock::new();
+        ROOTS
+            .get_or_init(|| {
+                let env = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+                let files = env.into_iter().chain(
+                    [
+                        "/etc/ssl/certs/ca-certificates.crt",
+                        "/etc/pki/tls/certs/ca-bundle.crt",
+                        "/etc/ssl/ca-bundle.pem",
+                        "/etc/ssl/cert.pem",
+                    ]
+                    .into_iter()
+                    .map(std::path::PathBuf::from),
+                );
+                for f in files {
+                    let Ok(pem) = std::fs::read(&f) else { continue };
+                    let Ok(ders) = crate::signer::pem_certificates(&pem) else { continue };
+                    if !ders.is_empty() {
+                        let certs: Vec<Certificate<'static>> =
+                            ders.iter().map(|d| Certificate::from_der(d).to_owned()).collect();
+                        return RootCerts::from(certs);
+                    }
                 }
-            }
-            Err(Error::Io { path: url, message: "too many redirects".to_owned() })
-        }
-    }
-
-    enum Response {
-        Body(Vec<u8>),
-        Redirect(String),
-    }
-
-    /// `http://host[:port][/path]` → (host, port, path). No user info, no fragments.
-    fn parse_url(url: &str) -> Option<(String, u16, String)> {
-        if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return None;
-        }
-        let scheme = url.get(..7)?;
-        if !scheme.eq_ignore_ascii_case("http://") {
-            return None;
-        }
-        let rest = url.get(7..)?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (rest.get(..i)?, rest.get(i..)?),
-            None => (rest, "/"),
-        };
-        let path = path.split('#').next().unwrap_or("/");
-        if authority.contains('@') || authority.is_empty() {
-            return None;
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']')?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().ok()?,
-                None if after.is_empty() => 80,
-                None => return None,
-            };
-            (h.to_owned(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_owned(), p.parse().ok()?),
-                None => (authority.to_owned(), 80),
-            }
-        };
-        if host.is_empty() {
-            return None;
-        }
-        Some((host, port, path.to_owned()))
-    }
-
-    fn header_end(buf: &[u8]) -> Option<usize> {
-        buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
-    }
-
-    /// Whether the response in `buf` is complete (`None` while headers are incomplete).
-    fn complete(buf: &[u8]) -> Option<bool> {
-        let end = header_end(buf)?;
-        let headers = std::str::from_utf8(buf.get(..end)?).ok()?;
-        let body = buf.get(end..)?;
-        if let Some(len) = header(headers, "content-length").and_then(|v| v.parse::<usize>().ok()) {
-            return Some(body.len() >= len);
-        }
-        if header(headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-            return Some(body.windows(5).any(|w| w == b"0\r\n\r\n"));
-        }
-        Some(false)
-    }
-
-    fn header<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
-        headers.split("\r\n").skip(1).find_map(|line| {
-            let (k, v) = line.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then_some(v.trim())
-        })
-    }
-
-    fn parse_response(buf: &[u8], max_size: usize) -> std::result::Result<Response, &'static str> {
-        let end = header_end(buf).ok_or("truncated HTTP response")?;
-        let headers =
-            std::str::from_utf8(buf.get(..end).unwrap_or(&[])).map_err(|_| "bad HTTP headers")?;
-        let status_line = headers.split("\r\n").next().unwrap_or("");
-        let mut parts = status_line.split_whitespace();
-        if !parts.next().is_some_and(|v| v.starts_with("HTTP/1.")) {
-            return Err("not an HTTP/1.x response");
-        }
-        let status: u16 = parts.next().and_then(|s| s.parse().ok()).ok_or("bad HTTP status")?;
-        if matches!(status, 301 | 302 | 303 | 307 | 308) {
-            let to = header(headers, "location").ok_or("redirect without Location")?;
-            if !to.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://")) {
-                return Err("redirect to a non-http URL");
-            }
-            return Ok(Response::Redirect(to.to_owned()));
-        }
-        if status != 200 {
-            return Err("HTTP status is not 200");
-        }
-        let raw = buf.get(end..).unwrap_or(&[]);
-        let body = if header(headers, "transfer-encoding")
-            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-        {
-            dechunk(raw, max_size)?
-        } else if let Some(len) =
-            header(headers, "content-length").and_then(|v| v.parse::<usize>().ok())
-        {
-            raw.get(..len).ok_or("truncated HTTP body")?.to_vec()
-        } else {
-            raw.to_vec()
-        };
-        if body.len() > max_size {
-            return Err("response too large");
-        }
-        Ok(Response::Body(body))
-    }
-
-    fn dechunk(mut raw: &[u8], max_size: usize) -> std::result::Result<Vec<u8>, &'static str> {
-        let mut out = Vec::new();
-        loop {
-            let line_end =
-                raw.windows(2).position(|w| w == b"\r\n").ok_or("truncated chunked body")?;
-            let line = std::str::from_utf8(raw.get(..line_end).unwrap_or(&[]))
-                .map_err(|_| "bad chunk size")?;
-            let size_text = line.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
-            raw = raw.get(line_end + 2..).ok_or("truncated chunked body")?;
-            if size == 0 {
-                return Ok(out);
-            }
-            if out.len().saturating_add(size) > max_size {
-                return Err("response too large");
-            }
-            out.extend_from_slice(raw.get(..size).ok_or("truncated chunk")?);
-            raw = raw.get(size + 2..).ok_or("truncated chunked body")?;
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn urls() {
-            assert_eq!(
-                parse_url("http://crl.example.invalid/pec-ca.crl"),
-                Some(("crl.example.invalid".into(), 80, "/pec-ca.crl".into()))
-            );
-            assert_eq!(parse_url("http://[::1]:8080"), Some(("::1".into(), 8080, "/".into())));
-            assert_eq!(parse_url("https://x/"), None);
-            assert_eq!(parse_url("http://u@x/"), None);
-            assert_eq!(parse_url("http://x/a b"), None);
-            assert_eq!(parse_url("http://x:99999/"), None);
-        }
-
-        #[test]
-        fn chunked() {
-            let body = dechunk(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n", 100);
-            assert_eq!(body, Ok(b"abcde".to_vec()));
-            assert!(dechunk(b"3\r\nabc\r\n", 100).is_err());
-            assert!(dechunk(b"ff\r\nabc", 100).is_err());
-        }
+                RootCerts::WebPki
+            })
+            .clone()
     }
 }

@@ -266,80 +266,186 @@ fn fetcher_fills_the_cache() {
     assert_eq!(fetcher.calls.load(Ordering::SeqCst), 3);
 }
 
+/// A one-thread HTTP server on a loopback listener: answers each connection with the next
+/// response (after the request headers), and returns the requests it read.
+#[cfg(feature = "crl-http")]
+fn serve(
+    listener: std::net::TcpListener,
+    responses: Vec<Vec<u8>>,
+) -> std::thread::JoinHandle<Vec<String>> {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let mut requests = Vec::new();
+        for resp in responses {
+            let Ok((mut s, _)) = listener.accept() else { break };
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+                // a TLS ClientHello has no blank line: keep its first bytes and stop
+                if req.first() == Some(&0x16) {
+                    break;
+                }
+            }
+            requests.push(String::from_utf8_lossy(&req).into_owned());
+            let _ = s.write_all(&resp);
+        }
+        requests
+    })
+}
+
+#[cfg(feature = "crl-http")]
+fn ok_response(body: &[u8], chunked: bool) -> Vec<u8> {
+    let mut resp = Vec::new();
+    if chunked {
+        resp.extend_from_slice(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        );
+        for part in body.chunks(300) {
+            resp.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            resp.extend_from_slice(part);
+            resp.extend_from_slice(b"\r\n");
+        }
+        resp.extend_from_slice(b"0\r\n\r\n");
+    } else {
+        resp.extend_from_slice(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        resp.extend_from_slice(body);
+    }
+    resp
+}
+
+#[cfg(feature = "crl-http")]
+fn header<'a>(req: &'a str, name: &str) -> Option<&'a str> {
+    req.split("\r\n").skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+    })
+}
+
 #[cfg(feature = "crl-http")]
 #[test]
 fn http_fetcher_against_a_local_listener() {
-    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     use pec_core::revocation::HttpCrlFetcher;
 
-    if pki().is_none() {
-        return;
-    }
-    let crl = read("pec-ca.crl");
+    let crl: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let fetcher = HttpCrlFetcher::new();
     for chunked in [false, true] {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let body = crl.clone();
-        let server = std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut req = [0u8; 4096];
-            let n = s.read(&mut req).unwrap();
-            let req = String::from_utf8_lossy(&req[..n]).to_string();
-            let mut resp = Vec::new();
-            if chunked {
-                resp.extend_from_slice(
-                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-                );
-                for part in body.chunks(300) {
-                    resp.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
-                    resp.extend_from_slice(part);
-                    resp.extend_from_slice(b"\r\n");
-                }
-                resp.extend_from_slice(b"0\r\n\r\n");
-            } else {
-                resp.extend_from_slice(
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\n\
-                         Content-Length: {}\r\n\r\n",
-                        body.len()
-                    )
-                    .as_bytes(),
-                );
-                resp.extend_from_slice(&body);
-            }
-            s.write_all(&resp).unwrap();
-            req
-        });
-        let fetcher = HttpCrlFetcher::new();
+        let server = serve(listener, vec![ok_response(&crl, chunked)]);
         let got = fetcher.fetch(&format!("http://127.0.0.1:{port}/pec-ca.crl")).unwrap();
-        let req = server.join().unwrap();
+        let req = server.join().unwrap().remove(0);
         assert!(req.starts_with("GET /pec-ca.crl HTTP/1.1\r\n"), "{req}");
-        assert!(req.contains(&format!("Host: 127.0.0.1:{port}\r\n")));
+        assert_eq!(header(&req, "host"), Some(format!("127.0.0.1:{port}").as_str()), "{req}");
+        assert!(header(&req, "accept").is_some_and(|a| a.contains("application/pkix-crl")));
         assert_eq!(got, crl, "chunked={chunked}");
-        let mut store = CrlStore::new();
-        assert_eq!(store.add(&got).unwrap(), 1);
     }
-    // Refused: nothing listening, non-http, oversize.
-    let fetcher = HttpCrlFetcher::new();
+    // a redirect is followed (to a second listener)
+    let second = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = format!("http://127.0.0.1:{}/moved.crl", second.local_addr().unwrap().port());
+    let s2 = serve(second, vec![ok_response(&crl, false)]);
+    let first = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = first.local_addr().unwrap().port();
+    let s1 = serve(
+        first,
+        vec![
+            format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+                .into_bytes(),
+        ],
+    );
+    assert_eq!(fetcher.fetch(&format!("http://127.0.0.1:{port}/x.crl")).unwrap(), crl);
+    s1.join().unwrap();
+    assert!(s2.join().unwrap()[0].starts_with("GET /moved.crl "));
+    // refused: nothing listening, not http(s), a status other than 200
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     assert!(fetcher.fetch(&format!("http://127.0.0.1:{port}/x.crl")).is_err());
-    assert!(fetcher.fetch("https://127.0.0.1/x.crl").is_err());
+    assert!(fetcher.fetch("ldap://127.0.0.1/cn=crl").is_err());
+    assert!(fetcher.fetch("file:///etc/passwd").is_err());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let mut req = [0u8; 4096];
-        let _ = s.read(&mut req);
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
-        let _ = s.write_all(&vec![0u8; 100_000]);
-    });
-    let small = HttpCrlFetcher { max_size: 1000, ..HttpCrlFetcher::new() };
-    assert!(small.fetch(&format!("http://127.0.0.1:{port}/big.crl")).is_err());
+    let server =
+        serve(listener, vec![b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno\n".to_vec()]);
+    assert!(fetcher.fetch(&format!("http://127.0.0.1:{port}/x.crl")).is_err());
     server.join().unwrap();
+}
+
+#[cfg(feature = "crl-http")]
+#[test]
+fn http_fetcher_size_limit_and_timeout() {
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    use pec_core::revocation::HttpCrlFetcher;
+
+    // oversize, with and without Content-Length
+    for with_length in [true, false] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut resp = if with_length {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".to_vec()
+        } else {
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec()
+        };
+        resp.extend_from_slice(&[0u8; 100_000]);
+        let server = serve(listener, vec![resp]);
+        let small = HttpCrlFetcher { max_size: 1000, ..HttpCrlFetcher::new() };
+        let e = small.fetch(&format!("http://127.0.0.1:{port}/big.crl")).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+        server.join().unwrap();
+    }
+    // a server that accepts and never answers: bounded by the timeout
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let slow = HttpCrlFetcher { timeout: Duration::from_millis(300), ..HttpCrlFetcher::new() };
+    let t = Instant::now();
+    assert!(slow.fetch(&format!("http://127.0.0.1:{port}/slow.crl")).is_err());
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    drop(listener);
+}
+
+#[cfg(feature = "crl-http")]
+#[test]
+fn http_fetcher_https_and_ipv6() {
+    use std::net::TcpListener;
+
+    use pec_core::revocation::HttpCrlFetcher;
+
+    let fetcher = HttpCrlFetcher::new();
+    // https: the fetcher speaks TLS (a ClientHello, record type 0x16, version 3.x); this
+    // listener is not a TLS server, so the fetch fails cleanly
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = serve(listener, vec![b"HTTP/1.1 200 OK\r\n\r\n".to_vec()]);
+    assert!(fetcher.fetch(&format!("https://127.0.0.1:{port}/x.crl")).is_err());
+    let hello = server.join().unwrap().remove(0);
+    let hello = hello.as_bytes();
+    assert_eq!(hello.first(), Some(&0x16), "a TLS handshake record");
+    assert_eq!(hello.get(1), Some(&0x03));
+    // an IPv6 literal: bracketed in the URL and in the Host header
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback here: IPv6 case skipped");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let server = serve(listener, vec![ok_response(b"crl", false)]);
+    assert_eq!(fetcher.fetch(&format!("http://[::1]:{port}/v6.crl")).unwrap(), b"crl");
+    let req = server.join().unwrap().remove(0);
+    assert_eq!(header(&req, "host"), Some(format!("[::1]:{port}").as_str()), "{req}");
 }
 
 #[test]

@@ -206,9 +206,39 @@ def test_codes_and_exception_hierarchy() -> None:
 
 
 def test_paths(tmp_path: pathlib.Path) -> None:
+    import errno
+    import pickle
+
+    missing = tmp_path / "missing.pem"
     with pytest.raises(pec.FileError) as info:
-        pec.verify(b"Subject: x\r\n\r\n", ca_file=tmp_path / "missing.pem")
-    assert info.value.code == pec.Code.IO
+        pec.verify(b"Subject: x\r\n\r\n", ca_file=missing)
+    e = info.value
+    assert e.code == pec.Code.IO
+    # like OSError: errno, strerror, filename
+    assert isinstance(e, OSError)
+    assert e.errno == errno.ENOENT
+    assert e.filename == str(missing)
+    assert e.strerror and "No such file" in e.strerror
+    assert str(missing) in str(e)
+    again = pickle.loads(pickle.dumps(e))
+    assert (type(again), again.errno, again.filename, str(again), again.code) == (
+        pec.FileError, e.errno, e.filename, str(e), e.code)
+    with pytest.raises(pec.FileError) as info:
+        pec.Index.from_ldif(tmp_path)  # a directory: EISDIR
+    assert info.value.errno == errno.EISDIR
+    assert info.value.filename == str(tmp_path)
+    # built by hand, without an OS error number
+    plain = pec.FileError("i/o error on x: gone")
+    assert (plain.errno, plain.filename, plain.code) == (None, None, pec.Code.IO)
+
+
+def test_code_is_a_static_enum_matching_the_extension() -> None:
+    import enum
+
+    from pec import _rust
+
+    assert issubclass(pec.Code, enum.IntEnum)
+    assert [(c.name.lower(), c.value) for c in pec.Code] == list(_rust.CODES)
 
 
 @pytest.mark.parametrize("detached", [False, True])

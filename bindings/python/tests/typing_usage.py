@@ -60,3 +60,14 @@ def errors(data: bytes) -> int:
         name: str = e.name
         return code + len(name)
     return 0
+
+
+def codes(e: pec.PecError) -> bool:
+    # the members are visible to the type checker (a static enum, not a functional one)
+    c: pec.Code = pec.Code.MALFORMED_MESSAGE
+    return e.code == c or e.code == pec.Code.IO
+
+
+def file_error(e: pec.FileError) -> Optional[str]:
+    n: Optional[int] = e.errno
+    return e.filename if n is not None else None

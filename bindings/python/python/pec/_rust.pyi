@@ -166,14 +166,14 @@ class VerificationReport:
 
 @final
 class Verifier:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         ca_file: Optional[_Path] = None,
         ca_path: Optional[_Path] = None,
         crl_files: list[_Path] = ...,
         index: Optional[Index] = None,
         at: Union[datetime.datetime, str, None] = None,
-    ) -> None: ...
+    ) -> Verifier: ...
     def verify(self, data: bytes) -> VerificationReport: ...
 
 @final
@@ -231,29 +231,29 @@ class Index:
     def by_cert_hash(self, sha1_hex: str) -> Optional[ProviderRecord]: ...
     def by_name(self, name: str) -> Optional[ProviderRecord]: ...
     def is_certified(self, address: str) -> bool: ...
-    def __contains__(self, address: str) -> bool: ...
+    def __contains__(self, address: str, /) -> bool: ...
 
 @final
 class SoftwareSigner:
     @staticmethod
     def from_pem(
-        key_pem: bytes, cert_pem: bytes, chain_pem: Optional[bytes] = b""
+        key_pem: bytes, cert_pem: bytes, chain_pem: Optional[bytes] = None
     ) -> SoftwareSigner: ...
     @property
     def certificate(self) -> bytes: ...
 
 @final
 class Pkcs11Signer:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         uri: str,
         module: _Path,
         pin: str,
         cert_pem: Optional[bytes],
-        chain_pem: Optional[bytes] = b"",
+        chain_pem: Optional[bytes] = None,
         *,
         pool_size: int = 4,
-    ) -> None: ...
+    ) -> Pkcs11Signer: ...
     @property
     def certificate(self) -> bytes: ...
     def close(self) -> None: ...
@@ -267,13 +267,13 @@ class Pkcs11Signer:
 
 @final
 class Provider:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         name: str,
         domain: str,
         certified_domains: list[str] = ...,
         index: Optional[Index] = None,
-    ) -> None: ...
+    ) -> Provider: ...
     @property
     def name(self) -> str: ...
     @property
