@@ -652,7 +652,7 @@ mod http {
                 );
                 for f in files {
                     let Ok(pem) = std::fs::read(&f) else { continue };
-                    let Ok(ders) = crate::signer::pem_certificates(&pem) else { continue };
+                    let Ok(ders) = crate::x509::cert::pem_certificates(&pem) else { continue };
                     if !ders.is_empty() {
                         let certs: Vec<Certificate<'static>> =
                             ders.iter().map(|d| Certificate::from_der(d).to_owned()).collect();

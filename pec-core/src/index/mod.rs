@@ -144,4 +144,3 @@ pub fn is_signed_index(bytes: &[u8]) -> bool {
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b) || b.is_ascii_whitespace())
 }
-
