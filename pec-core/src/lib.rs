@@ -33,7 +33,6 @@ pub mod provider;
 pub mod revocation;
 pub mod signer;
 pub mod smime;
-pub mod testpki;
 pub mod timeref;
 pub mod verify;
 

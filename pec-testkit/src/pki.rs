@@ -33,8 +33,8 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
-use crate::crypto::DigestAlgorithm;
-use crate::error::{CertificateError, Error, Result};
+use pec_core::crypto::DigestAlgorithm;
+use pec_core::error::{CertificateError, Error, Result};
 
 /// A key and its certificate.
 #[derive(Clone)]
