@@ -14,24 +14,13 @@ use pec_core::chain::{self, TrustStore, describe_certificate, validate_path};
 use pec_core::revocation::{CrlFetcher, CrlStore};
 use pec_core::smime::{Reason, RevocationStatus};
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-fn skip(what: &str) {
-    assert!(!ci(), "{what} (required when CI=true)");
-    eprintln!("SKIPPED: {what}");
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use pec_testkit::{interop_dir, repo_root, require_path, require_tool};
 
 /// The test PKI, created once per test binary; `None` (skip) when openssl is missing.
 fn pki() -> Option<&'static Path> {
     static PKI: OnceLock<Option<PathBuf>> = OnceLock::new();
     let dir = PKI.get_or_init(|| {
-        if Command::new("openssl").arg("version").output().is_err() {
+        if !require_tool("openssl") {
             return None;
         }
         let dir = std::env::temp_dir().join(format!("pec-chain-pki-{}", std::process::id()));
@@ -45,9 +34,6 @@ fn pki() -> Option<&'static Path> {
         eprintln!("test PKI created in {:?}", started.elapsed());
         Some(dir)
     });
-    if dir.is_none() {
-        skip("openssl not found");
-    }
     dir.as_deref()
 }
 
@@ -425,8 +411,7 @@ fn add_dir_hashed() {
 #[test]
 fn add_dir_system_store() {
     let dir = Path::new("/etc/ssl/certs");
-    if !dir.is_dir() {
-        skip("/etc/ssl/certs missing");
+    if !require_path(dir) {
         return;
     }
     let started = Instant::now();
@@ -440,18 +425,6 @@ fn add_dir_system_store() {
 // ------------------------------------------------------------------------------------------
 // Real chains: the Aruba receipts of ../shared/interop
 // ------------------------------------------------------------------------------------------
-
-fn interop_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PEC_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/interop"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        skip("interop samples missing");
-        None
-    }
-}
 
 /// The DER certificates of the `smime.p7s` part of a signed message.
 fn p7s_certificates(message: &[u8]) -> Vec<Vec<u8>> {
@@ -483,8 +456,7 @@ fn p7s_certificates(message: &[u8]) -> Vec<Vec<u8>> {
 fn real_aruba_chains() {
     let Some(dir) = interop_dir() else { return };
     let system = Path::new("/etc/ssl/certs");
-    if !system.is_dir() {
-        skip("/etc/ssl/certs missing");
+    if !require_path(system) {
         return;
     }
     let mut trust = TrustStore::new();

@@ -29,16 +29,7 @@ fn cert(name: &str) -> (Vec<u8>, String) {
     (der, sha.trim().to_owned())
 }
 
-fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("version").output().is_ok();
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is required in CI");
-        }
-        eprintln!("skipping: {name} not found");
-    }
-    found
-}
+use pec_testkit::require_tool;
 
 fn entry_error(r: Result<impl std::fmt::Debug>) -> (String, String) {
     match r {
@@ -416,7 +407,7 @@ fn sign_with_openssl(dir: &Path, content: &[u8]) -> (Vec<u8>, Vec<u8>) {
 
 #[test]
 fn signed_index_valid_and_tampered() {
-    if !tool("openssl") {
+    if !require_tool("openssl") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -16,21 +16,12 @@ use pec_core::signer::SoftwareSigner;
 use pec_core::smime::{Reason, RevocationStatus, Verdict, VerifyOptions, VerifyTime};
 use pec_core::verify_message;
 
-fn required(tool: &str) -> bool {
-    let ok = Command::new(tool).arg("version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{tool} is required when CI=true");
-    }
-    if !ok {
-        eprintln!("skipping: {tool} not found");
-    }
-    ok
-}
+use pec_testkit::{interop_file, require_path, require_tool};
 
 fn pki() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        if !required("openssl") {
+        if !require_tool("openssl") {
             return None;
         }
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -218,23 +209,13 @@ fn index_as_trust_list() {
 }
 
 fn interop(name: &str) -> Option<Vec<u8>> {
-    let dir = std::env::var_os("PEC_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop"));
-    if !dir.is_dir() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("interop samples required when CI=true");
-        }
-        return None;
-    }
-    Some(std::fs::read(dir.join(name)).unwrap())
+    Some(std::fs::read(interop_file(name)?).unwrap())
 }
 
 #[test]
 fn real_aruba_receipts_valid_at_signing_time_expired_now() {
     let certs = Path::new("/etc/ssl/certs");
-    if !certs.is_dir() {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "/etc/ssl/certs required");
+    if !require_path(certs) {
         return;
     }
     let mut trust = TrustStore::new();

@@ -806,17 +806,8 @@ fn fetched_crls_are_cached_per_distribution_point() {
 #[test]
 fn real_aruba_receipts_are_judged_at_their_claimed_time() {
     let certs = std::path::Path::new("/etc/ssl/certs");
-    let dir =
-        std::env::var_os("PEC_INTEROP_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop")
-        });
-    if !certs.is_dir() || !dir.is_dir() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "interop samples and /etc/ssl/certs required"
-        );
-        eprintln!("SKIPPED: interop samples or /etc/ssl/certs missing");
+    let Some(dir) = pec_testkit::interop_dir() else { return };
+    if !pec_testkit::require_path(certs) {
         return;
     }
     let mut trust = TrustStore::new();

@@ -48,10 +48,7 @@ impl TwoProviders {
     pub fn generate_with(specs: [ProviderSpec<'_>; 2], days: i64) -> Result<TwoProviders> {
         let now = Utc::now();
         let pki = TestPki::generate(&specs, now - Duration::days(1), now + Duration::days(days))?;
-        Ok(TwoProviders {
-            pki,
-            specs: specs.map(|s| (s.name.to_string(), s.domain.to_string())),
-        })
+        Ok(TwoProviders { pki, specs: specs.map(|s| (s.name.to_string(), s.domain.to_string())) })
     }
 
     /// `providerName` of provider `i` (0 or 1).
@@ -70,7 +67,11 @@ impl TwoProviders {
     /// The key or certificate does not load.
     pub fn signer(&self, i: usize) -> Result<SoftwareSigner> {
         let p = self.issued(i)?;
-        SoftwareSigner::from_der(&p.key_pkcs8, p.cert_der.clone(), vec![self.pki.ca.cert_der.clone()])
+        SoftwareSigner::from_der(
+            &p.key_pkcs8,
+            p.cert_der.clone(),
+            vec![self.pki.ca.cert_der.clone()],
+        )
     }
 
     /// Provider `i`'s record in the providers index (its certificate and hash, its domain,
@@ -218,7 +219,10 @@ mod tests {
         for i in 0..2 {
             let a = from_ldif.by_domain(s.domain(i)).unwrap();
             let b = idx.by_domain(s.domain(i)).unwrap();
-            assert_eq!((&a.name, &a.cert_hashes, &a.mail_receipt), (&b.name, &b.cert_hashes, &b.mail_receipt));
+            assert_eq!(
+                (&a.name, &a.cert_hashes, &a.mail_receipt),
+                (&b.name, &b.cert_hashes, &b.mail_receipt)
+            );
         }
         s.signer(1).unwrap();
         s.verify_options().unwrap();

@@ -359,8 +359,8 @@ mod tests {
         let (dir, queries) = lookup_index().unwrap();
         assert_eq!(dir.domain_count(), INDEX_DOMAINS);
         assert_eq!(queries.len(), INDEX_DOMAINS);
-        let base = std::fs::read(crate::repo_root().join("tests/vectors/index/certs/alfa1.der"))
-            .unwrap();
+        let base =
+            std::fs::read(crate::repo_root().join("tests/vectors/index/certs/alfa1.der")).unwrap();
         let (ldif, domains) = index_ldif(&base);
         let from_ldif = Directory::from_ldif(&ldif).unwrap();
         assert_eq!((from_ldif.len(), from_ldif.domain_count()), (INDEX_PROVIDERS, INDEX_DOMAINS));
