@@ -40,9 +40,10 @@ vpy="$venv/bin/python"
 
 echo "== pip install ./bindings/python (maturin, abi3, --locked)"
 profile=${PEC_PY_PROFILE:-release}
-build_args=()
+# the tests need `pec._rust.test_support` (cargo feature test-support; never in release wheels)
+build_args=(--config-settings "build-args=--features=test-support")
 if [ "$profile" != "release" ]; then
-  build_args=(--config-settings "build-args=--profile=$profile")
+  build_args=(--config-settings "build-args=--features=test-support --profile=$profile")
 fi
 start=$(date +%s)
 (cd "$repo" && "$vpy" -m pip install --quiet "${build_args[@]}" ./bindings/python)
