@@ -1,10 +1,10 @@
 //! Certificate path validation and CRLs on the repository's test PKI (`tests/pki/make-pki.sh`,
 //! run once per test binary) and on the real Aruba chains of `../shared/interop`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -14,27 +14,11 @@ use pec_core::chain::{self, TrustStore, describe_certificate, validate_path};
 use pec_core::revocation::{CrlFetcher, CrlStore};
 use pec_core::smime::{Reason, RevocationStatus};
 
-use pec_testkit::{interop_dir, repo_root, require_path, require_tool};
+use pec_testkit::{interop_dir, require_path};
 
 /// The test PKI, created once per test binary; `None` (skip) when openssl is missing.
 fn pki() -> Option<&'static Path> {
-    static PKI: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let dir = PKI.get_or_init(|| {
-        if !require_tool("openssl") {
-            return None;
-        }
-        let dir = std::env::temp_dir().join(format!("pec-chain-pki-{}", std::process::id()));
-        let started = Instant::now();
-        let status = Command::new("bash")
-            .arg(repo_root().join("tests/pki/make-pki.sh"))
-            .arg(&dir)
-            .status()
-            .expect("run make-pki.sh");
-        assert!(status.success(), "make-pki.sh failed");
-        eprintln!("test PKI created in {:?}", started.elapsed());
-        Some(dir)
-    });
-    dir.as_deref()
+    pec_testkit::openssl_pki()
 }
 
 fn read(name: &str) -> Vec<u8> {

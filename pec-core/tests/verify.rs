@@ -1,9 +1,8 @@
 //! Message-level verification on the repository's test PKI (tests/pki/make-pki.sh) and on
 //! the real Aruba receipts: every case gives the right verdict and reason.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use pec_core::build::BuildRequest;
@@ -16,25 +15,10 @@ use pec_core::signer::SoftwareSigner;
 use pec_core::smime::{Reason, RevocationStatus, Verdict, VerifyOptions, VerifyTime};
 use pec_core::verify_message;
 
-use pec_testkit::{interop_file, require_path, require_tool};
+use pec_testkit::require_path;
 
 fn pki() -> Option<&'static Path> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if !require_tool("openssl") {
-            return None;
-        }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let dir = std::env::temp_dir().join(format!("pec-verify-pki-{}", std::process::id()));
-        let st = Command::new("bash")
-            .arg(root.join("tests/pki/make-pki.sh"))
-            .arg(&dir)
-            .status()
-            .expect("run make-pki.sh");
-        assert!(st.success(), "make-pki.sh failed");
-        Some(dir)
-    })
-    .as_deref()
+    pec_testkit::openssl_pki()
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
@@ -208,9 +192,7 @@ fn index_as_trust_list() {
     assert!(r.reasons.contains(&Reason::NotInIndex), "{:?}", r.reasons);
 }
 
-fn interop(name: &str) -> Option<Vec<u8>> {
-    Some(std::fs::read(interop_file(name)?).unwrap())
-}
+use pec_testkit::interop_read as interop;
 
 #[test]
 fn real_aruba_receipts_valid_at_signing_time_expired_now() {

@@ -422,9 +422,7 @@ fn envelope_relabelled_as_anomaly_keeps_its_signed_kind() {
 // real traffic: the Aruba receipts bind to their provider (daticert says "ARUBA PEC S.p.A.",
 // the certificate "Aruba PEC S.p.A.": names compare case-insensitively, as the index does)
 
-fn interop(name: &str) -> Option<Vec<u8>> {
-    Some(std::fs::read(pec_testkit::interop_file(name)?).unwrap())
-}
+use pec_testkit::interop_read as interop;
 
 #[test]
 fn real_aruba_receipts_bind_to_their_provider() {

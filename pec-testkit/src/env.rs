@@ -88,6 +88,38 @@ pub fn interop_file(name: &str) -> Option<PathBuf> {
     interop_dir().map(|d| d.join(name))
 }
 
+/// The bytes of the interop sample `name`, or `None` as in [`interop_dir`].
+///
+/// # Panics
+/// When the directory is missing and `CI=true`, or the file does not read.
+pub fn interop_read(name: &str) -> Option<Vec<u8>> {
+    let path = interop_file(name)?;
+    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// The repository's openssl-made PKI (`tests/pki/make-pki.sh`: root, PEC CA, providers,
+/// expired, revoked, CRLs, ...), created once per test binary in a temporary directory;
+/// `None` when openssl is missing (skipped locally, a failure under `CI=true`).
+///
+/// # Panics
+/// When openssl is missing under `CI=true`, or the script fails.
+pub fn openssl_pki() -> Option<&'static Path> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if !require_tool("openssl") {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("pec-openssl-pki-{}", std::process::id()));
+        let started = std::time::Instant::now();
+        let script = repo_root().join("tests/pki/make-pki.sh");
+        let status = std::process::Command::new("bash").arg(&script).arg(&dir).status();
+        assert!(status.is_ok_and(|s| s.success()), "{} failed", script.display());
+        eprintln!("test PKI created in {:?}", started.elapsed());
+        Some(dir)
+    })
+    .as_deref()
+}
+
 /// A fresh directory under the system temporary directory, unique in this process (tag,
 /// process id, counter); removed on drop.
 #[derive(Debug)]

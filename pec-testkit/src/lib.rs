@@ -23,8 +23,8 @@ pub mod softhsm;
 pub mod workload;
 
 pub use env::{
-    TempDir, ci, interop_dir, interop_file, repo_root, require, require_path, require_tool,
-    require_tools,
+    TempDir, ci, interop_dir, interop_file, interop_read, openssl_pki, repo_root, require,
+    require_path, require_tool, require_tools,
 };
 pub use pki::{Issued, ProviderSpec, TestPki, pem};
 pub use scenario::TwoProviders;
