@@ -7,6 +7,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pec_core::PecMessage;
+use pec_core::index::ProviderDirectory as _;
 use pec_testkit::workload::{Workloads, lookup_index};
 
 fn benches(c: &mut Criterion) {
