@@ -68,7 +68,8 @@ PATH=$no_rust_path "$vpy" -m pip install --quiet --upgrade pip
 if [ -n "$from_source" ]; then
   echo "== pip install ./bindings/python (maturin from PyPI, release, --locked)"
   start=$(date +%s)
-  (cd "$repo" && "$vpy" -m pip install --quiet ./bindings/python)
+  (cd "$repo" && "$vpy" -m pip install --quiet \
+    --config-settings "build-args=--features=test-support" ./bindings/python)
   echo "   built and installed in $(( $(date +%s) - start )) s"
   unset PEC_WHEEL_UNDER_TEST
 else
@@ -78,7 +79,10 @@ else
   mkdir -p "$wheels"
   rm -f "$wheels"/pec_mail-*.whl
   start=$(date +%s)
-  (cd "$here" && "$tools/venv/bin/maturin" build --release --strip --locked --out "$wheels")
+  # the suite needs `pec._rust.test_support` (cargo feature test-support: a generated test
+  # PKI); the wheels published to users are built without it, otherwise identically
+  (cd "$here" && "$tools/venv/bin/maturin" build --release --strip --locked \
+    --features test-support --out "$wheels")
   echo "   built in $(( $(date +%s) - start )) s"
   wheel=$(ls "$wheels"/pec_mail-*.whl)
   echo "== install $(basename "$wheel") into the venv, no Rust on PATH"

@@ -1,22 +1,16 @@
 //! `pec demo [--out DIR]`: a complete PEC exchange between two providers on an embedded
-//! default — a generated test CA, an in-memory providers index, no server, no network.
+//! default — the test kit's generated CA and two providers, an in-memory providers index, no
+//! server, no network.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use chrono::{Duration, Utc};
 use pec_core::build::BuildRequest;
-use pec_core::chain::TrustStore;
-use pec_core::index::{Directory, ProviderDirectory, ProviderRecord};
 use pec_core::model::{CertError, MessageKind, ReceiptKind};
 use pec_core::provider::{Provider, RecipientPolicy};
-use pec_core::revocation::CrlStore;
-use pec_core::signer::SoftwareSigner;
-use pec_core::smime::{VerifyOptions, VerifyTime};
-use pec_core::testpki::{ProviderSpec, TestPki};
 use pec_core::timeref::TimeReference;
 use pec_core::{Error, PecMessage, verify_message};
+use pec_testkit::TwoProviders;
 
 /// Arguments of `pec demo`.
 #[derive(Debug, clap::Args)]
@@ -87,48 +81,17 @@ fn demo(a: &Args) -> Result<(), Error> {
     println!("pec demo: a complete PEC exchange on an embedded default (no server, no network)\n");
 
     // 1. a test PKI: root, name-constrained PEC CA, one certificate per provider
-    let now = Utc::now();
-    let pki = TestPki::generate(
-        &[
-            ProviderSpec { name: "Example PEC S.p.A.", domain: "pec.example.it" },
-            ProviderSpec { name: "Other PEC S.r.l.", domain: "pec.other.it" },
-        ],
-        now - Duration::days(1),
-        now + Duration::days(365),
-    )?;
+    let world = TwoProviders::generate(365)?;
     let path = a.out.join("test-root-ca.pem");
-    std::fs::write(&path, pki.root.cert_pem()).map_err(|e| Error::io(path.display(), &e))?;
+    std::fs::write(&path, world.pki.root.cert_pem()).map_err(|e| Error::io(path.display(), &e))?;
     println!("test PKI: root CA -> PEC CA (rfc822Name constraints) -> 2 provider certificates");
 
     // 2. the providers index, in memory
-    let record = |name: &str, domain: &str, der: &[u8]| ProviderRecord {
-        dn: format!("providerName={name},o=postacert"),
-        name: name.to_string(),
-        unit: None,
-        cert_hashes: vec![pec_core::crypto::sha1_hex(der)],
-        certificates: vec![der.to_vec()],
-        mail_receipt: format!("ricevute@{domain}"),
-        managed_domains: vec![domain.to_string()],
-        ldif_url: None,
-        description: None,
-    };
-    let index: Arc<dyn ProviderDirectory> = Arc::new(Directory::from_records(vec![
-        record("Example PEC S.p.A.", "pec.example.it", &pki.providers[0].cert_der),
-        record("Other PEC S.r.l.", "pec.other.it", &pki.providers[1].cert_der),
-    ])?);
+    let index = world.index()?;
     println!("providers index: 2 providers, in memory\n");
 
-    let chain = vec![pki.ca.cert_der.clone()];
-    let signer_a = SoftwareSigner::from_der(
-        &pki.providers[0].key_pkcs8,
-        pki.providers[0].cert_der.clone(),
-        chain.clone(),
-    )?;
-    let signer_b = SoftwareSigner::from_der(
-        &pki.providers[1].key_pkcs8,
-        pki.providers[1].cert_der.clone(),
-        chain,
-    )?;
+    let signer_a = world.signer(0)?;
+    let signer_b = world.signer(1)?;
     let sender = Provider::new(
         "Example PEC S.p.A.",
         "pec.example.it",
@@ -136,19 +99,7 @@ fn demo(a: &Args) -> Result<(), Error> {
     )?;
     let receiver =
         Provider::new("Other PEC S.r.l.", "pec.other.it", RecipientPolicy::Index(index.clone()))?;
-
-    let mut trust = TrustStore::new();
-    trust.add_der(&pki.root.cert_der)?;
-    let mut crls = CrlStore::new();
-    crls.add(&pki.crl_der)?;
-    crls.add(&pki.root_crl_der)?;
-    let opts = VerifyOptions {
-        trust: Arc::new(trust),
-        crls: Some(Arc::new(crls)),
-        index: Some(index.clone()),
-        time: VerifyTime::SigningTime,
-        now: None,
-    };
+    let opts = world.verify_options()?;
     let verify = |label: &str, bytes: &[u8]| -> Result<(), Error> {
         let r = verify_message(bytes, &opts)?;
         let reasons: Vec<&str> = r.reasons.iter().map(|x| x.as_str()).collect();

@@ -1,12 +1,12 @@
 //! The `pec` command's contract: flags, exit codes and JSON keys that tests outside the
 //! project rely on.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use chrono::{Duration, Utc};
-use pec_core::testpki::{ProviderSpec, TestPki, pem};
+use chrono::Utc;
+use pec_testkit::{TwoProviders, interop_file as interop, require_tool};
 use serde_json::Value;
 
 fn pec() -> Command {
@@ -44,14 +44,6 @@ fn json(o: &Output) -> Value {
     })
 }
 
-fn tool(name: &str) -> bool {
-    let ok = Command::new(name).arg("version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{name} is required when CI=true");
-    }
-    ok
-}
-
 /// A temporary directory with a generated PKI, provider files and an original message.
 struct Fixture {
     dir: PathBuf,
@@ -62,49 +54,14 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("pec-cli-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let now = Utc::now();
-        let pki = TestPki::generate(
-            &[
-                ProviderSpec { name: "Example PEC S.p.A.", domain: "pec.example.it" },
-                ProviderSpec { name: "Other PEC S.r.l.", domain: "pec.other.it" },
-            ],
-            now - Duration::days(1),
-            now + Duration::days(30),
-        )
-        .unwrap();
+        let world = TwoProviders::generate(30).unwrap();
+        // root.pem, chain.pem, a/b .key .pem .toml, crl.pem, root-crl.pem, index.ldif
+        world.write_files(&dir).unwrap();
         let w = |name: &str, data: &[u8]| std::fs::write(dir.join(name), data).unwrap();
-        w("root.pem", pki.root.cert_pem().as_bytes());
-        w("chain.pem", pki.ca.cert_pem().as_bytes());
-        w("a.key", pki.providers[0].key_pem().as_bytes());
-        w("a.pem", pki.providers[0].cert_pem().as_bytes());
-        w("b.key", pki.providers[1].key_pem().as_bytes());
-        w("b.pem", pki.providers[1].cert_pem().as_bytes());
-        w("crl.pem", pem("X509 CRL", &pki.crl_der).as_bytes());
-        w("root-crl.pem", pem("X509 CRL", &pki.root_crl_der).as_bytes());
-        w(
-            "a.toml",
-            b"name = \"Example PEC S.p.A.\"\ndomain = \"pec.example.it\"\ncertified_domains = [\"pec.example.it\", \"pec.other.it\"]\n",
-        );
-        w(
-            "b.toml",
-            b"name = \"Other PEC S.r.l.\"\ndomain = \"pec.other.it\"\ncertified_domains = [\"pec.example.it\", \"pec.other.it\"]\n",
-        );
-        let ldif = format!(
-            "dn: providerName=Example PEC S.p.A.,o=postacert\nobjectClass: provider\nproviderName: Example PEC S.p.A.\nproviderCertificateHash: {}\nproviderCertificate;binary:: {}\nmailReceipt: ricevute@pec.example.it\nmanagedDomains: pec.example.it\n\ndn: providerName=Other PEC S.r.l.,o=postacert\nobjectClass: provider\nproviderName: Other PEC S.r.l.\nproviderCertificateHash: {}\nproviderCertificate;binary:: {}\nmailReceipt: ricevute@pec.other.it\nmanagedDomains: pec.other.it\n",
-            pec_core::crypto::sha1_hex(&pki.providers[0].cert_der),
-            b64(&pki.providers[0].cert_der),
-            pec_core::crypto::sha1_hex(&pki.providers[1].cert_der),
-            b64(&pki.providers[1].cert_der),
-        );
-        w("index.ldif", ldif.as_bytes());
+        let ldif = world.ldif();
         // the same index, signed (.p7m, DER)
-        let signer = pec_core::signer::SoftwareSigner::from_der(
-            &pki.providers[0].key_pkcs8,
-            pki.providers[0].cert_der.clone(),
-            vec![pki.ca.cert_der.clone()],
-        )
-        .unwrap();
-        let p7m = pec_core::smime::sign_attached(ldif.as_bytes(), &signer, now).unwrap();
+        let signer = world.signer(0).unwrap();
+        let p7m = pec_core::smime::sign_attached(ldif.as_bytes(), &signer, Utc::now()).unwrap();
         w("index.ldif.p7m", &p7m);
         let mut tampered = p7m.clone();
         let pos = tampered.windows(12).position(|x| x == b"mailReceipt:").unwrap();
@@ -116,11 +73,6 @@ fn fixture() -> &'static Fixture {
         );
         Fixture { dir }
     })
-}
-
-fn b64(der: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(der)
 }
 
 impl Fixture {
@@ -161,19 +113,6 @@ impl Fixture {
         std::fs::write(self.dir.join(name), data).unwrap();
         self.p(name)
     }
-}
-
-fn interop(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("PEC_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop"));
-    if !dir.is_dir() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("interop samples required when CI=true");
-        }
-        return None;
-    }
-    Some(dir.join(name))
 }
 
 #[test]
@@ -357,7 +296,7 @@ fn build_every_kind_and_verify() {
         assert_eq!(code(&o), 0, "{kind}: {r}");
         assert_eq!(r["verdict"], "valid", "{kind}");
         assert_eq!(r["revocation"], "good", "{kind}");
-        if tool("openssl") {
+        if require_tool("openssl") {
             let o = Command::new("openssl")
                 .args([
                     "cms",

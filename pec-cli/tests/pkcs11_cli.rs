@@ -2,15 +2,11 @@
 //! PKCS#11 and accepted by `openssl cms -verify`; every PKCS#11 failure exits 2 with nothing
 //! on stdout.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--help").output().is_ok()
-}
+use pec_testkit::softhsm::MODULE;
 
 struct Token {
     dir: PathBuf,
@@ -19,19 +15,8 @@ struct Token {
 fn token() -> Option<&'static Token> {
     static T: OnceLock<Option<Token>> = OnceLock::new();
     T.get_or_init(|| {
-        let ok = have("softhsm2-util") && have("pkcs11-tool") && have("openssl") && Path::new(MODULE).is_file();
-        if !ok {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true but SoftHSM2 tooling is missing");
-            }
-            eprintln!("skipping: SoftHSM2 tooling missing");
-            return None;
-        }
         let dir = std::env::temp_dir().join(format!("pec-cli-hsm-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/softhsm/make-token.sh");
-        let out = Command::new("sh").arg(&script).arg(&dir).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let dir = pec_testkit::softhsm::make_token(&dir)?;
         std::fs::write(dir.join("wrong-pin.txt"), "0000\n").unwrap();
         std::fs::write(
             dir.join("p.toml"),

@@ -3,53 +3,16 @@
 //! look-ups per second per core).
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-use std::hint::black_box;
-use std::path::Path;
-
-use base64::Engine as _;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pec_core::index::{Directory, ProviderDirectory};
+use std::hint::black_box;
 
-/// 200 providers with 100 domains each. Every provider carries a distinct certificate:
-/// a vector certificate with the last two bytes of its signature value changed (still valid
-/// DER, distinct SHA-1).
+/// The test kit's 20 000-domain index as LDIF: 200 providers with 100 domains each, every
+/// provider with a distinct certificate derived from a vector certificate.
 fn generated_index() -> (Vec<u8>, Vec<String>) {
-    let base = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/index/certs/alfa1.der"),
-    )
-    .unwrap_or_default();
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut s =
-        String::from("version: 1\n\ndn: o=postacert\nobjectclass: organization\no: postacert\n\n");
-    let mut domains = Vec::new();
-    for p in 0..200u32 {
-        let mut cert = base.clone();
-        // the last bytes are the signature value: changing them keeps the DER valid
-        let n = cert.len();
-        cert[n - 1] = (p & 0xff) as u8;
-        cert[n - 2] = (p >> 8) as u8;
-        let hash = pec_core::crypto::sha1_hex(&cert);
-        s.push_str(&format!(
-            "dn: providerName=Provider {p},o=postacert\nobjectclass: top\nobjectclass: provider\n\
-             providerName: Provider {p}\nproviderCertificateHash: {hash}\n"
-        ));
-        let line = format!("providerCertificate;binary:: {}", b64.encode(&cert));
-        for (i, chunk) in line.as_bytes().chunks(76).enumerate() {
-            if i > 0 {
-                s.push(' ');
-            }
-            s.push_str(std::str::from_utf8(chunk).unwrap_or(""));
-            s.push('\n');
-        }
-        s.push_str(&format!("mailReceipt: ricevute@pec{p}.example\n"));
-        for d in 0..100u32 {
-            let domain = format!("cliente{d}.pec{p}.example");
-            s.push_str(&format!("managedDomains: {domain}\n"));
-            domains.push(domain);
-        }
-        s.push('\n');
-    }
-    (s.into_bytes(), domains)
+    let base = std::fs::read(pec_testkit::repo_root().join("tests/vectors/index/certs/alfa1.der"))
+        .unwrap_or_default();
+    pec_testkit::workload::index_ldif(&base)
 }
 
 fn bench(c: &mut Criterion) {

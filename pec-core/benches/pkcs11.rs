@@ -2,37 +2,24 @@
 //! sessions driven by 2 threads against a single session, with the ratio printed.
 //!
 //! Run: `cargo bench -p pec-core --bench pkcs11`. Skipped (with a message) when SoftHSM2,
-//! pkcs11-tool or openssl is absent. The token is created by `tests/softhsm/make-token.sh`
-//! in a temporary directory under `target/`.
+//! pkcs11-tool or openssl is absent. The token is created by the test kit
+//! (`tests/softhsm/make-token.sh`) in a temporary directory under `target/`.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use pec_core::pkcs11::{CertSource, Pin, Pkcs11Signer, Pkcs11Uri, throughput};
+use pec_core::pkcs11::{CertSource, Pin, Pkcs11Signer, Pkcs11Uri};
 use pec_core::signer::Signer;
-
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+use pec_testkit::softhsm::{MODULE, make_token, throughput};
 
 #[allow(unsafe_code)]
 fn setup() -> Option<PathBuf> {
-    let tools_ok = ["softhsm2-util", "pkcs11-tool", "openssl"]
-        .iter()
-        .all(|t| Command::new(t).arg("--help").output().is_ok());
-    if !tools_ok || !Path::new(MODULE).is_file() {
-        return None;
-    }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("pec-pkcs11-bench-{}", std::process::id()));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/softhsm/make-token.sh");
-    let out = Command::new("sh").arg(script).arg(&dir).output().ok()?;
-    if !out.status.success() {
-        eprintln!("make-token.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-        return None;
-    }
+    let dir = make_token(&dir)?;
     // SAFETY: single-threaded here, before the first C_Initialize.
     unsafe { std::env::set_var("SOFTHSM2_CONF", dir.join("softhsm2.conf")) };
     Some(dir)

@@ -34,7 +34,6 @@ pub mod report;
 pub mod revocation;
 pub mod signer;
 pub mod smime;
-pub mod testpki;
 pub mod timeref;
 pub mod verify;
 mod x509;

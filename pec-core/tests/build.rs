@@ -14,7 +14,6 @@ use pec_core::error::{Error, ParseError};
 use pec_core::message::PecMessage;
 use pec_core::model::{CertError, MessageKind, ReceiptKind, ReceiptType, TransportKind};
 use pec_core::provider::Provider;
-use pec_core::signer::SoftwareSigner;
 
 const TIME: &str = "2026-09-14T09:00:05+02:00";
 const CLIENT_MSGID: &str = "<a1b2c3@client.example>";
@@ -64,16 +63,7 @@ fn envelope_of(original: &[u8]) -> Vec<u8> {
     sender_provider().build(&r, None).unwrap()
 }
 
-fn tool(name: &str, arg: &str) -> bool {
-    let ok = Command::new(name).arg(arg).output().is_ok();
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is required when CI=true");
-        }
-        eprintln!("skipping: {name} not found");
-    }
-    ok
-}
+use pec_testkit::require_tool;
 
 fn dtd() -> PathBuf {
     let official = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/daticert.dtd");
@@ -81,7 +71,7 @@ fn dtd() -> PathBuf {
 }
 
 fn xmllint(xml: &[u8]) {
-    if !tool("xmllint", "--version") {
+    if !require_tool("xmllint") {
         return;
     }
     let dir = tempdir();
@@ -582,29 +572,13 @@ fn header_injection_is_refused() {
 
 #[test]
 fn signed_builds_verify_with_openssl() {
-    use chrono::{Duration, Utc};
-    use pec_core::testpki::{ProviderSpec, TestPki};
-    if !tool("openssl", "version") {
+    use pec_testkit::scenario::{EXAMPLE, TwoProviders};
+    if !require_tool("openssl") {
         return;
     }
-    let now = Utc::now();
-    let pki = TestPki::generate(
-        &[
-            ProviderSpec { name: "Example PEC S.p.A.", domain: "pec.example.it" },
-            ProviderSpec { name: "Ente PEC S.r.l.", domain: "pec.ente.example.it" },
-        ],
-        now - Duration::days(1),
-        now + Duration::days(30),
-    )
-    .unwrap();
-    let signer_for = |i: usize| {
-        SoftwareSigner::from_pem(
-            pki.providers[i].key_pem().as_bytes(),
-            pki.providers[i].cert_pem().as_bytes(),
-            pki.ca.cert_pem().as_bytes(),
-        )
-        .unwrap()
-    };
+    let ente = pec_testkit::ProviderSpec { name: "Ente PEC S.r.l.", domain: "pec.ente.example.it" };
+    let world = TwoProviders::generate_with([EXAMPLE, ente], 30).unwrap();
+    let signer_for = |i: usize| world.signer(i).unwrap();
     let s_sender = signer_for(0);
     let s_recipient = signer_for(1);
     let original = read("original-attachments.eml");

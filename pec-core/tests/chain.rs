@@ -1,10 +1,10 @@
 //! Certificate path validation and CRLs on the repository's test PKI (`tests/pki/make-pki.sh`,
 //! run once per test binary) and on the real Aruba chains of `../shared/interop`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -14,41 +14,11 @@ use pec_core::chain::{self, TrustStore, describe_certificate, validate_path};
 use pec_core::revocation::{CrlFetcher, CrlStore};
 use pec_core::smime::{Reason, RevocationStatus};
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-fn skip(what: &str) {
-    assert!(!ci(), "{what} (required when CI=true)");
-    eprintln!("SKIPPED: {what}");
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use pec_testkit::{interop_dir, require_path};
 
 /// The test PKI, created once per test binary; `None` (skip) when openssl is missing.
 fn pki() -> Option<&'static Path> {
-    static PKI: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let dir = PKI.get_or_init(|| {
-        if Command::new("openssl").arg("version").output().is_err() {
-            return None;
-        }
-        let dir = std::env::temp_dir().join(format!("pec-chain-pki-{}", std::process::id()));
-        let started = Instant::now();
-        let status = Command::new("bash")
-            .arg(repo_root().join("tests/pki/make-pki.sh"))
-            .arg(&dir)
-            .status()
-            .expect("run make-pki.sh");
-        assert!(status.success(), "make-pki.sh failed");
-        eprintln!("test PKI created in {:?}", started.elapsed());
-        Some(dir)
-    });
-    if dir.is_none() {
-        skip("openssl not found");
-    }
-    dir.as_deref()
+    pec_testkit::openssl_pki()
 }
 
 fn read(name: &str) -> Vec<u8> {
@@ -531,8 +501,7 @@ fn add_dir_hashed() {
 #[test]
 fn add_dir_system_store() {
     let dir = Path::new("/etc/ssl/certs");
-    if !dir.is_dir() {
-        skip("/etc/ssl/certs missing");
+    if !require_path(dir) {
         return;
     }
     let started = Instant::now();
@@ -546,18 +515,6 @@ fn add_dir_system_store() {
 // ------------------------------------------------------------------------------------------
 // Real chains: the Aruba receipts of ../shared/interop
 // ------------------------------------------------------------------------------------------
-
-fn interop_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PEC_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/interop"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        skip("interop samples missing");
-        None
-    }
-}
 
 /// The DER certificates of the `smime.p7s` part of a signed message.
 fn p7s_certificates(message: &[u8]) -> Vec<Vec<u8>> {
@@ -589,8 +546,7 @@ fn p7s_certificates(message: &[u8]) -> Vec<Vec<u8>> {
 fn real_aruba_chains() {
     let Some(dir) = interop_dir() else { return };
     let system = Path::new("/etc/ssl/certs");
-    if !system.is_dir() {
-        skip("/etc/ssl/certs missing");
+    if !require_path(system) {
         return;
     }
     let mut trust = TrustStore::new();

@@ -29,23 +29,7 @@ fn vector(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-fn interop_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PEC_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest().join("../../shared/interop"));
-    if dir.is_dir() {
-        Some(dir)
-    } else if ci() {
-        panic!("interop samples missing at {} (required when CI=true)", dir.display());
-    } else {
-        eprintln!("skipping: interop samples not found at {}", dir.display());
-        None
-    }
-}
+use pec_testkit::{ci, interop_dir};
 
 /// Test-only extraction: the base64 body of the MIME part named `daticert.xml` in a message.
 fn extract_daticert(msg: &[u8]) -> Option<Vec<u8>> {

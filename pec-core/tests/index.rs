@@ -29,16 +29,7 @@ fn cert(name: &str) -> (Vec<u8>, String) {
     (der, sha.trim().to_owned())
 }
 
-fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("version").output().is_ok();
-    if !found {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is required in CI");
-        }
-        eprintln!("skipping: {name} not found");
-    }
-    found
-}
+use pec_testkit::require_tool;
 
 fn entry_error(r: Result<impl std::fmt::Debug>) -> (String, String) {
     match r {
@@ -416,7 +407,7 @@ fn sign_with_openssl(dir: &Path, content: &[u8]) -> (Vec<u8>, Vec<u8>) {
 
 #[test]
 fn signed_index_valid_and_tampered() {
-    if !tool("openssl") {
+    if !require_tool("openssl") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -464,7 +455,7 @@ fn signed_index_valid_and_tampered() {
 
 /// Two providers of one PKI, both chaining to the root: either could sign an index.
 struct SignedIndexCase {
-    pki: pec_core::testpki::TestPki,
+    pki: pec_testkit::TestPki,
     content: Vec<u8>,
     /// The index signed by provider 0 (DER).
     p7m: Vec<u8>,
@@ -472,7 +463,7 @@ struct SignedIndexCase {
 }
 
 fn signed_index_case() -> SignedIndexCase {
-    use pec_core::testpki::{ProviderSpec, TestPki};
+    use pec_testkit::{ProviderSpec, TestPki};
     let now = chrono::Utc::now();
     let pki = TestPki::generate(
         &[
@@ -519,7 +510,7 @@ fn signed_index_needs_a_named_signer() {
         assert!(dir.by_domain("gamma.example").is_some());
     }
     // PEM and bare base64 forms of the same .p7m
-    let pem = pec_core::testpki::pem("PKCS7", &c.p7m);
+    let pem = pec_testkit::pem("PKCS7", &c.p7m);
     assert!(open_index(pem.as_bytes(), &signers_of(&[a]), &c.opts).is_ok());
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     assert!(open_index(body.as_bytes(), &signers_of(&[a]), &c.opts).is_ok());

@@ -33,7 +33,7 @@ const LAYERS: &[&[&str]] = &[
     &["signer", "pkcs11"],
     &["smime"],
     // message level: verification (and signed index loading), checks, providers, building
-    &["verify", "checks", "provider", "build", "testpki"],
+    &["verify", "checks", "provider", "build"],
 ];
 
 /// Items the crate root re-exports, by the module they come from.

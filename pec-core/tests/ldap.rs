@@ -25,19 +25,7 @@ const SLAPD: &str = "/usr/sbin/slapd";
 const SLAPADD: &str = "/usr/sbin/slapadd";
 
 fn tools_present() -> bool {
-    let missing: Vec<&str> = [SLAPD, SLAPADD]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .chain(Command::new("openssl").arg("version").output().is_err().then_some("openssl"))
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("required tools missing in CI: {missing:?}");
-    }
-    eprintln!("skipping: {missing:?} not found");
-    false
+    pec_testkit::require_tools(&[SLAPD, SLAPADD, "openssl"])
 }
 
 /// Stops slapd whatever happens to the test.

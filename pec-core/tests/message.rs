@@ -1,25 +1,12 @@
 //! Parser and classifier: the real samples of `../shared/interop`, each named, and hostile
 //! inputs, each a typed error within a time bound.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use pec_core::message::PecMessage;
 use pec_core::model::{MessageKind, ReceiptKind, ReceiptType, TransportKind};
 
-fn interop_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PEC_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop"));
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("interop samples missing at {} (required when CI=true)", dir.display());
-    } else {
-        eprintln!("skipping: interop samples not found at {}", dir.display());
-        None
-    }
-}
+use pec_testkit::interop_dir;
 
 fn sample(name: &str) -> Option<Vec<u8>> {
     let dir = interop_dir()?;

@@ -22,8 +22,8 @@ use pec_core::pkcs11::{
     CertSource, MechanismChoice, Pin, Pkcs11Options, Pkcs11Signer, Pkcs11Uri, shared_context,
 };
 use pec_core::signer::Signer;
+use pec_testkit::softhsm::{MODULE, make_token};
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const KEY_URI: &str = "pkcs11:token=pec-test;object=provider;id=%01;type=private";
 
 struct Fixture {
@@ -37,11 +37,6 @@ static FIXTURE: OnceLock<Option<Fixture>> = OnceLock::new();
 static TOKEN: RwLock<()> = RwLock::new(());
 static FILE_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// True when `tool` can be run (whatever it answers to `--help`).
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--help").output().is_ok()
-}
-
 fn fixture() -> Option<&'static Fixture> {
     FIXTURE.get_or_init(setup).as_ref()
 }
@@ -49,32 +44,14 @@ fn fixture() -> Option<&'static Fixture> {
 #[allow(unsafe_code)]
 fn setup() -> Option<Fixture> {
     let module = PathBuf::from(MODULE);
-    let missing: Vec<&str> = [
-        ("softhsm2-util", have("softhsm2-util")),
-        ("pkcs11-tool", have("pkcs11-tool")),
-        ("openssl", have("openssl")),
-        (MODULE, module.is_file()),
-    ]
-    .into_iter()
-    .filter_map(|(n, ok)| (!ok).then_some(n))
-    .collect();
-    if !missing.is_empty() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("CI=true but SoftHSM2 tooling is missing: {missing:?}");
-        }
-        eprintln!("skipping PKCS#11 tests: missing {missing:?}");
-        return None;
-    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("pec-pkcs11-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/softhsm/make-token.sh");
-    let out = Command::new("sh").arg(&script).arg(&dir).output().unwrap();
-    assert!(out.status.success(), "make-token.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    let dir = make_token(
+        &Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("pec-pkcs11-{}-{nanos}", std::process::id())),
+    )?;
     // A certificate of another key, for the mismatch test.
     let out = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=other", "-days", "1"])

@@ -20,33 +20,7 @@ use pec_core::smime::{
 // ---------------------------------------------------------------------------------------
 // environment
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// Whether `openssl` runs; panics under CI when it does not.
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(!ci(), "openssl is required when CI=true");
-        eprintln!("SKIP: openssl not found");
-    }
-    ok
-}
-
-fn interop_dir() -> Option<PathBuf> {
-    let dir = match std::env::var("PEC_INTEROP_DIR") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop"),
-    };
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        assert!(!ci(), "interop samples missing at {}", dir.display());
-        eprintln!("SKIP: interop samples not found at {}", dir.display());
-        None
-    }
-}
+use pec_testkit::{ci, interop_dir, require_tool};
 
 /// A temporary directory removed on drop.
 struct TempDir(PathBuf);
@@ -132,7 +106,7 @@ authorityKeyIdentifier=keyid\n";
 
 fn pki() -> Option<&'static Pki> {
     static PKI: OnceLock<Pki> = OnceLock::new();
-    if !have_openssl() {
+    if !require_tool("openssl") {
         return None;
     }
     Some(PKI.get_or_init(|| {

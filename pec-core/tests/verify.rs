@@ -1,9 +1,8 @@
 //! Message-level verification on the repository's test PKI (tests/pki/make-pki.sh) and on
 //! the real Aruba receipts: every case gives the right verdict and reason.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use pec_core::build::BuildRequest;
@@ -16,34 +15,10 @@ use pec_core::signer::SoftwareSigner;
 use pec_core::smime::{Reason, RevocationStatus, Verdict, VerifyOptions, VerifyTime};
 use pec_core::verify_message;
 
-fn required(tool: &str) -> bool {
-    let ok = Command::new(tool).arg("version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{tool} is required when CI=true");
-    }
-    if !ok {
-        eprintln!("skipping: {tool} not found");
-    }
-    ok
-}
+use pec_testkit::require_path;
 
 fn pki() -> Option<&'static Path> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if !required("openssl") {
-            return None;
-        }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let dir = std::env::temp_dir().join(format!("pec-verify-pki-{}", std::process::id()));
-        let st = Command::new("bash")
-            .arg(root.join("tests/pki/make-pki.sh"))
-            .arg(&dir)
-            .status()
-            .expect("run make-pki.sh");
-        assert!(st.success(), "make-pki.sh failed");
-        Some(dir)
-    })
-    .as_deref()
+    pec_testkit::openssl_pki()
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
@@ -217,24 +192,12 @@ fn index_as_trust_list() {
     assert!(r.reasons.contains(&Reason::NotInIndex), "{:?}", r.reasons);
 }
 
-fn interop(name: &str) -> Option<Vec<u8>> {
-    let dir = std::env::var_os("PEC_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop"));
-    if !dir.is_dir() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("interop samples required when CI=true");
-        }
-        return None;
-    }
-    Some(std::fs::read(dir.join(name)).unwrap())
-}
+use pec_testkit::interop_read as interop;
 
 #[test]
 fn real_aruba_receipts_valid_at_signing_time_expired_now() {
     let certs = Path::new("/etc/ssl/certs");
-    if !certs.is_dir() {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "/etc/ssl/certs required");
+    if !require_path(certs) {
         return;
     }
     let mut trust = TrustStore::new();

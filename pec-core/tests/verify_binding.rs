@@ -11,7 +11,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use pec_core::build::{BuildRequest, Timeout};
 use pec_core::chain::TrustStore;
 use pec_core::index::{Directory, ProviderDirectory, ProviderRecord};
@@ -20,9 +20,9 @@ use pec_core::model::{CertError, MessageKind, ReceiptKind};
 use pec_core::provider::{Provider, RecipientPolicy};
 use pec_core::signer::SoftwareSigner;
 use pec_core::smime::{Reason, SignedScope, Verdict, VerificationReport, VerifyOptions};
-use pec_core::testpki::{ProviderSpec, TestPki};
 use pec_core::verify::verify_parsed;
 use pec_core::verify_message;
+use pec_testkit::TwoProviders;
 
 const EXAMPLE: &str = "Example PEC S.p.A.";
 const OTHER: &str = "Other PEC S.r.l.";
@@ -37,45 +37,11 @@ struct World {
 fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
     W.get_or_init(|| {
-        let now = Utc::now();
-        let pki = TestPki::generate(
-            &[
-                ProviderSpec { name: EXAMPLE, domain: "pec.example.it" },
-                ProviderSpec { name: OTHER, domain: "pec.other.it" },
-            ],
-            now - Duration::days(1),
-            now + Duration::days(30),
-        )
-        .unwrap();
-        let signer = |i: usize| {
-            SoftwareSigner::from_der(
-                &pki.providers[i].key_pkcs8,
-                pki.providers[i].cert_der.clone(),
-                vec![pki.ca.cert_der.clone()],
-            )
-            .unwrap()
-        };
-        let record = |name: &str, domain: &str, der: &[u8]| ProviderRecord {
-            dn: format!("providerName={name},o=postacert"),
-            name: name.to_string(),
-            cert_hashes: vec![pec_core::crypto::sha1_hex(der)],
-            certificates: vec![der.to_vec()],
-            mail_receipt: format!("ricevute@{domain}"),
-            managed_domains: vec![domain.to_string()],
-            ..ProviderRecord::default()
-        };
-        let index: Arc<dyn ProviderDirectory> = Arc::new(
-            Directory::from_records(vec![
-                record(EXAMPLE, "pec.example.it", &pki.providers[0].cert_der),
-                record(OTHER, "pec.other.it", &pki.providers[1].cert_der),
-            ])
-            .unwrap(),
-        );
-        let mut trust = TrustStore::new();
-        trust.add_der(&pki.root.cert_der).unwrap();
-        let opts_no_index = VerifyOptions { trust: Arc::new(trust), ..VerifyOptions::default() };
-        let opts = VerifyOptions { index: Some(index), ..opts_no_index.clone() };
-        World { signers: [signer(0), signer(1)], opts, opts_no_index }
+        let two = TwoProviders::generate(30).unwrap();
+        let opts_no_index =
+            VerifyOptions { trust: Arc::new(two.trust().unwrap()), ..VerifyOptions::default() };
+        let opts = VerifyOptions { index: Some(two.index().unwrap()), ..opts_no_index.clone() };
+        World { signers: [two.signer(0).unwrap(), two.signer(1).unwrap()], opts, opts_no_index }
     })
 }
 
@@ -456,24 +422,12 @@ fn envelope_relabelled_as_anomaly_keeps_its_signed_kind() {
 // real traffic: the Aruba receipts bind to their provider (daticert says "ARUBA PEC S.p.A.",
 // the certificate "Aruba PEC S.p.A.": names compare case-insensitively, as the index does)
 
-fn interop(name: &str) -> Option<Vec<u8>> {
-    let dir =
-        std::env::var_os("PEC_INTEROP_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop")
-        });
-    if !dir.is_dir() {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "interop samples required");
-        eprintln!("skipping: interop samples not found");
-        return None;
-    }
-    Some(std::fs::read(dir.join(name)).unwrap())
-}
+use pec_testkit::interop_read as interop;
 
 #[test]
 fn real_aruba_receipts_bind_to_their_provider() {
     let certs = std::path::Path::new("/etc/ssl/certs");
-    if !certs.is_dir() {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "/etc/ssl/certs required");
+    if !pec_testkit::require_path(certs) {
         return;
     }
     let mut trust = TrustStore::new();

@@ -24,24 +24,13 @@ use pec_core::smime::{
     Reason, Verdict, VerificationReport, VerifyOptions, VerifyTime, Weakness, sign_detached,
     verify_detached,
 };
-use pec_core::testpki::{ProviderSpec, TestPki};
+use pec_testkit::TestPki;
+use pec_testkit::scenario::EXAMPLE;
 
 // ---------------------------------------------------------------------------------------
 // environment
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// Whether `openssl` runs; panics under CI when it does not.
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(!ci(), "openssl is required when CI=true");
-        eprintln!("SKIP: openssl not found");
-    }
-    ok
-}
+use pec_testkit::{interop_dir, require_path, require_tool};
 
 /// The provider certificate's subjectAltName, as openssl's extension syntax.
 const PROVIDER_SAN: &str = "email:posta-certificata@pec.example.it";
@@ -59,12 +48,8 @@ fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
         let now = Utc::now();
-        let pki = TestPki::generate(
-            &[ProviderSpec { name: "Example PEC S.p.A.", domain: "pec.example.it" }],
-            now - Duration::days(1),
-            now + Duration::days(30),
-        )
-        .unwrap();
+        let pki = TestPki::generate(&[EXAMPLE], now - Duration::days(1), now + Duration::days(30))
+            .unwrap();
         Pki { pki }
     })
 }
@@ -455,7 +440,7 @@ fn md5_certificate_fails_the_chain_and_is_named() {
 
 #[test]
 fn sha1_certificate_under_a_sha256_cms_is_named() {
-    if !have_openssl() {
+    if !require_tool("openssl") {
         return;
     }
     let dir = TempDir::new("sha1_certificate_under_a_sha256_cms_is_named");
@@ -471,7 +456,7 @@ fn sha1_certificate_under_a_sha256_cms_is_named() {
 
 #[test]
 fn rsa_1024_signer_is_named() {
-    if !have_openssl() {
+    if !require_tool("openssl") {
         return;
     }
     let dir = TempDir::new("rsa_1024_signer_is_named");
@@ -508,7 +493,7 @@ fn rsa_1024_signer_is_named() {
 
 #[test]
 fn sha1_digest_and_signature_are_named() {
-    if !have_openssl() {
+    if !require_tool("openssl") {
         return;
     }
     let dir = TempDir::new("sha1_digest_and_signature_are_named");
@@ -549,11 +534,8 @@ fn sha1_digest_and_signature_are_named() {
 #[test]
 fn real_sha1_messages_stay_valid_with_weaknesses() {
     let certs = Path::new("/etc/ssl/certs");
-    let dir = std::env::var_os("PEC_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop"));
-    if !certs.is_dir() || !dir.is_dir() {
-        assert!(!ci(), "/etc/ssl/certs and the interop samples are required when CI=true");
+    let Some(dir) = interop_dir() else { return };
+    if !require_path(certs) {
         return;
     }
     let mut trust = TrustStore::new();
@@ -576,7 +558,7 @@ fn real_sha1_messages_stay_valid_with_weaknesses() {
 
 #[test]
 fn double_at_san_is_an_untrusted_chain() {
-    if !have_openssl() {
+    if !require_tool("openssl") {
         return;
     }
     let dir = TempDir::new("double_at_san_is_an_untrusted_chain");
@@ -606,7 +588,7 @@ fn double_at_san_is_an_untrusted_chain() {
 
 #[test]
 fn quoted_local_part_san_is_an_untrusted_chain() {
-    if !have_openssl() {
+    if !require_tool("openssl") {
         return;
     }
     let dir = TempDir::new("quoted_local_part_san_is_an_untrusted_chain");

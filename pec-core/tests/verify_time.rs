@@ -12,15 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280 as oids;
-use const_oid::db::rfc5912;
-use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString, SetOfVec, Uint, UtcTime};
-use der::{Any, Decode, Encode, Sequence};
+use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString, SetOfVec, Uint};
+use der::{Any, Decode, Encode};
 use pec_core::chain::TrustStore;
 use pec_core::revocation::{CrlFetcher, CrlStore};
 use pec_core::signer::SoftwareSigner;
@@ -28,7 +25,8 @@ use pec_core::smime::{
     Reason, RevocationStatus, TimeSource, Verdict, VerificationReport, VerifyOptions, VerifyTime,
     sign_detached, verify_detached,
 };
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use pec_testkit::pki::{self, Cert, Tbs, Validity, sha256_rsa};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::crl::dp::{DistributionPoint, IssuingDistributionPoint, Reasons};
@@ -69,30 +67,15 @@ fn keys() -> &'static (Key, Key) {
 }
 
 fn sign(pkcs8: &[u8], msg: &[u8]) -> Vec<u8> {
-    let key = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(pkcs8).unwrap();
-    let mut sig = vec![0u8; key.public_modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), msg, &mut sig).unwrap();
-    sig
-}
-
-fn sha256_rsa() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid: rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
-        parameters: Some(der::asn1::Null.into()),
-    }
+    pki::sign_with(pkcs8, msg).unwrap()
 }
 
 fn time(t: DateTime<Utc>) -> Time {
-    let d = std::time::Duration::from_secs(u64::try_from(t.timestamp()).unwrap());
-    Time::UtcTime(UtcTime::from_unix_duration(d).unwrap())
+    pki::time(t).unwrap()
 }
 
 fn ext<T: Encode>(oid: ObjectIdentifier, critical: bool, value: &T) -> Extension {
-    Extension {
-        extn_id: oid,
-        critical,
-        extn_value: OctetString::new(value.to_der().unwrap()).unwrap(),
-    }
+    pki::ext(oid, critical, value).unwrap()
 }
 
 fn ymd(y: i32, m: u32, d: u32) -> DateTime<Utc> {
@@ -102,33 +85,6 @@ fn ymd(y: i32, m: u32, d: u32) -> DateTime<Utc> {
 /// Now, whole seconds (certificates and CRLs carry no fractions).
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap()
-}
-
-#[derive(Sequence)]
-struct Tbs {
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-    version: u8,
-    serial: Uint,
-    signature: AlgorithmIdentifierOwned,
-    issuer: Name,
-    validity: Validity,
-    subject: Name,
-    spki: SubjectPublicKeyInfoOwned,
-    #[asn1(context_specific = "3", tag_mode = "EXPLICIT")]
-    extensions: Vec<Extension>,
-}
-
-#[derive(Sequence)]
-struct Validity {
-    not_before: Time,
-    not_after: Time,
-}
-
-#[derive(Sequence)]
-struct Cert {
-    tbs: Tbs,
-    algorithm: AlgorithmIdentifierOwned,
-    signature: BitString,
 }
 
 fn ski(key: &Key) -> Vec<u8> {
@@ -806,17 +762,8 @@ fn fetched_crls_are_cached_per_distribution_point() {
 #[test]
 fn real_aruba_receipts_are_judged_at_their_claimed_time() {
     let certs = std::path::Path::new("/etc/ssl/certs");
-    let dir =
-        std::env::var_os("PEC_INTEROP_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop")
-        });
-    if !certs.is_dir() || !dir.is_dir() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "interop samples and /etc/ssl/certs required"
-        );
-        eprintln!("SKIPPED: interop samples or /etc/ssl/certs missing");
+    let Some(dir) = pec_testkit::interop_dir() else { return };
+    if !pec_testkit::require_path(certs) {
         return;
     }
     let mut trust = TrustStore::new();

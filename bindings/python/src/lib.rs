@@ -16,6 +16,7 @@ mod index;
 mod message;
 mod provider;
 mod signer;
+#[cfg(feature = "test-support")]
 mod test_support;
 mod time;
 mod verify;
@@ -43,6 +44,7 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<signer::Pkcs11Signer>()?;
     m.add_class::<provider::Provider>()?;
     m.add_function(wrap_pyfunction!(signer::sign, m)?)?;
+    #[cfg(feature = "test-support")]
     test_support::register(m)?;
     Ok(())
 }

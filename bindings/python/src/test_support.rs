@@ -1,8 +1,9 @@
-//! `pec._rust.test_support`: the core's generated test PKI, for this package's own tests and
-//! demos (like pyca's `_rust.test_support`). Not API: never use these keys for anything real.
+//! `pec._rust.test_support`: the test kit's generated PKI, for this package's own tests (like
+//! pyca's `_rust.test_support`). Only with the cargo feature `test-support` (run-tests.sh);
+//! release wheels leave it out. Not API: never use these keys for anything real.
 
 use chrono::Utc;
-use pec_core::testpki::{ProviderSpec, TestPki as CoreTestPki, pem};
+use pec_testkit::{ProviderSpec, TestPki as CoreTestPki, pem};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 

@@ -33,7 +33,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Function, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -459,35 +459,6 @@ impl Drop for Pkcs11Signer {
             let _ = s.session.close();
         }
     }
-}
-
-/// Measures signing throughput: `threads` threads sign 64-byte messages through `signer`
-/// for about `duration`; returns signatures per second (0 when none succeeded). Failed
-/// signatures are not counted. Used by the benchmarks and `pec bench`.
-pub fn throughput(signer: &Pkcs11Signer, threads: usize, duration: Duration) -> f64 {
-    let threads = threads.clamp(1, 256);
-    let start = Instant::now();
-    let done: u64 = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    let mut message = [0u8; 64];
-                    let mut n = 0u64;
-                    while start.elapsed() < duration {
-                        message[..8].copy_from_slice(&n.to_le_bytes());
-                        message[8] = t as u8;
-                        if signer.sign(&message).is_ok() {
-                            n += 1;
-                        }
-                    }
-                    n
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
-    });
-    let secs = start.elapsed().as_secs_f64();
-    if secs > 0.0 { done as f64 / secs } else { 0.0 }
 }
 
 /// The DER DigestInfo (RFC 8017 §9.2) of SHA-256(`message`), the input of `CKM_RSA_PKCS`.

@@ -33,8 +33,8 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
-use crate::crypto::DigestAlgorithm;
-use crate::error::{CertificateError, Error, Result};
+use pec_core::crypto::DigestAlgorithm;
+use pec_core::error::{CertificateError, Error, Result};
 
 /// A key and its certificate.
 #[derive(Clone)]
@@ -166,34 +166,54 @@ enum CertProfile {
     Provider { email: String },
 }
 
-#[derive(Sequence)]
-struct Tbs {
+// ---------------------------------------------------------------------------------------
+// DER building blocks, public for tests that build certificates of their own shape
+
+/// A v3 `TBSCertificate` (RFC 5280 §4.1) with extensions.
+#[derive(Debug, Sequence)]
+pub struct Tbs {
+    /// 2 (v3).
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-    version: u8,
-    serial: Uint,
-    signature: AlgorithmIdentifierOwned,
-    issuer: Name,
-    validity: Validity,
-    subject: Name,
-    spki: SubjectPublicKeyInfoOwned,
+    pub version: u8,
+    /// The serial number.
+    pub serial: Uint,
+    /// The signature algorithm ([`sha256_rsa`]).
+    pub signature: AlgorithmIdentifierOwned,
+    /// The issuer.
+    pub issuer: Name,
+    /// notBefore, notAfter.
+    pub validity: Validity,
+    /// The subject.
+    pub subject: Name,
+    /// The subject's public key.
+    pub spki: SubjectPublicKeyInfoOwned,
+    /// The extensions.
     #[asn1(context_specific = "3", tag_mode = "EXPLICIT")]
-    extensions: Vec<Extension>,
+    pub extensions: Vec<Extension>,
 }
 
-#[derive(Sequence)]
-struct Validity {
-    not_before: Time,
-    not_after: Time,
+/// A certificate's validity.
+#[derive(Debug, Sequence)]
+pub struct Validity {
+    /// notBefore.
+    pub not_before: Time,
+    /// notAfter.
+    pub not_after: Time,
 }
 
-#[derive(Sequence)]
-struct Cert {
-    tbs: Tbs,
-    algorithm: AlgorithmIdentifierOwned,
-    signature: BitString,
+/// A certificate: the TBS, the algorithm and the signature.
+#[derive(Debug, Sequence)]
+pub struct Cert {
+    /// What is signed.
+    pub tbs: Tbs,
+    /// The signature algorithm ([`sha256_rsa`]).
+    pub algorithm: AlgorithmIdentifierOwned,
+    /// The signature value.
+    pub signature: BitString,
 }
 
-fn sha256_rsa() -> AlgorithmIdentifierOwned {
+/// `sha256WithRSAEncryption` with NULL parameters.
+pub fn sha256_rsa() -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned {
         oid: rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
         parameters: Some(der::asn1::Null.into()),
@@ -219,7 +239,11 @@ fn escape_dn(s: &str) -> String {
     out
 }
 
-fn time(t: DateTime<Utc>) -> Result<Time> {
+/// A certificate or CRL time: UTCTime before 2050, GeneralizedTime from then on.
+///
+/// # Errors
+/// A time before 1970 or out of range.
+pub fn time(t: DateTime<Utc>) -> Result<Time> {
     let secs = u64::try_from(t.timestamp()).map_err(bad)?;
     let d = std::time::Duration::from_secs(secs);
     if t.timestamp() < 2_524_608_000 {
@@ -229,7 +253,11 @@ fn time(t: DateTime<Utc>) -> Result<Time> {
     }
 }
 
-fn ext<T: Encode>(oid: ObjectIdentifier, critical: bool, value: &T) -> Result<Extension> {
+/// An extension holding the DER of `value`.
+///
+/// # Errors
+/// Encoding failure.
+pub fn ext<T: Encode>(oid: ObjectIdentifier, critical: bool, value: &T) -> Result<Extension> {
     Ok(Extension {
         extn_id: oid,
         critical,
@@ -237,7 +265,11 @@ fn ext<T: Encode>(oid: ObjectIdentifier, critical: bool, value: &T) -> Result<Ex
     })
 }
 
-fn sign_with(pkcs8: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
+/// An RSA PKCS#1 v1.5 SHA-256 signature of `msg` with the PKCS#8 key.
+///
+/// # Errors
+/// The key does not load or signing fails.
+pub fn sign_with(pkcs8: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
     let key = KeyPair::from_pkcs8(pkcs8).map_err(bad)?;
     let mut sig = vec![0u8; key.public_modulus_len()];
     key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), msg, &mut sig).map_err(bad)?;
