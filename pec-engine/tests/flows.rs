@@ -135,7 +135,8 @@ fn anomaly_for_ordinary_and_for_badly_signed_mail() {
     )
     .unwrap();
     let orig = original(MARIO, &[LUIGI], &[], "falsa", "x");
-    let mut req = pec_core::build::BuildRequest::new(pec_core::model::MessageKind::TRANSPORT_ENVELOPE);
+    let mut req =
+        pec_core::build::BuildRequest::new(pec_core::model::MessageKind::TRANSPORT_ENVELOPE);
     req.original = Some(&orig);
     let forged = provider(0).build(&req, Some(&forger)).unwrap();
     net.inbound(1, &smtp(MARIO, &[LUIGI]), &forged);
@@ -205,7 +206,11 @@ fn delivery_error_carries_the_enhanced_status_code() {
     assert_eq!(d.error, CertError::NoRecipient);
     assert!(d.extended_error.as_deref().unwrap().starts_with("5.1.1"), "{d:?}");
     assert_eq!(d.delivery.as_deref(), Some(LUIGI));
-    assert!(net.replies.iter().any(|r| r.starts_with(&format!("{LUIGI}: 250"))), "{:?}", net.replies);
+    assert!(
+        net.replies.iter().any(|r| r.starts_with(&format!("{LUIGI}: 250"))),
+        "{:?}",
+        net.replies
+    );
     assert_eq!(net.state(0, &id, LUIGI), "failed");
     assert_eq!(net.mailbox(MARIO), vec!["accettazione", "errore-consegna"]);
     net.advance(Duration::hours(25));
@@ -289,7 +294,11 @@ fn timeout_take_charge_but_no_delivery() {
     );
     let out = net.submit(0, &smtp(MARIO, &[LUIGI]), &original(MARIO, &[LUIGI], &[], "x", "y"));
     let id = identifier(&out);
-    assert!(net.replies.iter().any(|r| r.starts_with(&format!("{LUIGI}: 451"))), "{:?}", net.replies);
+    assert!(
+        net.replies.iter().any(|r| r.starts_with(&format!("{LUIGI}: 451"))),
+        "{:?}",
+        net.replies
+    );
     assert_eq!(net.state(0, &id, LUIGI), "taken-in-charge");
     net.advance(Duration::hours(12) + Duration::minutes(1));
     assert!(net.run_due(0).is_empty(), "12 h cancelled by the take-charge");

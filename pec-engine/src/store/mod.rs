@@ -74,7 +74,7 @@ pub trait Tx {
 }
 
 /// A database holding the engine's state.
-pub trait Store: Send {
+pub trait Store: Send + std::fmt::Debug {
     /// Runs `f` in one write transaction (SQLite: `BEGIN IMMEDIATE`), committed when `f`
     /// returns `Ok`, rolled back otherwise.
     ///

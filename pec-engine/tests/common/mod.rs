@@ -43,12 +43,10 @@ pub fn world() -> &'static World {
     static W: OnceLock<World> = OnceLock::new();
     W.get_or_init(|| {
         let start = Utc::now().trunc_subsecs(0);
-        let specs: Vec<ProviderSpec<'_>> = (0..2)
-            .map(|i| ProviderSpec { name: NAMES[i], domain: DOMAINS[i] })
-            .collect();
-        let pki =
-            TestPki::generate(&specs, start - Duration::days(1), start + Duration::days(30))
-                .unwrap();
+        let specs: Vec<ProviderSpec<'_>> =
+            (0..2).map(|i| ProviderSpec { name: NAMES[i], domain: DOMAINS[i] }).collect();
+        let pki = TestPki::generate(&specs, start - Duration::days(1), start + Duration::days(30))
+            .unwrap();
         let stranger = TestPki::generate(
             &[ProviderSpec { name: BETA, domain: DOMAINS[1] }],
             start - Duration::days(1),
@@ -66,8 +64,7 @@ pub fn world() -> &'static World {
                 ..ProviderRecord::default()
             })
             .collect();
-        let index: Arc<dyn ProviderDirectory> =
-            Arc::new(Directory::from_records(records).unwrap());
+        let index: Arc<dyn ProviderDirectory> = Arc::new(Directory::from_records(records).unwrap());
         let mut trust = TrustStore::new();
         trust.add_der(&pki.root.cert_der).unwrap();
         World { pki, index, trust: Arc::new(trust), stranger, start }
@@ -310,7 +307,9 @@ impl Net {
                 let results: Vec<(String, MailboxOutcome)> = g
                     .rcpt_to
                     .iter()
-                    .map(|r| (r.clone(), self.answers.get(r).cloned().unwrap_or(MailboxOutcome::Stored)))
+                    .map(|r| {
+                        (r.clone(), self.answers.get(r).cloned().unwrap_or(MailboxOutcome::Stored))
+                    })
                     .collect();
                 for (r, a) in &results {
                     if *a == MailboxOutcome::Stored {
@@ -356,10 +355,7 @@ impl Net {
     /// The built messages of `kind` that crossed the wire.
     pub fn of_kind(&self, kind: &str) -> Vec<&Wired> {
         let mut seen = std::collections::HashSet::new();
-        self.log
-            .iter()
-            .filter(|w| w.out.kind == kind && seen.insert((w.from, w.out.id)))
-            .collect()
+        self.log.iter().filter(|w| w.out.kind == kind && seen.insert((w.from, w.out.id))).collect()
     }
 
     pub fn status(&self, i: usize, id: &str) -> pec_engine::Status {
