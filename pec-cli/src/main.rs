@@ -6,6 +6,7 @@
 mod bench;
 mod build;
 mod demo;
+mod engine;
 mod index;
 mod input;
 mod inspect;
@@ -47,6 +48,9 @@ enum Command {
     Demo(demo::Args),
     /// In-process throughput of signing, verification, parsing and index look-ups.
     Bench(bench::Args),
+    /// The provider engine's state and timers.
+    #[command(subcommand)]
+    Engine(engine::Command),
 }
 
 fn main() -> ExitCode {
@@ -59,5 +63,6 @@ fn main() -> ExitCode {
         Command::Index(c) => index::run(&c),
         Command::Demo(a) => demo::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Engine(c) => engine::run(&c),
     }
 }
