@@ -76,7 +76,7 @@ pub fn access(policy: &Policy, provider: &Provider, ev: &Submission<'_>) -> Deci
         let mut d = Decision::reply(Reply::ok("virus: non-acceptance notice sent"));
         d.emissions.push(Emission {
             keys: vec![EmissionKey::new(id, "", ReceiptKind::NonAcceptance.as_str())],
-            payload: Payload::Build(b),
+            payload: Payload::Build(Box::new(b)),
             identifier: Some(id.to_string()),
             mail_from: policy.service_address.clone(),
             groups: notice_groups,
@@ -92,7 +92,7 @@ pub fn access(policy: &Policy, provider: &Provider, ev: &Submission<'_>) -> Deci
         let mut d = Decision::reply(Reply::ok("formal checks failed: non-acceptance notice sent"));
         d.emissions.push(Emission {
             keys: vec![EmissionKey::new(id, "", ReceiptKind::NonAcceptance.as_str())],
-            payload: Payload::Build(b),
+            payload: Payload::Build(Box::new(b)),
             identifier: Some(id.to_string()),
             mail_from: policy.service_address.clone(),
             groups: notice_groups,
@@ -143,14 +143,14 @@ pub fn access(policy: &Policy, provider: &Provider, ev: &Submission<'_>) -> Deci
     let mut d = Decision::reply(Reply::ok(format!("accepted as {id}")));
     d.emissions.push(Emission {
         keys: vec![EmissionKey::new(id, "", ReceiptKind::Acceptance.as_str())],
-        payload: Payload::Build(base(MessageKind::Receipt(ReceiptKind::Acceptance))),
+        payload: Payload::Build(Box::new(base(MessageKind::Receipt(ReceiptKind::Acceptance)))),
         identifier: Some(id.to_string()),
         mail_from: policy.service_address.clone(),
         groups: notice_groups,
     });
     d.emissions.push(Emission {
         keys: vec![EmissionKey::new(id, "", MessageKind::TRANSPORT_ENVELOPE.as_str())],
-        payload: Payload::Build(base(MessageKind::TRANSPORT_ENVELOPE)),
+        payload: Payload::Build(Box::new(base(MessageKind::TRANSPORT_ENVELOPE))),
         identifier: Some(id.to_string()),
         // the original paths, unchanged (§3.1.5)
         mail_from: reverse_path.clone(),

@@ -133,7 +133,7 @@ pub fn delivery(policy: &Policy, ev: &MailboxEvent<'_>) -> Decision {
                 // an answer already given (an MTA retry after a crash) is found by its key
                 d.emissions.push(Emission {
                     keys: vec![EmissionKey::new(&id, &rcpt, kind.as_str())],
-                    payload: Payload::Build(b),
+                    payload: Payload::Build(Box::new(b)),
                     identifier: Some(id.clone()),
                     mail_from: policy.service_address.clone(),
                     groups: policy.groups(std::slice::from_ref(&sender)),

@@ -157,7 +157,7 @@ fn anomaly(
     b.error_text = Some(why.to_string());
     d.emissions.push(Emission {
         keys: Vec::new(),
-        payload: Payload::Build(b),
+        payload: Payload::Build(Box::new(b)),
         identifier: id.map(str::to_string),
         mail_from: reverse_path(ev.smtp),
         groups: vec![RouteGroup { route: Route::Deliver, rcpt_to: local.to_vec() }],
@@ -207,7 +207,7 @@ fn transport_envelope(
             b.smtp = Some(to_signer.clone());
             d.emissions.push(Emission {
                 keys: vec![EmissionKey::new(&id, r, ReceiptKind::VirusDetection.as_str())],
-                payload: Payload::Build(b),
+                payload: Payload::Build(Box::new(b)),
                 identifier: Some(id.clone()),
                 mail_from: policy.service_address.clone(),
                 groups: policy.groups(std::slice::from_ref(&mail_receipt)),
@@ -236,7 +236,7 @@ fn transport_envelope(
             .iter()
             .map(|r| EmissionKey::new(&id, r, ReceiptKind::TakeCharge.as_str()))
             .collect(),
-        payload: Payload::Build(b),
+        payload: Payload::Build(Box::new(b)),
         identifier: Some(id.clone()),
         mail_from: policy.service_address.clone(),
         groups: policy.groups(std::slice::from_ref(&mail_receipt)),
@@ -328,7 +328,7 @@ fn receipt(
                 });
                 d.emissions.push(Emission {
                     keys: vec![EmissionKey::new(&id, &a, ReceiptKind::NonDelivery.as_str())],
-                    payload: Payload::Build(b),
+                    payload: Payload::Build(Box::new(b)),
                     identifier: Some(id.clone()),
                     mail_from: policy.service_address.clone(),
                     groups: policy.groups(std::slice::from_ref(&sent.reverse_path)),

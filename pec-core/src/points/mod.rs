@@ -327,7 +327,7 @@ impl BuildSpec {
 #[derive(Clone, Debug)]
 pub enum Payload {
     /// A message to build and sign.
-    Build(BuildSpec),
+    Build(Box<BuildSpec>),
     /// The event's bytes, unchanged (a received envelope or receipt passed to the delivery
     /// point, §3.3.2).
     Forward,

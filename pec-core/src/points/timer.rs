@@ -48,7 +48,7 @@ pub fn timer(
     });
     d.emissions.push(Emission {
         keys: vec![EmissionKey::new(id, &r.address, &timeout_label(key.which))],
-        payload: Payload::Build(b),
+        payload: Payload::Build(Box::new(b)),
         identifier: Some(id.clone()),
         mail_from: policy.service_address.clone(),
         groups: policy.groups(std::slice::from_ref(&message.reverse_path)),

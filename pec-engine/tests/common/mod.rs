@@ -282,11 +282,11 @@ impl Net {
         let (from, o, g) = (w.from, &w.out, &w.group);
         match g.route {
             Route::Relay => {
-                for t in 0..2 {
+                for (t, domain) in DOMAINS.iter().enumerate() {
                     let rcpts: Vec<&str> = g
                         .rcpt_to
                         .iter()
-                        .filter(|r| r.ends_with(&format!("@{}", DOMAINS[t])))
+                        .filter(|r| r.ends_with(&format!("@{domain}")))
                         .map(String::as_str)
                         .collect();
                     if !rcpts.is_empty() {
