@@ -20,9 +20,8 @@ fn identifier(out: &pec_engine::Outcome) -> String {
     out.emissions.iter().find_map(|e| e.identifier.clone()).expect("identifier")
 }
 
-#[test]
-fn happy_path_between_two_providers() {
-    let mut net = Net::new();
+fn happy_path_between_two_providers(b: &Backend) {
+    let mut net = Net::on(b);
     let orig = original(MARIO, &[LUIGI], &[], "prova", "Testo.");
     let out = net.submit(0, &smtp(MARIO, &[LUIGI]), &orig);
     assert_eq!(out.reply.code, 250);
@@ -73,9 +72,8 @@ fn happy_path_between_two_providers() {
     assert!(pec_core::PecMessage::parse(&rc.bytes).unwrap().original.is_some());
 }
 
-#[test]
-fn non_acceptance_for_formal_errors_and_for_virus() {
-    let mut net = Net::new();
+fn non_acceptance_for_formal_errors_and_for_virus(b: &Backend) {
+    let mut net = Net::on(b);
     // From differs from the reverse path
     let orig = original(GIULIA, &[LUIGI], &[], "formale", "x");
     let out = net.submit(0, &smtp(MARIO, &[LUIGI]), &orig);
@@ -87,7 +85,7 @@ fn non_acceptance_for_formal_errors_and_for_virus() {
     assert_eq!(net.mailbox(MARIO), vec!["non-accettazione"]);
     assert!(net.mailbox(LUIGI).is_empty());
     // a virus at the access point
-    let mut net = Net::new();
+    let mut net = Net::on(b);
     let orig = original(MARIO, &[LUIGI], &[], "virus", EICAR);
     net.submit(0, &smtp(MARIO, &[LUIGI]), &orig);
     assert_eq!(net.built(), vec![(0, "non-accettazione".into())]);
@@ -114,9 +112,8 @@ fn non_acceptance_for_formal_errors_and_for_virus() {
     assert!(out.emissions.is_empty());
 }
 
-#[test]
-fn anomaly_for_ordinary_and_for_badly_signed_mail() {
-    let mut net = Net::new();
+fn anomaly_for_ordinary_and_for_badly_signed_mail(b: &Backend) {
+    let mut net = Net::on(b);
     // ordinary mail from the Internet to a PEC mailbox: wrapped
     let plain = original(ANNA, &[LUIGI], &[], "ordinaria", "ciao");
     let out = net.inbound(1, &smtp(ANNA, &[LUIGI]), &plain);
@@ -160,9 +157,8 @@ fn anomaly_for_ordinary_and_for_badly_signed_mail() {
     assert_eq!((out.reply.code, out.emissions.len()), (554, 0), "{:?}", out.reply);
 }
 
-#[test]
-fn virus_found_at_the_recipients_incoming_point() {
-    let mut net = Net::new();
+fn virus_found_at_the_recipients_incoming_point(b: &Backend) {
+    let mut net = Net::on(b);
     net.av_access[0] = false; // Alpha's scanner missed it
     let orig = original(MARIO, &[LUIGI], &[], "virus", EICAR);
     let out = net.submit(0, &smtp(MARIO, &[LUIGI]), &orig);
@@ -191,9 +187,8 @@ fn virus_found_at_the_recipients_incoming_point() {
     assert!(net.run_due(0).is_empty(), "closed: no timeout notice");
 }
 
-#[test]
-fn delivery_error_carries_the_enhanced_status_code() {
-    let mut net = Net::new();
+fn delivery_error_carries_the_enhanced_status_code(b: &Backend) {
+    let mut net = Net::on(b);
     net.answers.insert(
         LUIGI.into(),
         MailboxOutcome::Permanent { status: "5.1.1".into(), text: "user unknown".into() },
@@ -216,7 +211,7 @@ fn delivery_error_carries_the_enhanced_status_code() {
     net.advance(Duration::hours(25));
     assert!(net.run_due(0).is_empty());
     // a full mailbox is `altro`
-    let mut net = Net::new();
+    let mut net = Net::on(b);
     net.answers.insert(
         LUIGI.into(),
         MailboxOutcome::Permanent { status: "5.2.2".into(), text: "mailbox full".into() },
@@ -227,9 +222,8 @@ fn delivery_error_carries_the_enhanced_status_code() {
     assert!(d.extended_error.unwrap().starts_with("5.2.2"));
 }
 
-#[test]
-fn mixed_certified_and_external_recipients() {
-    let mut net = Net::new();
+fn mixed_certified_and_external_recipients(b: &Backend) {
+    let mut net = Net::on(b);
     let orig = original(MARIO, &[LUIGI], &[ANNA], "misto", "x");
     let out = net.submit(0, &smtp(MARIO, &[LUIGI, ANNA]), &orig);
     let id = identifier(&out);
@@ -251,9 +245,8 @@ fn mixed_certified_and_external_recipients() {
     assert!(net.run_due(0).is_empty());
 }
 
-#[test]
-fn same_provider_mail_passes_incoming_and_delivery_points() {
-    let mut net = Net::new();
+fn same_provider_mail_passes_incoming_and_delivery_points(b: &Backend) {
+    let mut net = Net::on(b);
     let out = net.submit(0, &smtp(MARIO, &[GIULIA]), &original(MARIO, &[GIULIA], &[], "x", "y"));
     let id = identifier(&out);
     assert_eq!(
@@ -273,7 +266,7 @@ fn same_provider_mail_passes_incoming_and_delivery_points() {
     assert_eq!(net.state(0, &id, GIULIA), "delivered");
     assert_eq!(net.status(0, &id).received[0].state, "delivered");
     // the Cc recipient of a same-provider message gets... the concise receipt
-    let mut net = Net::new();
+    let mut net = Net::on(b);
     net.submit(0, &smtp(MARIO, &[GIULIA, LUIGI]), &original(MARIO, &[GIULIA], &[LUIGI], "x", "y"));
     let receipts = net.of_kind("avvenuta-consegna");
     assert_eq!(receipts.len(), 2);
@@ -285,9 +278,8 @@ fn same_provider_mail_passes_incoming_and_delivery_points() {
 }
 
 /// RFC 6109 §3.1.6, case 1: take-charge within 12 h, no delivery → the 24 h notice only.
-#[test]
-fn timeout_take_charge_but_no_delivery() {
-    let mut net = Net::new();
+fn timeout_take_charge_but_no_delivery(b: &Backend) {
+    let mut net = Net::on(b);
     net.answers.insert(
         LUIGI.into(),
         MailboxOutcome::Temporary { status: "4.2.1".into(), text: "try later".into() },
@@ -317,9 +309,8 @@ fn timeout_take_charge_but_no_delivery() {
 }
 
 /// §3.1.6, case 2: no take-charge, delivery between 12 h and 24 h → the 12 h notice only.
-#[test]
-fn timeout_late_delivery_gets_the_12h_notice_only() {
-    let mut net = Net::new();
+fn timeout_late_delivery_gets_the_12h_notice_only(b: &Backend) {
+    let mut net = Net::on(b);
     net.hold = Some(|w| w.out.kind == "posta-certificata");
     let out = net.submit(0, &smtp(MARIO, &[LUIGI]), &original(MARIO, &[LUIGI], &[], "x", "y"));
     let id = identifier(&out);
@@ -341,9 +332,8 @@ fn timeout_late_delivery_gets_the_12h_notice_only() {
 }
 
 /// §3.1.6, case 3: nothing at all → both notices.
-#[test]
-fn timeout_nothing_at_all_gets_both_notices() {
-    let mut net = Net::new();
+fn timeout_nothing_at_all_gets_both_notices(b: &Backend) {
+    let mut net = Net::on(b);
     net.hold = Some(|w| w.out.kind == "posta-certificata");
     let out = net.submit(0, &smtp(MARIO, &[LUIGI]), &original(MARIO, &[LUIGI], &[], "x", "y"));
     let id = identifier(&out);
@@ -368,9 +358,8 @@ fn timeout_nothing_at_all_gets_both_notices() {
     assert_eq!(net.mailbox(MARIO).last().map(String::as_str), Some("avvenuta-consegna"));
 }
 
-#[test]
-fn a_forged_receipt_cancels_no_timer() {
-    let mut net = Net::new();
+fn a_forged_receipt_cancels_no_timer(b: &Backend) {
+    let mut net = Net::on(b);
     net.hold = Some(|w| w.out.kind == "posta-certificata");
     let out = net.submit(0, &smtp(MARIO, &[LUIGI]), &original(MARIO, &[LUIGI], &[], "x", "y"));
     let id = identifier(&out);
@@ -407,4 +396,78 @@ fn a_forged_receipt_cancels_no_timer() {
     assert_eq!(net.run_due(0).len(), 1, "the 12 h timer still fires");
     net.advance(Duration::hours(11));
     assert_eq!(net.run_due(0).len(), 1, "and the 24 h one");
+}
+
+#[test]
+fn happy_path_between_two_providers_sqlite() {
+    happy_path_between_two_providers(&Backend::Sqlite);
+}
+
+#[test]
+fn non_acceptance_for_formal_errors_and_for_virus_sqlite() {
+    non_acceptance_for_formal_errors_and_for_virus(&Backend::Sqlite);
+}
+
+#[test]
+fn anomaly_for_ordinary_and_for_badly_signed_mail_sqlite() {
+    anomaly_for_ordinary_and_for_badly_signed_mail(&Backend::Sqlite);
+}
+
+#[test]
+fn virus_found_at_the_recipients_incoming_point_sqlite() {
+    virus_found_at_the_recipients_incoming_point(&Backend::Sqlite);
+}
+
+#[test]
+fn delivery_error_carries_the_enhanced_status_code_sqlite() {
+    delivery_error_carries_the_enhanced_status_code(&Backend::Sqlite);
+}
+
+#[test]
+fn mixed_certified_and_external_recipients_sqlite() {
+    mixed_certified_and_external_recipients(&Backend::Sqlite);
+}
+
+#[test]
+fn same_provider_mail_passes_incoming_and_delivery_points_sqlite() {
+    same_provider_mail_passes_incoming_and_delivery_points(&Backend::Sqlite);
+}
+
+#[test]
+fn timeout_take_charge_but_no_delivery_sqlite() {
+    timeout_take_charge_but_no_delivery(&Backend::Sqlite);
+}
+
+#[test]
+fn timeout_late_delivery_gets_the_12h_notice_only_sqlite() {
+    timeout_late_delivery_gets_the_12h_notice_only(&Backend::Sqlite);
+}
+
+#[test]
+fn timeout_nothing_at_all_gets_both_notices_sqlite() {
+    timeout_nothing_at_all_gets_both_notices(&Backend::Sqlite);
+}
+
+#[test]
+fn a_forged_receipt_cancels_no_timer_sqlite() {
+    a_forged_receipt_cancels_no_timer(&Backend::Sqlite);
+}
+
+/// The same flows on a real PostgreSQL (one server for all, one database per engine).
+#[cfg(feature = "postgres")]
+#[test]
+fn every_flow_on_postgresql() {
+    let Some(server) = pg::PgServer::start() else { return };
+    let b = Backend::Pg(std::sync::Arc::new(server));
+    happy_path_between_two_providers(&b);
+    non_acceptance_for_formal_errors_and_for_virus(&b);
+    anomaly_for_ordinary_and_for_badly_signed_mail(&b);
+    virus_found_at_the_recipients_incoming_point(&b);
+    delivery_error_carries_the_enhanced_status_code(&b);
+    mixed_certified_and_external_recipients(&b);
+    same_provider_mail_passes_incoming_and_delivery_points(&b);
+    timeout_take_charge_but_no_delivery(&b);
+    timeout_late_delivery_gets_the_12h_notice_only(&b);
+    timeout_nothing_at_all_gets_both_notices(&b);
+    a_forged_receipt_cancels_no_timer(&b);
 }

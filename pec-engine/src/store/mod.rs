@@ -4,10 +4,12 @@
 //! already answered (for MTA retries) and the legal-log events.
 //!
 //! [`Store`] is the boundary: one implementation per database, opened from a URL by
-//! [`open`]. `sqlite:PATH` is the embedded default ([`sqlite::SqliteStore`]); a
-//! `postgresql://` store implements the same trait (its timers claimed with `FOR UPDATE SKIP
-//! LOCKED`).
+//! [`open`]. `sqlite:PATH` is the embedded default ([`sqlite::SqliteStore`]);
+//! `postgresql://…` is for several nodes sharing the state (`postgres::PgStore`, feature
+//! `postgres`, on by default: timers claimed with `FOR UPDATE SKIP LOCKED`).
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -98,11 +100,16 @@ pub fn open(url: &str) -> Result<Box<dyn Store>, EngineError> {
         return Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
     }
     if url.starts_with("postgresql://") || url.starts_with("postgres://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(postgres::PgStore::open(url)?));
+        #[cfg(not(feature = "postgres"))]
         return Err(EngineError::Config(
-            "postgresql stores are not built yet (issue 15): use sqlite:PATH".into(),
+            "this build has no postgresql support (feature `postgres`)".into(),
         ));
     }
-    Err(EngineError::Config(format!("unknown store URL {url:?} (expected sqlite:PATH)")))
+    Err(EngineError::Config(format!(
+        "unknown store URL {url:?} (expected sqlite:PATH or postgresql://…)"
+    )))
 }
 
 /// The stored outcome of a transaction.

@@ -6,6 +6,9 @@
 //! providers.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -157,6 +160,39 @@ pub fn scan(bytes: &[u8]) -> Antivirus {
     }
 }
 
+/// Where the engines keep their state.
+#[derive(Clone)]
+pub enum Backend {
+    /// One SQLite file per store.
+    Sqlite,
+    /// One database per store on a test PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Pg(Arc<pg::PgServer>),
+}
+
+impl Backend {
+    /// The store `name`: the same name is the same store (a file in `dir`, or a database).
+    pub fn store(&self, dir: &Path, name: &str) -> Box<dyn pec_engine::Store> {
+        match self {
+            Backend::Sqlite => {
+                Box::new(SqliteStore::open(&dir.join(format!("{name}.db"))).unwrap())
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Pg(s) => Box::new(
+                pec_engine::store::postgres::PgStore::open(&s.database(&name.to_ascii_lowercase()))
+                    .unwrap(),
+            ),
+        }
+    }
+
+    /// Engine `i` on the store `name`.
+    pub fn engine(&self, i: usize, dir: &Path, name: &str, clock: Arc<ManualClock>) -> Engine {
+        engine_with(i, self.store(dir, name), clock, policy(i))
+    }
+}
+
+static NETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// One message that crossed the wire.
 #[derive(Clone, Debug)]
 pub struct Wired {
@@ -191,10 +227,23 @@ pub struct Net {
 
 impl Net {
     pub fn new() -> Net {
+        Net::on(&Backend::Sqlite)
+    }
+
+    /// Two engines on `backend`.
+    pub fn on(backend: &Backend) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(world().start));
+        let n = NETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let engines = (0..2)
-            .map(|i| engine(i, &dir.path().join(format!("p{i}.db")), clock.clone()))
+            .map(|i| {
+                backend.engine(
+                    i,
+                    dir.path(),
+                    &format!("net{}_{n}_p{i}", std::process::id()),
+                    clock.clone(),
+                )
+            })
             .collect();
         Net {
             clock,
