@@ -147,6 +147,9 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// How many times [`Engine::run_due`] waits for timers other nodes hold before it returns.
+const BUSY_RETRIES: u32 = 200;
+
 /// What a transaction decided and the outbox rows it wrote.
 type Emitted = (Decision, Vec<Outgoing>);
 
@@ -348,19 +351,19 @@ impl Engine {
     /// [`EngineError::Store`], [`EngineError::Build`] (what was done before stays done).
     pub fn run_due(&self, limit: usize) -> Result<Vec<Outgoing>, EngineError> {
         let mut all = Vec::new();
-        for _ in 0..limit {
+        let (mut done, mut busy) = (0, 0);
+        while done < limit {
             let (now, time) = self.now();
             let mut out: Option<Emitted> = None;
-            let mut found = false;
+            let mut claim = store::Claim::Nothing;
             self.write(&mut |tx| {
                 out = None;
-                found = false;
-                let Some(key) = tx.claim_due(now)? else { return Ok(()) };
-                found = true;
+                claim = tx.claim_due(now)?;
+                let store::Claim::Due(key) = &claim else { return Ok(()) };
                 let d = match tx.message(&key.identifier)? {
-                    Some(m) => points::timer(&self.policy, &m.state, &key, time),
+                    Some(m) => points::timer(&self.policy, &m.state, key, time),
                     None => {
-                        tx.close_timer(&key, "done")?;
+                        tx.close_timer(key, "done")?;
                         return Ok(());
                     }
                 };
@@ -368,8 +371,15 @@ impl Engine {
                 out = Some((d, tx.outbox(&ids)?));
                 Ok(())
             })?;
-            if !found {
-                break;
+            match claim {
+                store::Claim::Due(_) => done += 1,
+                // due timers held by another node's transactions: they are about to commit
+                store::Claim::Busy if busy < BUSY_RETRIES => {
+                    busy += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                _ => break,
             }
             all.extend(finish(out).emissions);
         }

@@ -26,11 +26,13 @@ fn same(a: &[Outgoing], b: &[Outgoing]) {
     }
 }
 
-#[test]
-fn a_retry_after_a_crash_returns_the_same_bytes() {
+fn a_retry_after_a_crash_returns_the_same_bytes(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(world().start));
-    let (a_db, b_db) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let pid = std::process::id();
+    let (a_db, b_db) = (format!("retry{pid}_a"), format!("retry{pid}_b"));
+    let engine =
+        |i: usize, name: &String, clock: Arc<ManualClock>| b.engine(i, dir.path(), name, clock);
     let orig = original(MARIO, &[LUIGI], &[], "retry", "x");
     let env = smtp(MARIO, &[LUIGI]);
     let clean = Antivirus::Clean;
@@ -104,9 +106,8 @@ impl NowUtc for ManualClock {
     }
 }
 
-/// Submits `n` messages to Luigi at Alpha on `db` (2n timers); returns their identifiers.
-fn submit_many(db: &std::path::Path, clock: Arc<ManualClock>, n: usize) -> Vec<String> {
-    let alpha = engine(0, db, clock);
+/// Submits `n` messages to Luigi at Alpha on `alpha` (2n timers); returns their identifiers.
+fn submit_many(alpha: &pec_engine::Engine, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             let orig = original(MARIO, &[LUIGI], &[], &format!("m{i}"), "x");
@@ -129,18 +130,18 @@ fn keys(out: &[Outgoing]) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn every_timer_fires_once_with_two_connections_in_threads() {
+fn every_timer_fires_once_with_two_connections_in_threads(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shared.db");
+    let name = format!("threads{}", std::process::id());
     let clock = Arc::new(ManualClock::new(world().start));
-    let ids = submit_many(&db, clock.clone(), 12);
+    let ids = submit_many(&b.engine(0, dir.path(), &name, clock.clone()), 12);
     clock.advance(Duration::hours(23));
     let handles: Vec<_> = (0..2)
         .map(|_| {
-            let (db, clock) = (db.clone(), clock.clone());
+            let (b, dir, name, clock) =
+                (b.clone(), dir.path().to_path_buf(), name.clone(), clock.clone());
             std::thread::spawn(move || {
-                let e = engine(0, &db, clock);
+                let e = b.engine(0, &dir, &name, clock);
                 let mut all = Vec::new();
                 loop {
                     let got = e.run_due(3).unwrap();
@@ -157,7 +158,7 @@ fn every_timer_fires_once_with_two_connections_in_threads() {
     let all: Vec<(String, String)> = per.iter().flat_map(|p| keys(p)).collect();
     assert_eq!(all.len(), 24, "12 h and 24 h notices for 12 messages");
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), 24, "no notice twice");
-    let alpha = engine(0, &db, clock);
+    let alpha = b.engine(0, dir.path(), &name, clock);
     for id in &ids {
         let s = alpha.status(id).unwrap().unwrap();
         assert_eq!(s.sent.unwrap().recipients[0].state, "timed-out");
@@ -192,7 +193,7 @@ fn every_timer_fires_once_with_two_processes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shared.db");
     let clock = Arc::new(ManualClock::new(world().start));
-    submit_many(&db, clock.clone(), 10);
+    submit_many(&engine(0, &db, clock.clone()), 10);
     clock.advance(Duration::hours(23));
     let now = clock.now_utc().to_rfc3339();
     let exe = std::env::current_exe().unwrap();
@@ -264,4 +265,42 @@ fn schema_migrations_are_versioned() {
     drop(c);
     let e = SqliteStore::open(&db).unwrap_err();
     assert!(e.to_string().contains("newer"), "{e}");
+}
+
+#[test]
+fn a_retry_after_a_crash_returns_the_same_bytes_sqlite() {
+    a_retry_after_a_crash_returns_the_same_bytes(&Backend::Sqlite);
+}
+
+#[test]
+fn every_timer_fires_once_with_two_connections_in_threads_sqlite() {
+    every_timer_fires_once_with_two_connections_in_threads(&Backend::Sqlite);
+}
+
+/// Retries, two engines on one PostgreSQL firing timers concurrently, and a server that goes
+/// down (451, then the retry goes through once it is back).
+#[cfg(feature = "postgres")]
+#[test]
+fn the_same_on_postgresql() {
+    let Some(server) = pg::PgServer::start() else { return };
+    let server = Arc::new(server);
+    let b = Backend::Pg(server.clone());
+    a_retry_after_a_crash_returns_the_same_bytes(&b);
+    every_timer_fires_once_with_two_connections_in_threads(&b);
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(world().start));
+    let alpha = b.engine(0, dir.path(), &format!("down{}", std::process::id()), clock.clone());
+    let orig = original(MARIO, &[LUIGI], &[], "down", "x");
+    let env = smtp(MARIO, &[LUIGI]);
+    server.down();
+    let err = alpha.on_submission(&env, &orig, &Antivirus::Clean).unwrap_err();
+    assert!(matches!(err, EngineError::Store(_)), "{err}");
+    assert_eq!(err.reply().code, 451);
+    assert_eq!(alpha.run_due(5).unwrap_err().reply().code, 451);
+    server.up();
+    let out = alpha.on_submission(&env, &orig, &Antivirus::Clean).unwrap();
+    assert!(!out.replayed);
+    assert_eq!((out.reply.code, out.emissions.len()), (250, 2));
+    assert_eq!(alpha.pending().unwrap().len(), 1);
 }

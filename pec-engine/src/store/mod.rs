@@ -66,7 +66,7 @@ pub trait Tx {
     /// Closes a pending timer (`cancelled` or `done`).
     fn close_timer(&mut self, key: &TimerKey, status: &str) -> Result<(), EngineError>;
     /// Claims the earliest pending timer due at `now` for this transaction.
-    fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Option<TimerKey>, EngineError>;
+    fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Claim, EngineError>;
     /// Appends a legal-log event.
     fn log(&mut self, point: &str, e: &LogEvent, at: DateTime<Utc>) -> Result<(), EngineError>;
     /// What an operator sees of `identifier`.
@@ -110,6 +110,17 @@ pub fn open(url: &str) -> Result<Box<dyn Store>, EngineError> {
     Err(EngineError::Config(format!(
         "unknown store URL {url:?} (expected sqlite:PATH or postgresql://…)"
     )))
+}
+
+/// What [`Tx::claim_due`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// A due timer, now held by this transaction.
+    Due(TimerKey),
+    /// Due timers exist, but other transactions hold them all: try again shortly.
+    Busy,
+    /// Nothing is due.
+    Nothing,
 }
 
 /// The stored outcome of a transaction.

@@ -20,8 +20,8 @@ use pec_core::points::{
 use postgres::{Client, NoTls};
 
 use super::{
-    ArrivalView, NewOutgoing, Outgoing, ReceiptView, RecipientView, SentStatus, Status, Store,
-    StoredMessage, TimerView, Tx, TxnRecord,
+    ArrivalView, Claim, NewOutgoing, Outgoing, ReceiptView, RecipientView, SentStatus, Status,
+    Store, StoredMessage, TimerView, Tx, TxnRecord,
 };
 use crate::EngineError;
 
@@ -82,7 +82,15 @@ impl std::fmt::Debug for PgStore {
 }
 
 fn db(e: postgres::Error) -> EngineError {
-    EngineError::Store(format!("postgresql: {e}"))
+    match e.as_db_error() {
+        Some(d) => EngineError::Store(format!(
+            "postgresql: {} ({}): {}",
+            d.severity(),
+            d.code().code(),
+            d.message()
+        )),
+        None => EngineError::Store(format!("postgresql: {e}")),
+    }
 }
 
 impl PgStore {
@@ -166,10 +174,9 @@ impl Store for PgStore {
             tx.commit().map_err(db)
         })();
         if let Err(EngineError::Store(_)) = &result {
-            // a broken connection is replaced on the next event
-            if self.client.as_ref().is_some_and(Client::is_closed) {
-                self.client = None;
-            }
+            // the connection may be broken (a server restart ends sessions with a FATAL
+            // error first): the next event opens a new one
+            self.client = None;
         }
         result
     }
@@ -248,6 +255,18 @@ impl PgTx<'_, '_> {
             .query_one("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", &[&name])
             .map_err(db)?;
         Ok(row.get(0))
+    }
+
+    /// Whether any pending timer is due at `now` (locked or not).
+    fn any_due(&mut self, now: DateTime<Utc>) -> Result<bool, EngineError> {
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT 1 FROM timer WHERE status = 'pending' AND due_ms <= $1 LIMIT 1",
+                &[&ms(now)],
+            )
+            .map_err(db)?;
+        Ok(row.is_some())
     }
 
     fn receipts_received(
@@ -631,7 +650,7 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Option<TimerKey>, EngineError> {
+    fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Claim, EngineError> {
         let rows = self
             .tx
             .query(
@@ -641,6 +660,7 @@ impl Tx for PgTx<'_, '_> {
                 &[&ms(now)],
             )
             .map_err(db)?;
+        let mut busy = rows.is_empty() && self.any_due(now)?;
         for r in rows {
             let key = TimerKey {
                 identifier: r.get(0),
@@ -649,6 +669,21 @@ impl Tx for PgTx<'_, '_> {
             };
             // the identifier's lock is taken before its rows everywhere else: never wait here
             if self.try_lock(&format!("id:{}", key.identifier))? {
+                // the recipient's earlier timer first (the 12 h before the 24 h, §3.1.6),
+                // even when another claimer holds its row as a candidate for a moment
+                let first = self
+                    .tx
+                    .query_one(
+                        "SELECT which FROM timer WHERE identifier = $1 AND address = $2
+                         AND status = 'pending' AND due_ms <= $3
+                         ORDER BY due_ms LIMIT 1 FOR UPDATE",
+                        &[&key.identifier, &key.address, &ms(now)],
+                    )
+                    .map_err(db)?;
+                let key = TimerKey {
+                    which: Timeout::from_wire(first.get(0)).unwrap_or(key.which),
+                    ..key
+                };
                 self.tx
                     .execute(
                         "UPDATE timer SET lease_holder = $4, lease_until_ms = $5
@@ -662,10 +697,11 @@ impl Tx for PgTx<'_, '_> {
                         ],
                     )
                     .map_err(db)?;
-                return Ok(Some(key));
+                return Ok(Claim::Due(key));
             }
+            busy = true;
         }
-        Ok(None)
+        Ok(if busy { Claim::Busy } else { Claim::Nothing })
     }
 
     fn log(&mut self, point: &str, e: &LogEvent, at: DateTime<Utc>) -> Result<(), EngineError> {

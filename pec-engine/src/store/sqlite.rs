@@ -17,8 +17,8 @@ use pec_core::points::{
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    ArrivalView, NewOutgoing, Outgoing, ReceiptView, RecipientView, SentStatus, Status, Store,
-    StoredMessage, TimerView, Tx, TxnRecord,
+    ArrivalView, Claim, NewOutgoing, Outgoing, ReceiptView, RecipientView, SentStatus, Status,
+    Store, StoredMessage, TimerView, Tx, TxnRecord,
 };
 use crate::EngineError;
 
@@ -521,9 +521,10 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Option<TimerKey>, EngineError> {
+    fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Claim, EngineError> {
         // the whole database is write-locked (BEGIN IMMEDIATE): no other process can claim it
-        self.tx
+        let key = self
+            .tx
             .query_row(
                 "SELECT identifier, address, which FROM timer
                  WHERE status = 'pending' AND due_ms <= ?1 ORDER BY due_ms LIMIT 1",
@@ -537,7 +538,8 @@ impl Tx for SqliteTx<'_> {
                 },
             )
             .optional()
-            .map_err(db)
+            .map_err(db)?;
+        Ok(key.map_or(Claim::Nothing, Claim::Due))
     }
 
     fn log(&mut self, point: &str, e: &LogEvent, at: DateTime<Utc>) -> Result<(), EngineError> {

@@ -89,7 +89,7 @@ impl PgServer {
     pub fn up(&self) {
         let data = self.dir.join("data");
         let opts = format!(
-            "-k {} -c listen_addresses=127.0.0.1 -p {} -c fsync=off -c synchronous_commit=off",
+            "-k {} -c listen_addresses=127.0.0.1 -p {} -c fsync=off",
             self.dir.display(),
             self.port
         );
