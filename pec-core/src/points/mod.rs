@@ -35,7 +35,7 @@ mod incoming;
 mod timer;
 
 pub use access::{Submission, access};
-pub use delivery::{MailboxEvent, MailboxOutcome, delivery};
+pub use delivery::{MailboxEvent, MailboxOutcome, delivery, error_for_status};
 pub use incoming::{Arrival, incoming};
 pub use timer::timer;
 
