@@ -150,6 +150,9 @@ impl std::fmt::Debug for Engine {
 /// How many times [`Engine::run_due`] waits for timers other nodes hold before it returns.
 const BUSY_RETRIES: u32 = 200;
 
+/// A decision and what was already built for its emissions (by index; may be empty).
+type Prepared = (Decision, Vec<Option<Vec<u8>>>);
+
 /// What a transaction decided and the outbox rows it wrote.
 type Emitted = (Decision, Vec<Outgoing>);
 
@@ -243,9 +246,19 @@ impl Engine {
         let key = format!("ap:{}", txn_hash(smtp, bytes));
         let (now, time) = self.now();
         let identifier = self.provider.next_id(&time.datetime());
+        // the access point needs no stored state: decide, build and sign before taking the
+        // store's lock, so concurrent submissions sign in parallel and only commit in turn
+        // (a retry of a committed submission signs for nothing and returns the stored one)
+        let ev = Submission { smtp, bytes, antivirus, identifier: &identifier, time };
+        let d = points::access(&self.policy, &self.provider, &ev);
+        let built = d
+            .emissions
+            .iter()
+            .map(|e| self.build(e, bytes, None).map(Some))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut built = Some(built);
         self.transaction(&key, "access", now, bytes, &mut |_tx| {
-            let ev = Submission { smtp, bytes, antivirus, identifier: &identifier, time };
-            Ok(points::access(&self.policy, &self.provider, &ev))
+            Ok((d.clone(), built.take().unwrap_or_default()))
         })
     }
 
@@ -283,7 +296,7 @@ impl Engine {
                 arrivals: &arrivals,
                 sent: sent.as_ref(),
             };
-            Ok(points::incoming(&self.policy, &ev))
+            Ok((points::incoming(&self.policy, &ev), Vec::new()))
         })
     }
 
@@ -337,7 +350,7 @@ impl Engine {
             let ev =
                 MailboxEvent { smtp, bytes, message: &msg, results, arrivals: &arrivals, time };
             let d = points::delivery(&self.policy, &ev);
-            let ids = self.apply(tx, &d, "delivery", now, bytes)?;
+            let ids = self.apply(tx, &d, Vec::new(), "delivery", now, bytes)?;
             out = Some((d, tx.outbox(&ids)?));
             Ok(())
         })?;
@@ -367,7 +380,7 @@ impl Engine {
                         return Ok(());
                     }
                 };
-                let ids = self.apply(tx, &d, "timer", now, &[])?;
+                let ids = self.apply(tx, &d, Vec::new(), "timer", now, &[])?;
                 out = Some((d, tx.outbox(&ids)?));
                 Ok(())
             })?;
@@ -438,7 +451,7 @@ impl Engine {
         point: &'static str,
         now: DateTime<Utc>,
         bytes: &[u8],
-        decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Decision, EngineError>,
+        decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Prepared, EngineError>,
     ) -> Result<Outcome, EngineError> {
         let mut out: Option<Emitted> = None;
         let mut replay: Option<(TxnRecord, Vec<Outgoing>)> = None;
@@ -450,8 +463,8 @@ impl Engine {
                 replay = Some((rec, rows));
                 return Ok(());
             }
-            let d = decide(tx)?;
-            let ids = self.apply(tx, &d, point, now, bytes)?;
+            let (d, built) = decide(tx)?;
+            let ids = self.apply(tx, &d, built, point, now, bytes)?;
             // refusals and temporary failures are not remembered: a retry decides again
             if d.reply.is_ok() {
                 let rec = TxnRecord {
@@ -475,12 +488,39 @@ impl Engine {
         Ok(finish(out))
     }
 
-    /// Builds, signs and records a decision's emissions, state changes, timers and log events
-    /// in `tx`; returns the outbox ids of its emissions (stored ones for keys emitted before).
+    /// Builds and signs emission `e` over the event's `bytes` (or the stored transport
+    /// envelope, for the kinds the sender's provider builds later).
+    fn build(
+        &self,
+        e: &points::Emission,
+        bytes: &[u8],
+        stored_envelope: Option<&[u8]>,
+    ) -> Result<Vec<u8>, EngineError> {
+        Ok(match &e.payload {
+            Payload::Forward => bytes.to_vec(),
+            Payload::Build(spec) => {
+                let source = match spec.source {
+                    Source::Event => bytes,
+                    Source::StoredEnvelope => stored_envelope.ok_or_else(|| {
+                        EngineError::Store(format!(
+                            "no stored transport envelope for {}",
+                            e.identifier.as_deref().unwrap_or("-")
+                        ))
+                    })?,
+                };
+                self.provider.build(&spec.request(source), Some(self.signer.as_ref()))?
+            }
+        })
+    }
+
+    /// Records a decision's emissions (built here unless `prebuilt` has them), state
+    /// changes, timers and log events in `tx`; returns the outbox ids of its emissions (the
+    /// stored ones for keys emitted before).
     fn apply(
         &self,
         tx: &mut dyn Tx,
         d: &Decision,
+        mut prebuilt: Vec<Option<Vec<u8>>>,
         point: &str,
         now: DateTime<Utc>,
         bytes: &[u8],
@@ -488,7 +528,7 @@ impl Engine {
         let mut ids = Vec::new();
         let mut built: Vec<Option<Vec<u8>>> = Vec::new();
         let mut stored_envelope: Option<Vec<u8>> = None;
-        for e in &d.emissions {
+        for (i, e) in d.emissions.iter().enumerate() {
             let mut missing = Vec::new();
             let mut existing = None;
             for k in &e.keys {
@@ -504,20 +544,16 @@ impl Engine {
                 built.push(None);
                 continue;
             }
-            let out = match &e.payload {
-                Payload::Forward => bytes.to_vec(),
-                Payload::Build(spec) => {
-                    let source: &[u8] = match spec.source {
-                        Source::Event => bytes,
-                        Source::StoredEnvelope => {
-                            if stored_envelope.is_none() {
-                                let id = e.identifier.as_deref().unwrap_or_default();
-                                stored_envelope = tx.message(id)?.map(|m| m.envelope);
-                            }
-                            stored_envelope.as_deref().unwrap_or_default()
-                        }
-                    };
-                    self.provider.build(&spec.request(source), Some(self.signer.as_ref()))?
+            let out = match prebuilt.get_mut(i).and_then(Option::take) {
+                Some(b) => b,
+                None => {
+                    let needs_envelope = matches!(&e.payload,
+                        Payload::Build(s) if s.source == Source::StoredEnvelope);
+                    if needs_envelope && stored_envelope.is_none() {
+                        let id = e.identifier.as_deref().unwrap_or_default();
+                        stored_envelope = tx.message(id)?.map(|m| m.envelope);
+                    }
+                    self.build(e, bytes, stored_envelope.as_deref())?
                 }
             };
             let message_id = message_id_of(&out);
