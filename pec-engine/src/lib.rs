@@ -399,6 +399,21 @@ impl Engine {
         Ok(all)
     }
 
+    /// The messages committed but not acknowledged yet, oldest first: after a crash the
+    /// sender sends these again (the same bytes) and acks them. An event's MTA retry
+    /// returns its own; timer notices and anything whose retry never comes are found here.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn unsent(&self, limit: usize) -> Result<Vec<Outgoing>, EngineError> {
+        let mut out = Vec::new();
+        self.write(&mut |tx| {
+            out = tx.unsent(limit)?;
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// Marks outbox rows as sent.
     ///
     /// # Errors

@@ -164,6 +164,22 @@ fn every_timer_fires_once_with_two_connections_in_threads(b: &Backend) {
         assert_eq!(s.sent.unwrap().recipients[0].state, "timed-out");
     }
     assert!(alpha.run_due(100).unwrap().is_empty());
+    // nobody acknowledged the notices (the workers "crashed" before sending): all 24 wait in
+    // the outbox, the same bytes, until a sender acks them
+    let unsent: Vec<Outgoing> = alpha
+        .unsent(1000)
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind == "preavviso-errore-consegna")
+        .collect();
+    let fired: Vec<&Outgoing> = per.iter().flatten().collect();
+    assert_eq!(unsent.len(), 24);
+    for o in &unsent {
+        let f = fired.iter().find(|f| f.id == o.id).expect("fired");
+        assert_eq!(f.bytes, o.bytes);
+    }
+    alpha.ack(&unsent.iter().map(|o| o.id).collect::<Vec<_>>()).unwrap();
+    assert!(alpha.unsent(1000).unwrap().iter().all(|o| o.kind != "preavviso-errore-consegna"));
 }
 
 /// The worker of the two-process test: runs `run_due` on the file named by the environment

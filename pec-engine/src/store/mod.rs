@@ -59,6 +59,9 @@ pub trait Tx {
     -> Result<i64, EngineError>;
     /// Outbox rows by id, in the order given.
     fn outbox(&mut self, ids: &[i64]) -> Result<Vec<Outgoing>, EngineError>;
+    /// The outbox rows not yet acknowledged, oldest first (what a sender resends after a
+    /// crash: timer notices have no MTA to retry them).
+    fn unsent(&mut self, limit: usize) -> Result<Vec<Outgoing>, EngineError>;
     /// Marks outbox rows sent; returns how many were not yet.
     fn ack(&mut self, ids: &[i64], at: DateTime<Utc>) -> Result<usize, EngineError>;
     /// Sets a timer unless it exists.

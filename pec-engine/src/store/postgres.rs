@@ -614,6 +614,16 @@ impl Tx for PgTx<'_, '_> {
         Ok(out)
     }
 
+    fn unsent(&mut self, limit: usize) -> Result<Vec<Outgoing>, EngineError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .tx
+            .query("SELECT id FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT $1", &[&limit])
+            .map_err(db)?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        self.outbox(&ids)
+    }
+
     fn ack(&mut self, ids: &[i64], at: DateTime<Utc>) -> Result<usize, EngineError> {
         let mut n = 0;
         for id in ids {

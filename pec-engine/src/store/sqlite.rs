@@ -485,6 +485,21 @@ impl Tx for SqliteTx<'_> {
         Ok(out)
     }
 
+    fn unsent(&mut self, limit: usize) -> Result<Vec<Outgoing>, EngineError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .tx
+                .prepare("SELECT id FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?1")
+                .map_err(db)?;
+            stmt.query_map([limit], |r| r.get(0))
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?
+        };
+        self.outbox(&ids)
+    }
+
     fn ack(&mut self, ids: &[i64], at: DateTime<Utc>) -> Result<usize, EngineError> {
         let mut n = 0;
         for id in ids {
