@@ -251,6 +251,12 @@ fn incoming_point_takes_charge_once_and_refuses_what_it_cannot_verify() {
     }];
     let again = points::incoming(&policy, &Arrival { arrivals: &seen, ..ev.clone() });
     assert!(again.emissions.is_empty());
+    // replayed to a mailbox the certification data do not name: an anomaly for it, no
+    // take-charge
+    let replay = smtp(MARIO, &[LUIGI, "other@pec.beta.test"]);
+    let d = points::incoming(&policy, &Arrival { smtp: &replay, arrivals: &seen, ..ev.clone() });
+    assert_eq!(d.emissions.iter().map(|e| e.kind()).collect::<Vec<_>>(), ["errore"]);
+    assert_eq!(d.emissions[0].groups[0].rcpt_to, ["other@pec.beta.test"]);
     // a virus inside: one notice per local recipient, no delivery
     let virus = Antivirus::Virus("EICAR".into());
     let d = points::incoming(&policy, &Arrival { antivirus: &virus, ..ev.clone() });

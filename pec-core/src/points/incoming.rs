@@ -94,7 +94,34 @@ fn incoming_local(
     let Some(signer) = signer else { return ordinary(policy, ev, msg, local, report) };
     match &msg.kind {
         Some(MessageKind::Transport(TransportKind::Certified)) if id.is_some() => {
-            transport_envelope(policy, ev, msg, local, &signer.mail_receipt)
+            let Some(dc) = &msg.daticert else {
+                return anomaly(
+                    policy,
+                    ev,
+                    local,
+                    id,
+                    "busta di trasporto senza dati di certificazione",
+                );
+            };
+            // a forward path the certification data do not name (an envelope replayed to
+            // someone else) is not taken in charge: that mailbox gets an anomaly envelope
+            let (ours, strangers): (Vec<String>, Vec<String>) = local
+                .iter()
+                .cloned()
+                .partition(|r| dc.recipients.iter().any(|x| same_address(&x.address, r)));
+            let mut d = transport_envelope(policy, ev, msg, &ours, &signer.mail_receipt);
+            if !strangers.is_empty() {
+                let a = anomaly(
+                    policy,
+                    ev,
+                    &strangers,
+                    id,
+                    "il destinatario non è tra i destinatari del messaggio certificato",
+                );
+                d.emissions.extend(a.emissions);
+                d.log.extend(a.log);
+            }
+            d
         }
         Some(MessageKind::Receipt(k)) if id.is_some() => receipt(policy, ev, msg, local, k),
         _ => anomaly(
