@@ -109,17 +109,10 @@ socket = "admin.sock"
     );
 }
 
-#[test]
-fn status_and_run_due() {
-    let dir = std::env::temp_dir().join(format!("pec-cli-engine-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    setup(&dir);
-    let config = dir.join("alpha.toml");
-    let cfg = config.display().to_string();
-
-    // a message submitted 23 h 30 min ago, never answered
-    let cfg_file = EngineConfig::load(&config).unwrap();
+/// Submits a message at the engine of `config` as if 23 h 30 min ago; returns its
+/// identifier.
+fn submit_old(config: &Path) -> String {
+    let cfg_file = EngineConfig::load(config).unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now() - Duration::minutes(23 * 60 + 30)));
     let engine = Engine::from_config(&cfg_file, clock).unwrap();
     let original = b"From: mario@pec.alpha.test\r\nTo: luigi@pec.beta.test\r\nSubject: prova\r\n\
@@ -130,8 +123,18 @@ fn status_and_run_due() {
     };
     let out = engine.on_submission(&smtp, original, &Antivirus::Clean).unwrap();
     assert_eq!(out.reply.code, 250);
-    let id = out.emissions[1].identifier.clone().unwrap();
-    drop(engine);
+    out.emissions[1].identifier.clone().unwrap()
+}
+
+#[test]
+fn status_and_run_due() {
+    let dir = std::env::temp_dir().join(format!("pec-cli-engine-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    setup(&dir);
+    let config = dir.join("alpha.toml");
+    let cfg = config.display().to_string();
+    let id = submit_old(&config);
 
     // every pending message
     let o = pec(&["engine", "status", "--config", &cfg, "--json"]);
@@ -180,5 +183,82 @@ fn status_and_run_due() {
     .unwrap();
     let early = dir.join("early.toml").display().to_string();
     assert_eq!(pec(&["engine", "run-due", "--config", &early]).status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--help").output().is_ok()
+}
+
+/// `[signing] pkcs11_uri`: the timer notices are signed on a SoftHSM2 token (run in a child
+/// process, which reads `SOFTHSM2_CONF` before its first `C_Initialize`).
+#[test]
+fn run_due_signs_with_a_pkcs11_key() {
+    let missing: Vec<&str> = [
+        ("softhsm2-util", have("softhsm2-util")),
+        ("pkcs11-tool", have("pkcs11-tool")),
+        ("openssl", have("openssl")),
+        (MODULE, Path::new(MODULE).is_file()),
+    ]
+    .into_iter()
+    .filter_map(|(n, ok)| (!ok).then_some(n))
+    .collect();
+    if !missing.is_empty() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but SoftHSM2 tooling is missing: {missing:?}");
+        }
+        eprintln!("skipping: missing {missing:?}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("pec-cli-engine-hsm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    setup(&dir);
+    let token = dir.join("token");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/softhsm/make-token.sh");
+    let out = Command::new("sh").arg(&script).arg(&token).output().unwrap();
+    assert!(out.status.success(), "make-token.sh: {}", String::from_utf8_lossy(&out.stderr));
+    let config = dir.join("alpha.toml");
+    submit_old(&config);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[signing]\nkey = \"key.pem\"\ncert = \"cert.pem\"\nchain = \"chain.pem\"\n",
+        &format!(
+            "[signing]\npkcs11_uri = \"pkcs11:token=pec-test;object=provider;id=%01;type=private\"\n\
+             pkcs11_module = \"{MODULE}\"\npin_source = \"file:{}\"\n",
+            token.join("pin.txt").display()
+        ),
+    );
+    assert!(text.contains("pkcs11_uri"));
+    let hsm = dir.join("alpha-hsm.toml");
+    std::fs::write(&hsm, text).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pec"))
+        .args(["engine", "run-due", "--json", "--config"])
+        .arg(&hsm)
+        .env("SOFTHSM2_CONF", token.join("softhsm2.conf"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o).as_array().unwrap().len(), 2);
+    // the notices carry the token's certificate in their signature
+    let token_cert = std::fs::read(token.join("cert.der")).unwrap();
+    let engine = Engine::from_config(
+        &EngineConfig::load(&config).unwrap(),
+        Arc::new(pec_engine::SystemClock),
+    )
+    .unwrap();
+    let notices: Vec<_> = engine
+        .unsent(100)
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind == "preavviso-errore-consegna")
+        .collect();
+    assert_eq!(notices.len(), 2);
+    for n in notices {
+        let m = pec_core::PecMessage::parse(&n.bytes).unwrap();
+        let sig = m.signed.unwrap().signature;
+        assert!(sig.windows(token_cert.len()).any(|w| w == token_cert.as_slice()));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -64,7 +64,8 @@ pub struct EngineConfig {
     pub base: PathBuf,
 }
 
-/// `[signing]`: a software key (PKCS#11 keys are for the daemon).
+/// `[signing]`: a software key (`key`, `cert`, `chain`) or a PKCS#11 key (`pkcs11_uri`,
+/// `pkcs11_module`, `pin_source`; `cert` optional: else read from the token).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct SigningSection {
     /// PEM private key.
@@ -73,6 +74,14 @@ pub struct SigningSection {
     pub cert: Option<String>,
     /// PEM intermediate certificates.
     pub chain: Option<String>,
+    /// RFC 7512 URI of the private key.
+    pub pkcs11_uri: Option<String>,
+    /// The PKCS#11 module (else the URI's `module-path`).
+    pub pkcs11_module: Option<String>,
+    /// `file:PATH` or `env:VAR` (else the URI's `pin-source`; a `pin-value` is refused).
+    pub pin_source: Option<String>,
+    /// PKCS#11 sessions kept open (default 4).
+    pub pkcs11_sessions: Option<usize>,
 }
 
 /// `[trust]`.
@@ -278,22 +287,82 @@ impl EngineConfig {
         })
     }
 
-    /// The signer of `[signing]` (software key).
+    /// The signer of `[signing]`: a software key, or a PKCS#11 key.
     ///
     /// # Errors
     /// [`EngineError::Config`].
     pub fn signer(&self) -> Result<Arc<dyn Signer>, EngineError> {
         let s = self.signing.as_ref().ok_or_else(|| cfg("[signing] is required"))?;
+        if let Some(uri) = &s.pkcs11_uri {
+            let chain = match &s.chain {
+                Some(c) => pec_core::signer::pem_certificates(&self.read(c)?)
+                    .map_err(|e| cfg(format!("[signing] chain: {e}")))?,
+                None => Vec::new(),
+            };
+            return self.pkcs11_signer(s, uri, chain);
+        }
         let (Some(key), Some(cert)) = (&s.key, &s.cert) else {
-            return Err(cfg("[signing] needs key and cert (PKCS#11 is for the daemon)"));
+            return Err(cfg("[signing] needs key and cert, or pkcs11_uri"));
         };
-        let chain = match &s.chain {
+        let chain_pem = match &s.chain {
             Some(c) => self.read(c)?,
             None => Vec::new(),
         };
-        let signer = SoftwareSigner::from_pem(&self.read(key)?, &self.read(cert)?, &chain)
+        let signer = SoftwareSigner::from_pem(&self.read(key)?, &self.read(cert)?, &chain_pem)
             .map_err(|e| cfg(format!("[signing]: {e}")))?;
         Ok(Arc::new(signer))
+    }
+
+    #[cfg(feature = "pkcs11")]
+    fn pkcs11_signer(
+        &self,
+        s: &SigningSection,
+        uri: &str,
+        chain: Vec<Vec<u8>>,
+    ) -> Result<Arc<dyn Signer>, EngineError> {
+        use pec_core::pkcs11::{CertSource, Pin, PinSource, Pkcs11Signer, Pkcs11Uri};
+        let e = |x: pec_core::Error| cfg(format!("[signing] pkcs11: {x}"));
+        let mut uri = Pkcs11Uri::parse(uri).map_err(e)?;
+        if uri.pin_value.is_some() {
+            return Err(cfg("[signing] pkcs11_uri: pin-value is refused, use pin_source"));
+        }
+        if let Some(ps) = &s.pin_source {
+            uri.pin_source = Some(PinSource::parse(ps).map_err(e)?);
+        }
+        if uri.pin_source.is_none() {
+            return Err(cfg("[signing] needs pin_source (file:PATH or env:VAR)"));
+        }
+        let module = match (&s.pkcs11_module, &uri.module_path) {
+            (Some(m), _) => self.path(m),
+            (None, Some(p)) => PathBuf::from(p),
+            (None, None) => return Err(cfg("[signing] needs pkcs11_module")),
+        };
+        let cert = match &s.cert {
+            Some(c) => {
+                let bytes = self.read(c)?;
+                let der = pec_core::signer::pem_certificates(&bytes)
+                    .map_err(e)?
+                    .into_iter()
+                    .next()
+                    .unwrap_or(bytes);
+                CertSource::Der(der)
+            }
+            None => CertSource::FromToken,
+        };
+        let sessions = s.pkcs11_sessions.unwrap_or(4);
+        let signer =
+            Pkcs11Signer::open(&module, &uri, Pin::FromUri, cert, chain, sessions).map_err(e)?;
+        Ok(Arc::new(signer))
+    }
+
+    #[cfg(not(feature = "pkcs11"))]
+    fn pkcs11_signer(
+        &self,
+        _: &SigningSection,
+        _: &str,
+        _: Vec<Vec<u8>>,
+    ) -> Result<Arc<dyn Signer>, EngineError> {
+        Err(cfg("this build has no PKCS#11 support (feature `pkcs11`)"))
     }
 
     /// What inbound messages are verified against: `[trust]` and the index.
