@@ -62,6 +62,19 @@ fn setup(dir: &Path) {
         ));
     }
     w("providers.ldif", ldif.as_bytes());
+    // the same index signed (.p7m), and a copy altered after signing
+    let signer = pec_core::signer::SoftwareSigner::from_der(
+        &pki.providers[0].key_pkcs8,
+        pki.providers[0].cert_der.clone(),
+        vec![pki.ca.cert_der.clone()],
+    )
+    .unwrap();
+    let p7m = pec_core::smime::sign_attached(ldif.as_bytes(), &signer, now).unwrap();
+    w("providers.ldif.p7m", &p7m);
+    let mut bad = p7m.clone();
+    let pos = bad.windows(12).position(|x| x == b"mailReceipt:").unwrap();
+    bad[pos + 14] ^= 1;
+    w("tampered.ldif.p7m", &bad);
     w(
         "alpha.toml",
         br#"name = "Alpha PEC S.p.A."
@@ -260,5 +273,33 @@ fn run_due_signs_with_a_pkcs11_key() {
         let sig = m.signed.unwrap().signature;
         assert!(sig.windows(token_cert.len()).any(|w| w == token_cert.as_slice()));
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `index` may name a signed `.p7m` index, used only when its signature is valid against
+/// `[trust] index_signers`.
+#[test]
+fn a_signed_index_is_verified() {
+    let dir = std::env::temp_dir().join(format!("pec-cli-engine-p7m-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    setup(&dir);
+    let base = std::fs::read_to_string(dir.join("alpha.toml")).unwrap();
+    let variant = |index: &str, signers: bool| {
+        let mut t = base.replace("index = \"providers.ldif\"", &format!("index = \"{index}\""));
+        if signers {
+            t = t.replace(
+                "ca_files = [\"trust.pem\"]",
+                "ca_files = [\"trust.pem\"]\nindex_signers = [\"trust.pem\"]",
+            );
+        }
+        let p = dir.join(format!("{index}-{signers}.toml"));
+        std::fs::write(&p, t).unwrap();
+        EngineConfig::load(&p).unwrap().directory()
+    };
+    let d = variant("providers.ldif.p7m", true).unwrap();
+    assert_eq!(d.by_domain("pec.beta.test").unwrap().mail_receipt, "ricevute@pec.beta.test");
+    assert!(variant("tampered.ldif.p7m", true).is_err());
+    assert!(variant("providers.ldif.p7m", false).is_err(), "no index_signers: refused");
     let _ = std::fs::remove_dir_all(&dir);
 }

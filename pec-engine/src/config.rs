@@ -95,6 +95,9 @@ pub struct TrustSection {
     /// CRL files.
     #[serde(default)]
     pub crls: Vec<String>,
+    /// Trust anchors (PEM) for a signed (`.p7m`) providers index.
+    #[serde(default)]
+    pub index_signers: Vec<String>,
 }
 
 /// `[store]`.
@@ -252,7 +255,8 @@ impl EngineConfig {
         Ok(p)
     }
 
-    /// The providers index named by `index` (LDIF).
+    /// The providers index named by `index`: LDIF, or a signed `.p7m` (verified against
+    /// `[trust] index_signers`).
     ///
     /// # Errors
     /// [`EngineError::Config`] when it is missing or unreadable.
@@ -260,8 +264,23 @@ impl EngineConfig {
         let Some(i) = &self.index else {
             return Err(cfg("the engine needs the providers index (index = \"….ldif\")"));
         };
-        let d = Directory::from_ldif(&self.read(i)?).map_err(|e| cfg(format!("{i}: {e}")))?;
-        Ok(Arc::new(d))
+        let bytes = self.read(i)?;
+        let d = if i.to_ascii_lowercase().ends_with(".p7m") {
+            // a signed index is used only when its signature is valid against index_signers
+            let signers = self.trust.as_ref().map(|t| t.index_signers.as_slice()).unwrap_or(&[]);
+            if signers.is_empty() {
+                return Err(cfg(format!("{i}: a signed index needs [trust] index_signers")));
+            }
+            let mut trust = TrustStore::new();
+            for f in signers {
+                trust.add_pem_bundle(&self.read(f)?).map_err(|e| cfg(format!("{f}: {e}")))?;
+            }
+            let opts = VerifyOptions { trust: Arc::new(trust), ..VerifyOptions::default() };
+            pec_core::index::load_signed_index(&bytes, opts)
+        } else {
+            Directory::from_ldif(&bytes)
+        };
+        Ok(Arc::new(d.map_err(|e| cfg(format!("{i}: {e}")))?))
     }
 
     /// The issuing provider, classifying through `directory`.
