@@ -369,7 +369,7 @@ impl Engine {
             let (now, time) = self.now();
             let mut out: Option<Emitted> = None;
             let mut claim = store::Claim::Nothing;
-            self.write(&mut |tx| {
+            let result = self.write(&mut |tx| {
                 out = None;
                 claim = tx.claim_due(now)?;
                 let store::Claim::Due(key) = &claim else { return Ok(()) };
@@ -383,7 +383,26 @@ impl Engine {
                 let ids = self.apply(tx, &d, Vec::new(), "timer", now, &[])?;
                 out = Some((d, tx.outbox(&ids)?));
                 Ok(())
-            })?;
+            });
+            if let (Err(EngineError::Build(e)), store::Claim::Due(key)) = (&result, &claim)
+                && !matches!(e, pec_core::Error::Hsm(_))
+            {
+                // a notice that cannot be built now never will be: close the timer (logged)
+                // rather than block every timer due after it
+                let event = points::LogEvent {
+                    event: "errore-timer",
+                    identifier: Some(key.identifier.clone()),
+                    recipient: Some(key.address.clone()),
+                    detail: e.to_string(),
+                };
+                self.write(&mut |tx| {
+                    tx.close_timer(key, "failed")?;
+                    tx.log("timer", &event, now)
+                })?;
+                done += 1;
+                continue;
+            }
+            result?;
             match claim {
                 store::Claim::Due(_) => done += 1,
                 // due timers held by another node's transactions: they are about to commit

@@ -320,3 +320,27 @@ fn the_same_on_postgresql() {
     assert_eq!((out.reply.code, out.emissions.len()), (250, 2));
     assert_eq!(alpha.pending().unwrap().len(), 1);
 }
+
+/// A notice that cannot be built (its stored envelope is unreadable) closes its timer as
+/// `failed`, logged, and does not block the timers due after it.
+#[test]
+fn an_unbuildable_notice_does_not_block_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("poison.db");
+    let clock = Arc::new(ManualClock::new(world().start));
+    let alpha = engine(0, &db, clock.clone());
+    let ids = submit_many(&alpha, 2);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute("UPDATE message SET envelope = X'00' WHERE identifier = ?1", [&ids[0]]).unwrap();
+    clock.advance(Duration::hours(23));
+    let out = alpha.run_due(100).unwrap();
+    let fired: Vec<String> = keys(&out).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(fired, [ids[1].clone(), ids[1].clone()]);
+    let s = alpha.status(&ids[0]).unwrap().unwrap();
+    let timers = &s.sent.unwrap().recipients[0].timers;
+    assert!(timers.iter().all(|t| t.status == "failed"), "{timers:?}");
+    let logged: i64 = c
+        .query_row("SELECT count(*) FROM log WHERE event = 'errore-timer'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(logged, 2);
+}

@@ -4,7 +4,7 @@
 use crate::checks::SmtpEnvelope;
 use crate::message::PecMessage;
 use crate::model::{CertError, MessageKind, ReceiptKind, TransportKind};
-use crate::smime::{Verdict, VerificationReport};
+use crate::smime::{Reason, Verdict, VerificationReport};
 use crate::timeref::TimeReference;
 
 use super::{
@@ -76,7 +76,13 @@ fn incoming_local(
     let report = ev.report;
     let verdict = report.map(|r| r.verdict);
     let signer = report.and_then(|r| r.provider.as_ref());
-    if verdict == Some(Verdict::Indeterminate) && msg.signed.is_some() {
+    // only what a later attempt may settle (a CRL that cannot be had now) is retried; a
+    // signature wrapped by unsigned MIME (partially-signed) stays so: not certified
+    let retriable = report.is_some_and(|r| {
+        r.reasons.contains(&Reason::RevocationUnknown)
+            && r.reasons.iter().all(|x| *x == Reason::RevocationUnknown)
+    });
+    if verdict == Some(Verdict::Indeterminate) && retriable && msg.signed.is_some() {
         let reasons: Vec<&str> =
             report.map(|r| r.reasons.iter().map(|x| x.as_str()).collect()).unwrap_or_default();
         let mut d = Decision::reply(Reply::new(
