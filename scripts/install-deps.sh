@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian 12 machine (run as root or with sudo).
 # Real components, no mocks: openssl, xmllint, SoftHSM2 (+ opensc's pkcs11-tool), OpenLDAP
-# slapd and ldap-utils, valgrind. slapd is installed unconfigured and never started as a
-# system service: the tests start their own instances in temporary directories.
+# slapd and ldap-utils, valgrind, PostgreSQL. slapd and PostgreSQL are never started as
+# system services: the tests start their own instances in temporary directories.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 pkgs=(openssl libssl-dev pkg-config libxml2-utils softhsm2 opensc slapd ldap-utils valgrind make gcc g++ perl
-      libtest-pod-perl python3-venv binutils)
+      libtest-pod-perl python3-venv binutils postgresql)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,7 @@
 mod bench;
 mod build;
 mod demo;
+mod engine;
 mod index;
 mod input;
 mod inspect;
@@ -77,6 +78,9 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The provider engine's state and timers.
+    #[command(subcommand)]
+    Engine(engine::Command),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Man { dir } => man(dir.as_deref()),
+        Command::Engine(c) => engine::run(&c),
     }
 }
 

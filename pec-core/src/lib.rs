@@ -29,6 +29,7 @@ pub mod mime;
 pub mod model;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
+pub mod points;
 pub mod provider;
 pub mod report;
 pub mod revocation;

@@ -34,6 +34,8 @@ const LAYERS: &[&[&str]] = &[
     &["smime"],
     // message level: verification (and signed index loading), checks, providers, building
     &["verify", "checks", "provider", "build"],
+    // the three points and the timers as pure decisions (no I/O, clock or keys)
+    &["points"],
 ];
 
 /// Items the crate root re-exports, by the module they come from.

@@ -1,0 +1,675 @@
+//! # pec-engine
+//!
+//! The provider engine: the I/O boundary around the pure decisions of
+//! [`pec_core::points`]. Each event is one store transaction: load and lock the state it
+//! concerns, decide, build and sign the emissions with any [`Signer`], commit the state, the
+//! timers, the legal-log events and the outbox together, and return what the caller must
+//! send ([`Outcome`]). The caller sends, then [`Engine::ack`]s.
+//!
+//! Exactly once per (identifier, recipient, kind): every receipt and notice is keyed, and a
+//! retry of an event (the MTA retries after a crash between commit and reply) finds the stored
+//! outcome and returns the same bytes, with the same Message-IDs. A store that cannot be
+//! reached is [`EngineError::Store`], a temporary failure for the MTA ([`EngineError::reply`]):
+//! the message stays queued, nothing is lost.
+//!
+//! ```text
+//! access point     on_submission(smtp, bytes, antivirus)  -> acceptance + transport envelope
+//! incoming point   on_inbound(smtp, bytes, antivirus)     -> take-charge + deliver, anomaly,
+//!                                                             virus notices, correlation
+//! delivery point   on_mailbox_result(smtp, bytes, results) -> delivery / non-delivery receipts
+//! timers           run_due(limit)                          -> 12 h / 24 h notices
+//! ```
+//!
+//! Time comes only from a [`Clock`]; state lives in a [`Store`] (`sqlite:PATH`).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod clock;
+pub mod config;
+pub mod store;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use pec_core::checks::SmtpEnvelope;
+use pec_core::identifier::strip_angle;
+use pec_core::limits::Limits;
+use pec_core::message::PecMessage;
+use pec_core::mime::Headers;
+use pec_core::points::{
+    self, Antivirus, Arrival, Change, Decision, MailboxEvent, MailboxOutcome, Payload, Policy,
+    Reply, Source, Submission, TimerOp,
+};
+use pec_core::provider::Provider;
+use pec_core::signer::Signer;
+use pec_core::smime::VerifyOptions;
+use pec_core::timeref::TimeReference;
+use pec_core::verify::verify_parsed;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::EngineConfig;
+pub use store::{Outgoing, Status, Store, Tx, TxnRecord};
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The store cannot be reached, is locked past the busy timeout, or failed to commit:
+    /// temporary, nothing was committed.
+    #[error("store unavailable: {0}")]
+    Store(String),
+    /// Building or signing an emission failed: nothing was committed.
+    #[error("build failed: {0}")]
+    Build(#[from] pec_core::Error),
+    /// The configuration is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl EngineError {
+    /// The reply owed to the MTA: 451 (try again) for a store or signer that failed, 554 for
+    /// input the builders refuse.
+    pub fn reply(&self) -> Reply {
+        match self {
+            EngineError::Store(e) => Reply::temporary(format!("state store unavailable: {e}")),
+            EngineError::Build(pec_core::Error::Hsm(e)) => {
+                Reply::temporary(format!("signer unavailable: {e}"))
+            }
+            EngineError::Build(e) => Reply::new(554, "5.6.0", e.to_string()),
+            EngineError::Config(e) => Reply::temporary(format!("engine misconfigured: {e}")),
+        }
+    }
+}
+
+/// What an event produced: the reply owed to the MTA and what to send.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The reply (SMTP, after DATA).
+    pub reply: Reply,
+    /// Per-recipient replies (LMTP, delivery point).
+    pub replies: Vec<(String, Reply)>,
+    /// What to send (already-acknowledged rows say so in [`Outgoing::sent`]).
+    pub emissions: Vec<Outgoing>,
+    /// Whether this is the stored outcome of an event seen before.
+    pub replayed: bool,
+}
+
+impl Outcome {
+    /// The ids to acknowledge once everything unsent here is sent.
+    pub fn ids(&self) -> Vec<i64> {
+        self.emissions.iter().map(|e| e.id).collect()
+    }
+}
+
+/// The parts of an engine.
+pub struct EngineParts {
+    /// The issuing provider (classifies recipients through the index).
+    pub provider: Provider,
+    /// The decisions' policy.
+    pub policy: Policy,
+    /// The provider's signer.
+    pub signer: Arc<dyn Signer>,
+    /// What inbound messages are verified against (trust, CRLs, index); `now` is set from
+    /// the clock at each event.
+    pub verify: VerifyOptions,
+    /// The state.
+    pub store: Box<dyn Store>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for EngineParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineParts").field("provider", &self.provider.name).finish()
+    }
+}
+
+/// The provider engine.
+pub struct Engine {
+    provider: Provider,
+    policy: Policy,
+    signer: Arc<dyn Signer>,
+    verify: VerifyOptions,
+    store: Mutex<Box<dyn Store>>,
+    clock: Arc<dyn Clock>,
+    tz: Option<chrono_tz::Tz>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("provider", &self.provider.name)
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+/// How many times [`Engine::run_due`] waits for timers other nodes hold before it returns.
+const BUSY_RETRIES: u32 = 200;
+
+/// A decision and what was already built for its emissions (by index; may be empty).
+type Prepared = (Decision, Vec<Option<Vec<u8>>>);
+
+/// What a transaction decided and the outbox rows it wrote.
+type Emitted = (Decision, Vec<Outgoing>);
+
+impl Engine {
+    /// An engine from its parts.
+    pub fn new(parts: EngineParts) -> Engine {
+        Engine {
+            provider: parts.provider,
+            policy: parts.policy,
+            signer: parts.signer,
+            verify: parts.verify,
+            store: Mutex::new(parts.store),
+            clock: parts.clock,
+            tz: None,
+        }
+    }
+
+    /// An engine from a configuration file's contents (index, signer, trust, store).
+    ///
+    /// # Errors
+    /// [`EngineError::Config`], [`EngineError::Store`].
+    pub fn from_config(cfg: &EngineConfig, clock: Arc<dyn Clock>) -> Result<Engine, EngineError> {
+        let directory = cfg.directory()?;
+        let tz = cfg.timezone.as_deref().unwrap_or("Europe/Rome");
+        let tz: chrono_tz::Tz =
+            tz.parse().map_err(|_| EngineError::Config(format!("unknown time zone {tz:?}")))?;
+        let mut policy = cfg.policy()?;
+        if let Some(r) = directory.by_name(&cfg.name) {
+            if !r.mail_receipt.trim().is_empty() {
+                policy.service_mailbox = r.mail_receipt.trim().to_ascii_lowercase();
+            }
+        }
+        let mut e = Engine::new(EngineParts {
+            provider: cfg.provider(directory.clone())?,
+            policy,
+            signer: cfg.signer()?,
+            verify: cfg.verify_options(directory)?,
+            store: store::open(&cfg.store_url())?,
+            clock,
+        });
+        e.tz = Some(tz);
+        Ok(e)
+    }
+
+    /// Sets the zone of generated times (default: the provider's, else UTC+1 rules of the
+    /// time reference).
+    pub fn with_timezone(mut self, tz: chrono_tz::Tz) -> Engine {
+        self.tz = Some(tz);
+        self
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
+    fn now(&self) -> (DateTime<Utc>, TimeReference) {
+        let now = self.clock.now();
+        let tr = match self.tz {
+            Some(tz) => TimeReference::from_datetime(now.with_timezone(&tz).fixed_offset()),
+            None => TimeReference::from_datetime(
+                now.with_timezone(&chrono_tz::Europe::Rome).fixed_offset(),
+            ),
+        };
+        (now, tr)
+    }
+
+    fn write(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.write(f)
+    }
+
+    /// A submission at the access point.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] (reply 451: the MTA keeps the message), [`EngineError::Build`].
+    pub fn on_submission(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+    ) -> Result<Outcome, EngineError> {
+        let key = format!("ap:{}", txn_hash(smtp, bytes));
+        let (now, time) = self.now();
+        let identifier = self.provider.next_id(&time.datetime());
+        // the access point needs no stored state: decide, build and sign before taking the
+        // store's lock, so concurrent submissions sign in parallel and only commit in turn
+        // (a retry of a committed submission signs for nothing and returns the stored one)
+        let ev = Submission { smtp, bytes, antivirus, identifier: &identifier, time };
+        let d = points::access(&self.policy, &self.provider, &ev);
+        let built = d
+            .emissions
+            .iter()
+            .map(|e| self.build(e, bytes, None).map(Some))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut built = Some(built);
+        self.transaction(&key, "access", now, bytes, &mut |_tx| {
+            Ok((d.clone(), built.take().unwrap_or_default()))
+        })
+    }
+
+    /// An arrival at the incoming point: verified (against the engine's trust, CRLs and
+    /// index, at the clock's now), then decided.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] (reply 451), [`EngineError::Build`].
+    pub fn on_inbound(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+    ) -> Result<Outcome, EngineError> {
+        let key = format!("in:{}", txn_hash(smtp, bytes));
+        let (now, time) = self.now();
+        let parsed = PecMessage::parse(bytes);
+        let report = parsed.as_ref().ok().map(|m| {
+            let opts = VerifyOptions { now: Some(now), ..self.verify.clone() };
+            verify_parsed(m, &opts)
+        });
+        let id = parsed.as_ref().ok().and_then(|m| m.identificativo.clone());
+        self.transaction(&key, "incoming", now, bytes, &mut |tx| {
+            let (arrivals, sent) = match &id {
+                Some(id) => (tx.arrivals(id)?, tx.message(id)?.map(|m| m.state)),
+                None => (Vec::new(), None),
+            };
+            let ev = Arrival {
+                smtp,
+                bytes,
+                message: parsed.as_ref().map_err(|e| e.to_string()),
+                report: report.as_ref(),
+                antivirus,
+                time,
+                arrivals: &arrivals,
+                sent: sent.as_ref(),
+            };
+            Ok((points::incoming(&self.policy, &ev), Vec::new()))
+        })
+    }
+
+    /// The mailbox's answers at the delivery point for a message the incoming point passed
+    /// on ([`points::Route::Deliver`]). One LMTP reply per recipient in
+    /// [`Outcome::replies`].
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] (reply 451 for every recipient), [`EngineError::Build`].
+    pub fn on_mailbox_result(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        results: &[(String, MailboxOutcome)],
+    ) -> Result<Outcome, EngineError> {
+        let (now, time) = self.now();
+        let msg = match PecMessage::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                // unreadable here means it was not ours to receipt: pass the answers back
+                let replies = results
+                    .iter()
+                    .map(|(r, o)| {
+                        let reply = match o {
+                            MailboxOutcome::Stored => Reply::ok("stored"),
+                            MailboxOutcome::Temporary { status, text } => {
+                                Reply::new(451, status, text.clone())
+                            }
+                            MailboxOutcome::Permanent { status, text } => {
+                                Reply::new(550, status, format!("{text} ({e})"))
+                            }
+                        };
+                        (r.clone(), reply)
+                    })
+                    .collect();
+                return Ok(Outcome {
+                    reply: Reply::ok("ok"),
+                    replies,
+                    emissions: Vec::new(),
+                    replayed: false,
+                });
+            }
+        };
+        let id = msg.identificativo.clone();
+        let mut out: Option<Emitted> = None;
+        self.write(&mut |tx| {
+            let arrivals = match &id {
+                Some(id) => tx.arrivals(id)?,
+                None => Vec::new(),
+            };
+            let ev =
+                MailboxEvent { smtp, bytes, message: &msg, results, arrivals: &arrivals, time };
+            let d = points::delivery(&self.policy, &ev);
+            let ids = self.apply(tx, &d, Vec::new(), "delivery", now, bytes)?;
+            out = Some((d, tx.outbox(&ids)?));
+            Ok(())
+        })?;
+        Ok(finish(out))
+    }
+
+    /// Runs the timers due at the clock's now, at most `limit`, each in its own transaction
+    /// (a timer fires exactly once, whatever the number of processes running this).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`], [`EngineError::Build`] (what was done before stays done).
+    pub fn run_due(&self, limit: usize) -> Result<Vec<Outgoing>, EngineError> {
+        let mut all = Vec::new();
+        let (mut done, mut busy) = (0, 0);
+        while done < limit {
+            let (now, time) = self.now();
+            let mut out: Option<Emitted> = None;
+            let mut claim = store::Claim::Nothing;
+            let result = self.write(&mut |tx| {
+                out = None;
+                claim = tx.claim_due(now)?;
+                let store::Claim::Due(key) = &claim else { return Ok(()) };
+                let d = match tx.message(&key.identifier)? {
+                    Some(m) => points::timer(&self.policy, &m.state, key, time),
+                    None => {
+                        tx.close_timer(key, "done")?;
+                        return Ok(());
+                    }
+                };
+                let ids = self.apply(tx, &d, Vec::new(), "timer", now, &[])?;
+                out = Some((d, tx.outbox(&ids)?));
+                Ok(())
+            });
+            if let (Err(EngineError::Build(e)), store::Claim::Due(key)) = (&result, &claim)
+                && !matches!(e, pec_core::Error::Hsm(_))
+            {
+                // a notice that cannot be built now never will be: close the timer (logged)
+                // rather than block every timer due after it
+                let event = points::LogEvent {
+                    event: "errore-timer",
+                    identifier: Some(key.identifier.clone()),
+                    recipient: Some(key.address.clone()),
+                    detail: e.to_string(),
+                };
+                self.write(&mut |tx| {
+                    tx.close_timer(key, "failed")?;
+                    tx.log("timer", &event, now)
+                })?;
+                done += 1;
+                continue;
+            }
+            result?;
+            match claim {
+                store::Claim::Due(_) => done += 1,
+                // due timers held by another node's transactions: they are about to commit
+                store::Claim::Busy if busy < BUSY_RETRIES => {
+                    busy += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                _ => break,
+            }
+            all.extend(finish(out).emissions);
+        }
+        Ok(all)
+    }
+
+    /// The messages committed but not acknowledged yet, oldest first: after a crash the
+    /// sender sends these again (the same bytes) and acks them. An event's MTA retry
+    /// returns its own; timer notices and anything whose retry never comes are found here.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn unsent(&self, limit: usize) -> Result<Vec<Outgoing>, EngineError> {
+        let mut out = Vec::new();
+        self.write(&mut |tx| {
+            out = tx.unsent(limit)?;
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Marks outbox rows as sent.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn ack(&self, ids: &[i64]) -> Result<usize, EngineError> {
+        let now = self.clock.now();
+        let mut n = 0;
+        self.write(&mut |tx| {
+            n = tx.ack(ids, now)?;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    /// What happened to `identifier` (sent and received sides).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn status(&self, identifier: &str) -> Result<Option<Status>, EngineError> {
+        let mut s = None;
+        self.write(&mut |tx| {
+            s = tx.status(strip_angle(identifier))?;
+            Ok(())
+        })?;
+        Ok(s)
+    }
+
+    /// Every message sent with a recipient still awaiting receipts.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn pending(&self) -> Result<Vec<Status>, EngineError> {
+        let mut out = Vec::new();
+        self.write(&mut |tx| {
+            out.clear();
+            for id in tx.open_identifiers()? {
+                if let Some(s) = tx.status(&id)? {
+                    out.push(s);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// One event keyed `key`: the stored outcome when seen before, else `decide` and apply.
+    fn transaction(
+        &self,
+        key: &str,
+        point: &'static str,
+        now: DateTime<Utc>,
+        bytes: &[u8],
+        decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Prepared, EngineError>,
+    ) -> Result<Outcome, EngineError> {
+        let mut out: Option<Emitted> = None;
+        let mut replay: Option<(TxnRecord, Vec<Outgoing>)> = None;
+        self.write(&mut |tx| {
+            out = None;
+            replay = None;
+            if let Some(rec) = tx.txn(key)? {
+                let rows = tx.outbox(&rec.outbox)?;
+                replay = Some((rec, rows));
+                return Ok(());
+            }
+            let (d, built) = decide(tx)?;
+            let ids = self.apply(tx, &d, built, point, now, bytes)?;
+            // refusals and temporary failures are not remembered: a retry decides again
+            if d.reply.is_ok() {
+                let rec = TxnRecord {
+                    reply: d.reply.clone(),
+                    replies: d.replies.clone(),
+                    outbox: ids.clone(),
+                };
+                tx.put_txn(key, point, &rec)?;
+            }
+            out = Some((d, tx.outbox(&ids)?));
+            Ok(())
+        })?;
+        if let Some((rec, rows)) = replay {
+            return Ok(Outcome {
+                reply: rec.reply,
+                replies: rec.replies,
+                emissions: rows,
+                replayed: true,
+            });
+        }
+        Ok(finish(out))
+    }
+
+    /// Builds and signs emission `e` over the event's `bytes` (or the stored transport
+    /// envelope, for the kinds the sender's provider builds later).
+    fn build(
+        &self,
+        e: &points::Emission,
+        bytes: &[u8],
+        stored_envelope: Option<&[u8]>,
+    ) -> Result<Vec<u8>, EngineError> {
+        Ok(match &e.payload {
+            Payload::Forward => bytes.to_vec(),
+            Payload::Build(spec) => {
+                let source = match spec.source {
+                    Source::Event => bytes,
+                    Source::StoredEnvelope => stored_envelope.ok_or_else(|| {
+                        EngineError::Store(format!(
+                            "no stored transport envelope for {}",
+                            e.identifier.as_deref().unwrap_or("-")
+                        ))
+                    })?,
+                };
+                self.provider.build(&spec.request(source), Some(self.signer.as_ref()))?
+            }
+        })
+    }
+
+    /// Records a decision's emissions (built here unless `prebuilt` has them), state
+    /// changes, timers and log events in `tx`; returns the outbox ids of its emissions (the
+    /// stored ones for keys emitted before).
+    fn apply(
+        &self,
+        tx: &mut dyn Tx,
+        d: &Decision,
+        mut prebuilt: Vec<Option<Vec<u8>>>,
+        point: &str,
+        now: DateTime<Utc>,
+        bytes: &[u8],
+    ) -> Result<Vec<i64>, EngineError> {
+        let mut ids = Vec::new();
+        let mut built: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut stored_envelope: Option<Vec<u8>> = None;
+        for (i, e) in d.emissions.iter().enumerate() {
+            let mut missing = Vec::new();
+            let mut existing = None;
+            for k in &e.keys {
+                match tx.emitted(k)? {
+                    Some(id) => existing = existing.or(Some(id)),
+                    None => missing.push(k),
+                }
+            }
+            if let (Some(id), true) = (existing, missing.is_empty()) {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+                built.push(None);
+                continue;
+            }
+            let out = match prebuilt.get_mut(i).and_then(Option::take) {
+                Some(b) => b,
+                None => {
+                    let needs_envelope = matches!(&e.payload,
+                        Payload::Build(s) if s.source == Source::StoredEnvelope);
+                    if needs_envelope && stored_envelope.is_none() {
+                        let id = e.identifier.as_deref().unwrap_or_default();
+                        stored_envelope = tx.message(id)?.map(|m| m.envelope);
+                    }
+                    self.build(e, bytes, stored_envelope.as_deref())?
+                }
+            };
+            let message_id = message_id_of(&out);
+            let kind = e.kind();
+            let id = tx.insert_outbox(
+                &store::NewOutgoing {
+                    identifier: e.identifier.as_deref(),
+                    kind: &kind,
+                    message_id: message_id.as_deref(),
+                    mail_from: &e.mail_from,
+                    groups: &e.groups,
+                    bytes: &out,
+                },
+                now,
+            )?;
+            for k in missing {
+                tx.insert_emitted(k, id)?;
+            }
+            ids.push(id);
+            built.push(Some(out));
+        }
+        for c in &d.changes {
+            match c {
+                Change::NewMessage { message, envelope } => {
+                    let env = built.get(*envelope).and_then(|b| b.as_deref()).ok_or_else(|| {
+                        EngineError::Store("the transport envelope was not built".into())
+                    })?;
+                    tx.insert_message(message, env)?;
+                }
+                Change::Recipient { identifier, address, status } => {
+                    tx.set_recipient(identifier, address, *status, now)?
+                }
+                Change::ReceiptReceived { identifier, address, kind, message_id } => {
+                    tx.add_receipt(identifier, address, kind, message_id.as_deref(), now)?
+                }
+                Change::Arrival(a) => tx.set_arrival(a, now)?,
+            }
+        }
+        for t in &d.timers {
+            match t {
+                TimerOp::Set { key, due } => tx.set_timer(key, *due)?,
+                TimerOp::Cancel(key) => tx.close_timer(key, "cancelled")?,
+                TimerOp::Done(key) => tx.close_timer(key, "done")?,
+            }
+        }
+        for e in &d.log {
+            tx.log(point, e, now)?;
+        }
+        Ok(ids)
+    }
+}
+
+/// The outcome of a transaction that decided (`None`: it found nothing to do).
+fn finish(out: Option<Emitted>) -> Outcome {
+    match out {
+        Some((d, rows)) => {
+            Outcome { reply: d.reply, replies: d.replies, emissions: rows, replayed: false }
+        }
+        None => Outcome {
+            reply: Reply::ok("nothing to do"),
+            replies: Vec::new(),
+            emissions: Vec::new(),
+            replayed: false,
+        },
+    }
+}
+
+/// The dedupe key of an SMTP transaction: SHA-256 over the paths and the bytes.
+fn txn_hash(smtp: &SmtpEnvelope, bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(smtp.reverse_path.as_deref().unwrap_or("").as_bytes());
+    for f in &smtp.forward_paths {
+        h.update(b"\0");
+        h.update(f.as_bytes());
+    }
+    h.update(b"\0\0");
+    h.update(bytes);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `Message-ID` of a message, without angle brackets.
+fn message_id_of(bytes: &[u8]) -> Option<String> {
+    let h = Headers::parse(bytes, &Limits::default()).ok()?;
+    h.value("Message-ID").map(|v| strip_angle(v.trim()).to_string())
+}

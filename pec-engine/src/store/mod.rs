@@ -1,0 +1,276 @@
+//! Where the engine keeps its state (ENGINE.md §3): messages sent and their recipients,
+//! timers, what the incoming and delivery points did for each local recipient, the outbox of
+//! signed messages with the keys that make each emission happen once, the transactions
+//! already answered (for MTA retries) and the legal-log events.
+//!
+//! [`Store`] is the boundary: one implementation per database, opened from a URL by
+//! [`open`]. `sqlite:PATH` is the embedded default ([`sqlite::SqliteStore`]);
+//! `postgresql://…` is for several nodes sharing the state (`postgres::PgStore`, feature
+//! `postgres`, on by default: timers claimed with `FOR UPDATE SKIP LOCKED`).
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod sqlite;
+
+use chrono::{DateTime, Utc};
+use pec_core::points::{
+    ArrivalState, EmissionKey, LogEvent, MessageState, RecipientStatus, Reply, RouteGroup, TimerKey,
+};
+
+use crate::EngineError;
+
+/// One write transaction: everything read through it is locked until it commits.
+pub trait Tx {
+    /// The stored outcome of transaction `key` (an event already answered).
+    fn txn(&mut self, key: &str) -> Result<Option<TxnRecord>, EngineError>;
+    /// Records the outcome of transaction `key`.
+    fn put_txn(&mut self, key: &str, point: &str, rec: &TxnRecord) -> Result<(), EngineError>;
+    /// A message this provider sent, with the transport envelope it signed.
+    fn message(&mut self, identifier: &str) -> Result<Option<StoredMessage>, EngineError>;
+    /// Records a message accepted at the access point and its recipients.
+    fn insert_message(&mut self, m: &MessageState, envelope: &[u8]) -> Result<(), EngineError>;
+    /// Sets a recipient's status.
+    fn set_recipient(
+        &mut self,
+        identifier: &str,
+        address: &str,
+        status: RecipientStatus,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError>;
+    /// Records a receipt received for a recipient.
+    fn add_receipt(
+        &mut self,
+        identifier: &str,
+        address: &str,
+        kind: &str,
+        message_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError>;
+    /// The local recipients of `identifier` seen by the incoming point.
+    fn arrivals(&mut self, identifier: &str) -> Result<Vec<ArrivalState>, EngineError>;
+    /// Sets a local recipient's status.
+    fn set_arrival(&mut self, a: &ArrivalState, at: DateTime<Utc>) -> Result<(), EngineError>;
+    /// The outbox row that emission `key` produced, if any.
+    fn emitted(&mut self, key: &EmissionKey) -> Result<Option<i64>, EngineError>;
+    /// Records that `key` was emitted as outbox row `outbox`.
+    fn insert_emitted(&mut self, key: &EmissionKey, outbox: i64) -> Result<(), EngineError>;
+    /// Adds a message to the outbox; returns its id.
+    fn insert_outbox(&mut self, o: &NewOutgoing<'_>, at: DateTime<Utc>)
+    -> Result<i64, EngineError>;
+    /// Outbox rows by id, in the order given.
+    fn outbox(&mut self, ids: &[i64]) -> Result<Vec<Outgoing>, EngineError>;
+    /// The outbox rows not yet acknowledged, oldest first (what a sender resends after a
+    /// crash: timer notices have no MTA to retry them).
+    fn unsent(&mut self, limit: usize) -> Result<Vec<Outgoing>, EngineError>;
+    /// Marks outbox rows sent; returns how many were not yet.
+    fn ack(&mut self, ids: &[i64], at: DateTime<Utc>) -> Result<usize, EngineError>;
+    /// Sets a timer unless it exists.
+    fn set_timer(&mut self, key: &TimerKey, due: DateTime<Utc>) -> Result<(), EngineError>;
+    /// Closes a pending timer (`cancelled` or `done`).
+    fn close_timer(&mut self, key: &TimerKey, status: &str) -> Result<(), EngineError>;
+    /// Claims the earliest pending timer due at `now` for this transaction.
+    fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Claim, EngineError>;
+    /// Appends a legal-log event.
+    fn log(&mut self, point: &str, e: &LogEvent, at: DateTime<Utc>) -> Result<(), EngineError>;
+    /// What an operator sees of `identifier`.
+    fn status(&mut self, identifier: &str) -> Result<Option<Status>, EngineError>;
+    /// The identifiers of messages with a recipient still awaiting receipts.
+    fn open_identifiers(&mut self) -> Result<Vec<String>, EngineError>;
+}
+
+/// A database holding the engine's state.
+pub trait Store: Send + std::fmt::Debug {
+    /// Runs `f` in one write transaction (SQLite: `BEGIN IMMEDIATE`), committed when `f`
+    /// returns `Ok`, rolled back otherwise.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] when the database cannot be reached or the commit fails; `f`'s
+    /// error otherwise.
+    fn write(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError>;
+}
+
+/// Opens the store `url` names (`sqlite:PATH`), applying the schema migrations.
+///
+/// # Errors
+/// [`EngineError::Config`] for an unknown scheme, [`EngineError::Store`] when it cannot be
+/// opened.
+pub fn open(url: &str) -> Result<Box<dyn Store>, EngineError> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        return Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
+    }
+    if url.starts_with("postgresql://") || url.starts_with("postgres://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(postgres::PgStore::open(url)?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(EngineError::Config(
+            "this build has no postgresql support (feature `postgres`)".into(),
+        ));
+    }
+    Err(EngineError::Config(format!(
+        "unknown store URL {url:?} (expected sqlite:PATH or postgresql://…)"
+    )))
+}
+
+/// What [`Tx::claim_due`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// A due timer, now held by this transaction.
+    Due(TimerKey),
+    /// Due timers exist, but other transactions hold them all: try again shortly.
+    Busy,
+    /// Nothing is due.
+    Nothing,
+}
+
+/// The stored outcome of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxnRecord {
+    /// The reply to the MTA.
+    pub reply: Reply,
+    /// Per-recipient replies (LMTP).
+    pub replies: Vec<(String, Reply)>,
+    /// The outbox rows it produced.
+    pub outbox: Vec<i64>,
+}
+
+/// A message this provider sent.
+#[derive(Clone, Debug)]
+pub struct StoredMessage {
+    /// Its state.
+    pub state: MessageState,
+    /// The signed transport envelope.
+    pub envelope: Vec<u8>,
+}
+
+/// A row to add to the outbox.
+#[derive(Clone, Debug)]
+pub struct NewOutgoing<'a> {
+    /// The PEC identifier concerned.
+    pub identifier: Option<&'a str>,
+    /// The kind (wire value, or `forward`).
+    pub kind: &'a str,
+    /// Its Message-ID.
+    pub message_id: Option<&'a str>,
+    /// `MAIL FROM`.
+    pub mail_from: &'a str,
+    /// Where it goes.
+    pub groups: &'a [RouteGroup],
+    /// The bytes.
+    pub bytes: &'a [u8],
+}
+
+/// A message to send, as stored: the same bytes on every retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The outbox id (what [`crate::Engine::ack`] takes).
+    pub id: i64,
+    /// The PEC identifier concerned.
+    pub identifier: Option<String>,
+    /// The kind's wire value (`posta-certificata`, `accettazione`, ...), or `forward` for
+    /// received bytes passed on unchanged.
+    pub kind: String,
+    /// The message's own Message-ID (without angle brackets).
+    pub message_id: Option<String>,
+    /// `MAIL FROM`.
+    pub mail_from: String,
+    /// Where it goes.
+    pub groups: Vec<RouteGroup>,
+    /// The bytes (signed, for built messages).
+    pub bytes: Vec<u8>,
+    /// Whether the caller already acknowledged sending it.
+    pub sent: bool,
+}
+
+/// What an operator sees of one PEC identifier.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Status {
+    /// The identifier.
+    pub identifier: String,
+    /// As the sender's provider: the message and its recipients.
+    pub sent: Option<SentStatus>,
+    /// As a recipient's provider: what the incoming and delivery points did.
+    pub received: Vec<ArrivalView>,
+}
+
+/// A message this provider sent.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SentStatus {
+    /// The client's Message-ID.
+    pub msgid: Option<String>,
+    /// The reverse path.
+    pub reverse_path: String,
+    /// The `From:` address.
+    pub sender: String,
+    /// The subject.
+    pub subject: String,
+    /// The receipt type asked for.
+    pub receipt_type: String,
+    /// T0 (RFC 3339, UTC).
+    pub t0: String,
+    /// T0's zone.
+    pub zone: String,
+    /// The recipients.
+    pub recipients: Vec<RecipientView>,
+}
+
+/// One recipient of a message sent.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RecipientView {
+    /// The address.
+    pub address: String,
+    /// `certificato` / `esterno`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `to` / `cc`.
+    pub field: String,
+    /// `pending`, `taken-in-charge`, `delivered`, `failed`, `virus`, `timed-out`,
+    /// `external`.
+    pub state: String,
+    /// When the state last changed (RFC 3339).
+    pub updated: String,
+    /// Receipts received and notices sent about this recipient.
+    pub receipts: Vec<ReceiptView>,
+    /// Its timers.
+    pub timers: Vec<TimerView>,
+}
+
+/// A receipt received or a notice sent.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ReceiptView {
+    /// `received` or `sent`.
+    pub direction: String,
+    /// The kind.
+    pub kind: String,
+    /// Its Message-ID.
+    pub message_id: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// A timer.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TimerView {
+    /// `12h` / `24h`.
+    pub which: String,
+    /// When due (RFC 3339).
+    pub due: String,
+    /// `pending`, `cancelled`, `done`.
+    pub status: String,
+}
+
+/// A local recipient of a message received.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ArrivalView {
+    /// The address.
+    pub address: String,
+    /// `taken-in-charge`, `delivered`, `failed`, `virus`.
+    pub state: String,
+    /// When (RFC 3339).
+    pub updated: String,
+    /// The receipts this provider sent about it.
+    pub receipts: Vec<ReceiptView>,
+}

@@ -1,0 +1,707 @@
+//! `sqlite:PATH`: the embedded store (rusqlite, SQLite bundled). WAL journal,
+//! `synchronous=FULL` (a commit is on disk before the reply), every write transaction `BEGIN
+//! IMMEDIATE` (the write lock is taken before anything is read, so two processes on one file
+//! serialise instead of deadlocking), a busy timeout for the lock. Several processes may share
+//! one file (Postfix `pipe(8)`, pre-forked workers).
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use pec_core::build::Timeout;
+use pec_core::model::{ReceiptType, RecipientType};
+use pec_core::points::{
+    AddressField, ArrivalState, ArrivalStatus, EmissionKey, LogEvent, MessageState, RecipientState,
+    RecipientStatus, Reply, Route, RouteGroup, TimerKey,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    ArrivalView, Claim, NewOutgoing, Outgoing, ReceiptView, RecipientView, SentStatus, Status,
+    Store, StoredMessage, TimerView, Tx, TxnRecord,
+};
+use crate::EngineError;
+
+/// How long a writer waits for another's lock before the event fails temporarily.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The schema, one migration per version (`PRAGMA user_version`), applied in order on open.
+const MIGRATIONS: &[&str] = &[
+    // 1: the engine's state
+    "CREATE TABLE message (
+        identifier TEXT PRIMARY KEY, msgid TEXT, reverse_path TEXT NOT NULL,
+        sender TEXT NOT NULL, subject TEXT NOT NULL, receipt_type TEXT NOT NULL,
+        t0_ms INTEGER NOT NULL, zone TEXT NOT NULL, envelope BLOB NOT NULL);
+     CREATE TABLE recipient (
+        identifier TEXT NOT NULL, address TEXT NOT NULL, kind TEXT NOT NULL,
+        field TEXT NOT NULL, status TEXT NOT NULL, updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (identifier, address));
+     CREATE INDEX recipient_status ON recipient (status);
+     CREATE TABLE receipt (
+        identifier TEXT NOT NULL, address TEXT NOT NULL, kind TEXT NOT NULL,
+        message_id TEXT, at_ms INTEGER NOT NULL);
+     CREATE INDEX receipt_id ON receipt (identifier);
+     CREATE TABLE arrival (
+        identifier TEXT NOT NULL, address TEXT NOT NULL, status TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL, PRIMARY KEY (identifier, address));
+     CREATE TABLE timer (
+        identifier TEXT NOT NULL, address TEXT NOT NULL, which TEXT NOT NULL,
+        due_ms INTEGER NOT NULL, status TEXT NOT NULL, lease_holder TEXT,
+        lease_until_ms INTEGER, PRIMARY KEY (identifier, address, which));
+     CREATE INDEX timer_due ON timer (status, due_ms);
+     CREATE TABLE txn (
+        key TEXT PRIMARY KEY, point TEXT NOT NULL, reply TEXT NOT NULL,
+        outbox TEXT NOT NULL);
+     CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, identifier TEXT, kind TEXT NOT NULL,
+        message_id TEXT, mail_from TEXT NOT NULL, groups TEXT NOT NULL, bytes BLOB NOT NULL,
+        created_ms INTEGER NOT NULL, sent_ms INTEGER);
+     CREATE TABLE emitted (
+        identifier TEXT NOT NULL, recipient TEXT NOT NULL, kind TEXT NOT NULL,
+        outbox_id INTEGER NOT NULL REFERENCES outbox (id),
+        PRIMARY KEY (identifier, recipient, kind));
+     CREATE TABLE log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, point TEXT NOT NULL,
+        event TEXT NOT NULL, identifier TEXT, recipient TEXT, detail TEXT NOT NULL);",
+];
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn db(e: rusqlite::Error) -> EngineError {
+    EngineError::Store(format!("sqlite: {e}"))
+}
+
+impl SqliteStore {
+    /// Opens (creating) the database at `path` and applies the pending migrations.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] when the file cannot be opened or migrated.
+    pub fn open(path: &Path) -> Result<SqliteStore, EngineError> {
+        let mut conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
+        let version = usize::try_from(version).unwrap_or(0);
+        if version > MIGRATIONS.len() {
+            return Err(EngineError::Store(format!(
+                "the database has schema version {version}, newer than this engine's {}",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(m).map_err(db)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// Sets the busy timeout (how long a writer waits for another's lock).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn set_busy_timeout(&self, t: Duration) -> Result<(), EngineError> {
+        self.conn.busy_timeout(t).map_err(db)
+    }
+
+    /// The schema version.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn schema_version(&self) -> Result<i64, EngineError> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)
+    }
+}
+
+impl Store for SqliteStore {
+    fn write(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let mut t = SqliteTx { tx: &tx };
+        f(&mut t)?;
+        tx.commit().map_err(db)
+    }
+}
+
+struct SqliteTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+fn rfc3339(v: i64) -> String {
+    from_ms(v).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn reply_json(r: &Reply) -> serde_json::Value {
+    serde_json::json!({"code": r.code, "status": r.status, "text": r.text})
+}
+
+fn reply_from(v: &serde_json::Value) -> Reply {
+    Reply {
+        code: v["code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(451),
+        status: v["status"].as_str().unwrap_or_default().to_string(),
+        text: v["text"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
+fn groups_json(g: &[RouteGroup]) -> String {
+    let v: Vec<serde_json::Value> = g
+        .iter()
+        .map(|g| serde_json::json!({"route": g.route.as_str(), "rcpt_to": g.rcpt_to}))
+        .collect();
+    serde_json::Value::Array(v).to_string()
+}
+
+fn groups_from(s: &str) -> Vec<RouteGroup> {
+    let v: serde_json::Value = serde_json::from_str(s).unwrap_or_default();
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|g| {
+                    Some(RouteGroup {
+                        route: Route::from_wire(g["route"].as_str()?)?,
+                        rcpt_to: g["rcpt_to"]
+                            .as_array()?
+                            .iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn which_from(s: &str) -> Timeout {
+    Timeout::from_wire(s).unwrap_or(Timeout::H24)
+}
+
+impl Tx for SqliteTx<'_> {
+    fn txn(&mut self, key: &str) -> Result<Option<TxnRecord>, EngineError> {
+        let row: Option<(String, String)> = self
+            .tx
+            .query_row("SELECT reply, outbox FROM txn WHERE key = ?1", [key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(db)?;
+        Ok(row.map(|(reply, outbox)| {
+            let v: serde_json::Value = serde_json::from_str(&reply).unwrap_or_default();
+            let replies = v["replies"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            (x["rcpt"].as_str().unwrap_or_default().to_string(), reply_from(x))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            TxnRecord {
+                reply: reply_from(&v["reply"]),
+                replies,
+                outbox: serde_json::from_str(&outbox).unwrap_or_default(),
+            }
+        }))
+    }
+
+    fn put_txn(&mut self, key: &str, point: &str, rec: &TxnRecord) -> Result<(), EngineError> {
+        let replies: Vec<serde_json::Value> = rec
+            .replies
+            .iter()
+            .map(|(rcpt, r)| {
+                let mut v = reply_json(r);
+                v["rcpt"] = serde_json::Value::from(rcpt.as_str());
+                v
+            })
+            .collect();
+        let reply = serde_json::json!({"reply": reply_json(&rec.reply), "replies": replies});
+        let outbox = serde_json::to_string(&rec.outbox).unwrap_or_else(|_| "[]".into());
+        self.tx
+            .execute(
+                "INSERT INTO txn (key, point, reply, outbox) VALUES (?1, ?2, ?3, ?4)",
+                params![key, point, reply.to_string(), outbox],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn message(&mut self, identifier: &str) -> Result<Option<StoredMessage>, EngineError> {
+        let row = self
+            .tx
+            .query_row(
+                "SELECT msgid, reverse_path, sender, subject, receipt_type, t0_ms, zone, envelope
+                 FROM message WHERE identifier = ?1",
+                [identifier],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, Vec<u8>>(7)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db)?;
+        let Some((msgid, reverse_path, sender, subject, rt, t0, zone, envelope)) = row else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT address, kind, field, status, updated_ms FROM recipient
+                 WHERE identifier = ?1 ORDER BY rowid",
+            )
+            .map_err(db)?;
+        let recipients = stmt
+            .query_map([identifier], |r| {
+                Ok(RecipientState {
+                    address: r.get(0)?,
+                    kind: RecipientType::from_wire(&r.get::<_, String>(1)?),
+                    field: if r.get::<_, String>(2)? == "cc" {
+                        AddressField::Cc
+                    } else {
+                        AddressField::To
+                    },
+                    status: RecipientStatus::from_wire(&r.get::<_, String>(3)?)
+                        .unwrap_or(RecipientStatus::Pending),
+                    updated: from_ms(r.get(4)?),
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        Ok(Some(StoredMessage {
+            state: MessageState {
+                identifier: identifier.to_string(),
+                msgid,
+                reverse_path,
+                sender,
+                subject,
+                receipt_type: ReceiptType::from_wire(&rt),
+                t0: from_ms(t0),
+                zone,
+                recipients,
+            },
+            envelope,
+        }))
+    }
+
+    fn insert_message(&mut self, m: &MessageState, envelope: &[u8]) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO message (identifier, msgid, reverse_path, sender, subject,
+                 receipt_type, t0_ms, zone, envelope) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                params![
+                    m.identifier,
+                    m.msgid,
+                    m.reverse_path,
+                    m.sender,
+                    m.subject,
+                    m.receipt_type.as_str(),
+                    ms(m.t0),
+                    m.zone,
+                    envelope
+                ],
+            )
+            .map_err(db)?;
+        for r in &m.recipients {
+            self.tx
+                .execute(
+                    "INSERT OR IGNORE INTO recipient (identifier, address, kind, field, status,
+                     updated_ms) VALUES (?1,?2,?3,?4,?5,?6)",
+                    params![
+                        m.identifier,
+                        r.address,
+                        r.kind.as_str(),
+                        r.field.as_str(),
+                        r.status.as_str(),
+                        ms(r.updated)
+                    ],
+                )
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn set_recipient(
+        &mut self,
+        identifier: &str,
+        address: &str,
+        status: RecipientStatus,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "UPDATE recipient SET status = ?3, updated_ms = ?4
+                 WHERE identifier = ?1 AND address = ?2",
+                params![identifier, address, status.as_str(), ms(at)],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn add_receipt(
+        &mut self,
+        identifier: &str,
+        address: &str,
+        kind: &str,
+        message_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO receipt (identifier, address, kind, message_id, at_ms)
+                 VALUES (?1,?2,?3,?4,?5)",
+                params![identifier, address, kind, message_id, ms(at)],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn arrivals(&mut self, identifier: &str) -> Result<Vec<ArrivalState>, EngineError> {
+        let mut stmt = self
+            .tx
+            .prepare("SELECT address, status FROM arrival WHERE identifier = ?1")
+            .map_err(db)?;
+        stmt.query_map([identifier], |r| {
+            Ok(ArrivalState {
+                identifier: identifier.to_string(),
+                address: r.get(0)?,
+                status: ArrivalStatus::from_wire(&r.get::<_, String>(1)?)
+                    .unwrap_or(ArrivalStatus::TakenInCharge),
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)
+    }
+
+    fn set_arrival(&mut self, a: &ArrivalState, at: DateTime<Utc>) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO arrival (identifier, address, status, updated_ms)
+                 VALUES (?1,?2,?3,?4)
+                 ON CONFLICT (identifier, address)
+                 DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms",
+                params![a.identifier, a.address, a.status.as_str(), ms(at)],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn emitted(&mut self, key: &EmissionKey) -> Result<Option<i64>, EngineError> {
+        self.tx
+            .query_row(
+                "SELECT outbox_id FROM emitted
+                 WHERE identifier = ?1 AND recipient = ?2 AND kind = ?3",
+                params![key.identifier, key.recipient, key.kind],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn insert_emitted(&mut self, key: &EmissionKey, outbox: i64) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO emitted (identifier, recipient, kind, outbox_id) VALUES (?1,?2,?3,?4)",
+                params![key.identifier, key.recipient, key.kind, outbox],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn insert_outbox(
+        &mut self,
+        o: &NewOutgoing<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<i64, EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO outbox (identifier, kind, message_id, mail_from, groups, bytes,
+                 created_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                params![
+                    o.identifier,
+                    o.kind,
+                    o.message_id,
+                    o.mail_from,
+                    groups_json(o.groups),
+                    o.bytes,
+                    ms(at)
+                ],
+            )
+            .map_err(db)?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    fn outbox(&mut self, ids: &[i64]) -> Result<Vec<Outgoing>, EngineError> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT id, identifier, kind, message_id, mail_from, groups, bytes, sent_ms
+                 FROM outbox WHERE id = ?1",
+            )
+            .map_err(db)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let o = stmt
+                .query_row([id], |r| {
+                    Ok(Outgoing {
+                        id: r.get(0)?,
+                        identifier: r.get(1)?,
+                        kind: r.get(2)?,
+                        message_id: r.get(3)?,
+                        mail_from: r.get(4)?,
+                        groups: groups_from(&r.get::<_, String>(5)?),
+                        bytes: r.get(6)?,
+                        sent: r.get::<_, Option<i64>>(7)?.is_some(),
+                    })
+                })
+                .map_err(db)?;
+            out.push(o);
+        }
+        Ok(out)
+    }
+
+    fn unsent(&mut self, limit: usize) -> Result<Vec<Outgoing>, EngineError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .tx
+                .prepare("SELECT id FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?1")
+                .map_err(db)?;
+            stmt.query_map([limit], |r| r.get(0))
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?
+        };
+        self.outbox(&ids)
+    }
+
+    fn ack(&mut self, ids: &[i64], at: DateTime<Utc>) -> Result<usize, EngineError> {
+        let mut n = 0;
+        for id in ids {
+            n += self
+                .tx
+                .execute(
+                    "UPDATE outbox SET sent_ms = ?2 WHERE id = ?1 AND sent_ms IS NULL",
+                    params![id, ms(at)],
+                )
+                .map_err(db)?;
+        }
+        Ok(n)
+    }
+
+    fn set_timer(&mut self, key: &TimerKey, due: DateTime<Utc>) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT OR IGNORE INTO timer (identifier, address, which, due_ms, status)
+                 VALUES (?1,?2,?3,?4,'pending')",
+                params![key.identifier, key.address, key.which.as_str(), ms(due)],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn close_timer(&mut self, key: &TimerKey, status: &str) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "UPDATE timer SET status = ?4
+                 WHERE identifier = ?1 AND address = ?2 AND which = ?3 AND status = 'pending'",
+                params![key.identifier, key.address, key.which.as_str(), status],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Claim, EngineError> {
+        // the whole database is write-locked (BEGIN IMMEDIATE): no other process can claim it
+        let key = self
+            .tx
+            .query_row(
+                "SELECT identifier, address, which FROM timer
+                 WHERE status = 'pending' AND due_ms <= ?1 ORDER BY due_ms LIMIT 1",
+                [ms(now)],
+                |r| {
+                    Ok(TimerKey {
+                        identifier: r.get(0)?,
+                        address: r.get(1)?,
+                        which: which_from(&r.get::<_, String>(2)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)?;
+        Ok(key.map_or(Claim::Nothing, Claim::Due))
+    }
+
+    fn log(&mut self, point: &str, e: &LogEvent, at: DateTime<Utc>) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO log (at_ms, point, event, identifier, recipient, detail)
+                 VALUES (?1,?2,?3,?4,?5,?6)",
+                params![ms(at), point, e.event, e.identifier, e.recipient, e.detail],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn status(&mut self, identifier: &str) -> Result<Option<Status>, EngineError> {
+        let sent = match self.message(identifier)? {
+            None => None,
+            Some(m) => {
+                let mut recipients = Vec::new();
+                for r in &m.state.recipients {
+                    let mut receipts = self.receipts_received(identifier, &r.address)?;
+                    receipts.extend(self.notices_sent(identifier, &r.address)?);
+                    receipts.sort_by(|a, b| a.at.cmp(&b.at));
+                    recipients.push(RecipientView {
+                        address: r.address.clone(),
+                        kind: r.kind.as_str().to_string(),
+                        field: r.field.as_str().to_string(),
+                        state: r.status.as_str().to_string(),
+                        updated: r.updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        receipts,
+                        timers: self.timers(identifier, &r.address)?,
+                    });
+                }
+                let s = &m.state;
+                Some(SentStatus {
+                    msgid: s.msgid.clone(),
+                    reverse_path: s.reverse_path.clone(),
+                    sender: s.sender.clone(),
+                    subject: s.subject.clone(),
+                    receipt_type: s.receipt_type.as_str().to_string(),
+                    t0: s.t0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    zone: s.zone.clone(),
+                    recipients,
+                })
+            }
+        };
+        let mut received = Vec::new();
+        let rows: Vec<(String, String, i64)> = {
+            let mut stmt = self
+                .tx
+                .prepare(
+                    "SELECT address, status, updated_ms FROM arrival WHERE identifier = ?1
+                     ORDER BY rowid",
+                )
+                .map_err(db)?;
+            stmt.query_map([identifier], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(db)?
+                .collect::<Result<_, _>>()
+                .map_err(db)?
+        };
+        for (address, state, updated) in rows {
+            let receipts = self.notices_sent(identifier, &address)?;
+            received.push(ArrivalView { address, state, updated: rfc3339(updated), receipts });
+        }
+        if sent.is_none() && received.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Status { identifier: identifier.to_string(), sent, received }))
+    }
+
+    fn open_identifiers(&mut self) -> Result<Vec<String>, EngineError> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT DISTINCT r.identifier FROM recipient r JOIN message m
+                 ON m.identifier = r.identifier
+                 WHERE r.status IN ('pending', 'taken-in-charge') ORDER BY m.t0_ms",
+            )
+            .map_err(db)?;
+        stmt.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<_, _>>().map_err(db)
+    }
+}
+
+impl SqliteTx<'_> {
+    fn receipts_received(
+        &mut self,
+        identifier: &str,
+        address: &str,
+    ) -> Result<Vec<ReceiptView>, EngineError> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT kind, message_id, at_ms FROM receipt
+                 WHERE identifier = ?1 AND address = ?2 ORDER BY rowid",
+            )
+            .map_err(db)?;
+        stmt.query_map(params![identifier, address], |r| {
+            Ok(ReceiptView {
+                direction: "received".into(),
+                kind: r.get(0)?,
+                message_id: r.get(1)?,
+                at: rfc3339(r.get(2)?),
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
+    }
+
+    fn notices_sent(
+        &mut self,
+        identifier: &str,
+        address: &str,
+    ) -> Result<Vec<ReceiptView>, EngineError> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT e.kind, o.message_id, o.created_ms FROM emitted e
+                 JOIN outbox o ON o.id = e.outbox_id
+                 WHERE e.identifier = ?1 AND e.recipient = ?2 ORDER BY o.id",
+            )
+            .map_err(db)?;
+        stmt.query_map(params![identifier, address], |r| {
+            Ok(ReceiptView {
+                direction: "sent".into(),
+                kind: r.get(0)?,
+                message_id: r.get(1)?,
+                at: rfc3339(r.get(2)?),
+            })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
+    }
+
+    fn timers(&mut self, identifier: &str, address: &str) -> Result<Vec<TimerView>, EngineError> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT which, due_ms, status FROM timer
+                 WHERE identifier = ?1 AND address = ?2 ORDER BY due_ms",
+            )
+            .map_err(db)?;
+        stmt.query_map(params![identifier, address], |r| {
+            Ok(TimerView { which: r.get(0)?, due: rfc3339(r.get(1)?), status: r.get(2)? })
+        })
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
+    }
+}
