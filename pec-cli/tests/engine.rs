@@ -275,8 +275,8 @@ fn run_due_signs_with_a_pkcs11_key() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `index` may name a signed `.p7m` index, used only when its signature is valid against
-/// `[trust] index_signers`.
+/// `index` may name a signed `.p7m` index, used only when it is signed by a certificate that
+/// `[trust] index_signers` names and its signature is valid against the trust anchors.
 #[test]
 fn a_signed_index_is_verified() {
     let dir = std::env::temp_dir().join(format!("pec-cli-engine-p7m-{}", std::process::id()));
@@ -284,21 +284,23 @@ fn a_signed_index_is_verified() {
     std::fs::create_dir_all(&dir).unwrap();
     setup(&dir);
     let base = std::fs::read_to_string(dir.join("alpha.toml")).unwrap();
-    let variant = |index: &str, signers: bool| {
+    let variant = |index: &str, signer: Option<&str>| {
         let mut t = base.replace("index = \"providers.ldif\"", &format!("index = \"{index}\""));
-        if signers {
+        if let Some(s) = signer {
             t = t.replace(
                 "ca_files = [\"trust.pem\"]",
-                "ca_files = [\"trust.pem\"]\nindex_signers = [\"trust.pem\"]",
+                &format!("ca_files = [\"trust.pem\"]\nindex_signers = [\"{s}\"]"),
             );
         }
-        let p = dir.join(format!("{index}-{signers}.toml"));
+        let p = dir.join(format!("{index}-{}.toml", signer.unwrap_or("none")));
         std::fs::write(&p, t).unwrap();
         EngineConfig::load(&p).unwrap().directory()
     };
-    let d = variant("providers.ldif.p7m", true).unwrap();
+    let d = variant("providers.ldif.p7m", Some("cert.pem")).unwrap();
     assert_eq!(d.by_domain("pec.beta.test").unwrap().mail_receipt, "ricevute@pec.beta.test");
-    assert!(variant("tampered.ldif.p7m", true).is_err());
-    assert!(variant("providers.ldif.p7m", false).is_err(), "no index_signers: refused");
+    assert!(variant("tampered.ldif.p7m", Some("cert.pem")).is_err());
+    assert!(variant("providers.ldif.p7m", None).is_err(), "no index_signers: refused");
+    // a certificate that chains to the anchors but is not the named signer: refused
+    assert!(variant("providers.ldif.p7m", Some("trust.pem")).is_err(), "not the named signer");
     let _ = std::fs::remove_dir_all(&dir);
 }
