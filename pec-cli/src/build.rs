@@ -80,6 +80,8 @@ pub struct Args {
     id: Option<String>,
     #[command(flatten)]
     sign: SignArgs,
+    #[command(flatten)]
+    dkim: crate::mailsec::DkimArgs,
 }
 
 /// Runs `pec build`.
@@ -120,7 +122,9 @@ fn build(a: &Args) -> Result<Vec<u8>, Error> {
         smtp: None,
         identifier: a.id.clone(),
     };
-    provider.build(&req, signer.as_deref())
+    let bytes = provider.build(&req, signer.as_deref())?;
+    let (module, pin) = (a.sign.pkcs11_module.as_deref(), a.sign.pin_source.as_deref());
+    a.dkim.apply(bytes, Some(&provider.domain), module, pin)
 }
 
 /// Loads a provider file; `index = "..."` is resolved relative to the file.
@@ -176,6 +180,8 @@ pub struct SignCommand {
     /// The signing time (RFC 3339); default now.
     #[arg(long, value_parser = crate::values::time)]
     time: Option<TimeReference>,
+    #[command(flatten)]
+    dkim: crate::mailsec::DkimArgs,
 }
 
 /// Runs `pec sign < unsigned > signed`.
@@ -189,7 +195,9 @@ pub fn run_sign(a: &SignCommand) -> ExitCode {
         })?;
         let time = a.time.unwrap_or_else(TimeReference::now);
         let input = crate::input::read(std::path::Path::new("-"))?;
-        pec_core::smime::sign_message(&input, signer.as_ref(), time.utc())
+        let signed = pec_core::smime::sign_message(&input, signer.as_ref(), time.utc())?;
+        let (module, pin) = (a.sign.pkcs11_module.as_deref(), a.sign.pin_source.as_deref());
+        a.dkim.apply(signed, None, module, pin)
     })();
     match r {
         Ok(b) => emit(&b),

@@ -20,6 +20,9 @@ use crate::output::print_error;
 pub enum Command {
     /// Look a provider up in the index.
     Lookup(LookupArgs),
+    /// Write Postfix TLS files from the index and the provider's `[tls]` section:
+    /// `tls_policy`, `ccert_access`, `tlsa.zone`, `main.cf.snippet` (each atomically).
+    PostfixMaps(crate::mailsec::PostfixMapsArgs),
 }
 
 /// Arguments of `pec index lookup`.
@@ -67,6 +70,7 @@ pub struct LookupArgs {
 pub fn run(c: &Command) -> ExitCode {
     match c {
         Command::Lookup(a) => lookup(a),
+        Command::PostfixMaps(a) => crate::mailsec::run_postfix_maps(a),
     }
 }
 

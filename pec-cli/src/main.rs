@@ -10,6 +10,7 @@ mod engine;
 mod index;
 mod input;
 mod inspect;
+mod mailsec;
 mod output;
 mod pkcs11;
 mod values;
@@ -60,6 +61,12 @@ enum Command {
     /// The providers index.
     #[command(subcommand)]
     Index(index::Command),
+    /// TLS material for inter-provider mail: certificate fingerprints, TLSA records.
+    #[command(subcommand)]
+    Tls(mailsec::TlsCommand),
+    /// DKIM: the DNS record of a signing key (`pec build --dkim-key ...` signs).
+    #[command(subcommand)]
+    Dkim(mailsec::DkimCommand),
     /// A complete PEC exchange between two providers on an embedded default (no server,
     /// no network), writing every message produced.
     Demo(demo::Args),
@@ -99,6 +106,8 @@ fn main() -> ExitCode {
         Command::Sign(a) => build::run_sign(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Index(c) => index::run(&c),
+        Command::Tls(c) => mailsec::run_tls(&c),
+        Command::Dkim(c) => mailsec::run_dkim(&c),
         Command::Demo(a) => demo::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Completions { shell } => {

@@ -24,6 +24,7 @@ pub mod error;
 pub mod headers;
 pub mod identifier;
 pub mod limits;
+pub mod mailsec;
 pub mod message;
 pub mod mime;
 pub mod model;

@@ -47,6 +47,12 @@ pub struct ProviderFile {
     /// An IANA time zone name (e.g. `Europe/Rome`) for the time of generated messages.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Inter-provider TLS (`[tls]`, MAILSEC.md §2): see [`crate::mailsec`].
+    #[serde(default)]
+    pub tls: Option<crate::mailsec::TlsConfig>,
+    /// DKIM signing (`[dkim]`, MAILSEC.md §1): see [`crate::mailsec`].
+    #[serde(default)]
+    pub dkim: Option<crate::mailsec::DkimConfig>,
 }
 
 impl ProviderFile {
@@ -66,6 +72,12 @@ impl ProviderFile {
         if let Some(tz) = &file.timezone {
             tz.parse::<chrono_tz::Tz>()
                 .map_err(|_| BuildError::ProviderConfig(format!("unknown time zone {tz:?}")))?;
+        }
+        if let Some(t) = &file.tls {
+            t.validate()?;
+        }
+        if let Some(d) = &file.dkim {
+            d.validate()?;
         }
         Ok(file)
     }

@@ -32,8 +32,9 @@ const LAYERS: &[&[&str]] = &[
     &["chain"],
     &["signer", "pkcs11"],
     &["smime"],
-    // message level: verification (and signed index loading), checks, providers, building
-    &["verify", "checks", "provider", "build"],
+    // message level: verification (and signed index loading), checks, providers, building;
+    // mail security around PEC (TLS maps from the index, DKIM)
+    &["verify", "checks", "provider", "build", "mailsec"],
     // the three points and the timers as pure decisions (no I/O, clock or keys)
     &["points"],
 ];

@@ -247,7 +247,9 @@ fn assert_fast_error(name: &str, input: &[u8]) {
     let r = PecMessage::parse(input);
     let el = t.elapsed();
     assert!(r.is_err(), "{name}: expected a typed error");
-    assert!(el < Duration::from_secs(5), "{name}: took {el:?}");
+    // a guard against hangs and super-linear blow-ups, not a speed test (benchmarks measure
+    // speed): generous, since CI runs unoptimised builds on a shared 2-core machine
+    assert!(el < Duration::from_secs(20), "{name}: took {el:?}");
 }
 
 #[test]
