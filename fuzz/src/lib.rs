@@ -26,9 +26,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use pec_core::PecMessage;
 use pec_core::chain::{PathOutcome, TrustStore, parse_certificates, validate_path_at};
 use pec_core::daticert::Daticert;
+use pec_core::index::ProviderDirectory;
 use pec_core::index::directory::Directory;
 use pec_core::index::ldif::parse_ldif;
-use pec_core::index::ProviderDirectory;
 use pec_core::provider::{Provider, ProviderFile};
 use pec_core::revocation::CrlStore;
 use pec_core::smime::{
@@ -151,8 +151,7 @@ pub fn message(data: &[u8]) -> MessageOutcome {
     let mut out = MessageOutcome { parsed: parsed.is_some(), ..MessageOutcome::default() };
     if let Some(opts) = world(&sections) {
         out.in_world = pec_core::verify_message(body, &opts).ok();
-        out.in_world_parsed =
-            parsed.as_ref().map(|m| pec_core::verify::verify_parsed(m, &opts));
+        out.in_world_parsed = parsed.as_ref().map(|m| pec_core::verify::verify_parsed(m, &opts));
     }
     out
 }
