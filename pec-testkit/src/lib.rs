@@ -10,6 +10,7 @@
 //! - [`workload`]: messages of N KiB, the 20 000-domain index, the bench workloads;
 //! - [`env`]: `require_tool` and friends (skip locally, fail under `CI=true`), the interop
 //!   directory (`PEC_INTEROP_DIR`, else `<repo>/../shared/interop`);
+//! - [`fuzz_seeds`]: seeds for the fuzz targets (the hostile shapes of issue 12);
 //! - [`softhsm`]: a hermetic SoftHSM2 token and the PKCS#11 throughput helper.
 //!
 //! **Never use these keys for anything real.**
@@ -17,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod env;
+pub mod fuzz_seeds;
 pub mod pki;
 pub mod scenario;
 pub mod softhsm;
