@@ -525,7 +525,8 @@ impl<'a> Parser<'a> {
             if bytes[self.pos] == b'<' {
                 self.markup()?;
             } else {
-                let end = memchr::memchr(b'<', &bytes[self.pos..]).map_or(bytes.len(), |i| self.pos + i);
+                let end =
+                    memchr::memchr(b'<', &bytes[self.pos..]).map_or(bytes.len(), |i| self.pos + i);
                 let raw = &self.src[self.pos..end];
                 self.chars(raw, true)?;
                 self.pos = end;
@@ -748,17 +749,14 @@ impl<'a> Parser<'a> {
                         Some(leaf) => {
                             if leaf == Leaf::Recipient {
                                 let k = self.attr("tipo")?;
-                                self.recipient_kind = Some(
-                                    k.map_or(RecipientType::Certified, |k| {
+                                self.recipient_kind =
+                                    Some(k.map_or(RecipientType::Certified, |k| {
                                         RecipientType::from_wire(&k)
-                                    }),
-                                );
+                                    }));
                             } else if leaf != Leaf::Received {
                                 let bit = 1u16 << leaf as u16;
                                 if self.seen & bit != 0 {
-                                    return Err(
-                                        self.err(format!("repeated <{}>", leaf.name()))
-                                    );
+                                    return Err(self.err(format!("repeated <{}>", leaf.name())));
                                 }
                                 self.seen |= bit;
                             }
@@ -799,7 +797,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Some(_) => {
-                if text {
+                if text && raw.contains('&') {
                     decode(raw, None, true, self.pos)?;
                 }
                 Ok(())
@@ -824,11 +822,8 @@ impl<'a> Parser<'a> {
         let Node::Leaf(leaf) = node else {
             return;
         };
-        let value = if leaf == Leaf::Subject {
-            self.text.clone()
-        } else {
-            self.text.trim().to_string()
-        };
+        let value =
+            if leaf == Leaf::Subject { self.text.clone() } else { self.text.trim().to_string() };
         self.text.clear();
         let d = &mut self.doc;
         match leaf {
@@ -896,16 +891,31 @@ impl<'a> Parser<'a> {
 /// controls other than tab, LF and CR, U+FFFE and U+FFFF.
 fn first_non_xml_char(text: &str) -> Option<usize> {
     let b = text.as_bytes();
-    b.iter().enumerate().find_map(|(i, &c)| {
-        let bad = match c {
-            b'\t' | b'\n' | b'\r' => false,
-            0..0x20 => true,
-            // U+FFFE, U+FFFF: EF BF BE, EF BF BF (0xEF always starts a character here)
-            0xEF => b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)),
-            _ => false,
-        };
-        bad.then_some(i)
-    })
+    // a control, or the lead byte of U+F000..U+FFFF (EF): checked in blocks without an early
+    // exit (so that it vectorises), then precisely in a block that has one
+    let suspect = |c: u8| (c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r') | (c == 0xEF);
+    let mut base = 0;
+    for block in b.chunks(64) {
+        if block.iter().fold(false, |acc, &c| acc | suspect(c)) {
+            for (k, &c) in block.iter().enumerate() {
+                let i = base + k;
+                let bad = match c {
+                    b'\t' | b'\n' | b'\r' => false,
+                    0..0x20 => true,
+                    // U+FFFE, U+FFFF: EF BF BE, EF BF BF (0xEF always starts a character)
+                    0xEF => {
+                        b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))
+                    }
+                    _ => false,
+                };
+                if bad {
+                    return Some(i);
+                }
+            }
+        }
+        base += block.len();
+    }
+    None
 }
 
 /// Length of the XML name at the start of `b` (0 when there is none). Non-ASCII characters
@@ -934,7 +944,7 @@ fn skip_space(b: &[u8]) -> usize {
 /// Appends `raw` with its line ends normalised (CR LF and lone CR read as LF, XML 1.0 §2.11).
 fn push_normalised(out: &mut String, raw: &str) {
     let mut rest = raw;
-    while let Some(i) = rest.find('\r') {
+    while let Some(i) = memchr::memchr(b'\r', rest.as_bytes()) {
         out.push_str(&rest[..i]);
         out.push('\n');
         rest = &rest[i + 1..];
@@ -949,43 +959,52 @@ fn push_normalised(out: &mut String, raw: &str) {
 /// predefined entities; `&#N;` / `&#xH;`: characters XML 1.0 allows) and, with `out`, appends
 /// the decoded text (line ends normalised when `eol`). `at` is the position for errors.
 fn decode(raw: &str, mut out: Option<&mut String>, eol: bool, at: usize) -> Result<()> {
-    let mut rest = raw;
-    loop {
-        let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) else {
-            if let Some(o) = out {
-                if eol {
-                    push_normalised(o, rest);
-                } else {
-                    o.push_str(rest);
+    let b = raw.as_bytes();
+    // (short runs: a plain loop beats a SIMD search here)
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'&' => {
+                if let Some(o) = out.as_deref_mut() {
+                    o.push_str(&raw[start..i]);
                 }
+                let after = &raw[i + 1..];
+                let Some(semi) = after.bytes().position(|c| c == b';') else {
+                    return Err(malformed(at as u64, "'&' not starting a reference (use &amp;)"));
+                };
+                let name = &after[..semi];
+                let c = match name.strip_prefix('#') {
+                    Some(num) => char_ref(num).ok_or_else(|| {
+                        malformed(at as u64, format!("invalid character reference &#{num};"))
+                    })?,
+                    None => predefined_entity(name).ok_or_else(|| {
+                        malformed(at as u64, format!("reference to undeclared entity &{name};"))
+                    })?,
+                };
+                if let Some(o) = out.as_deref_mut() {
+                    o.push(c);
+                }
+                i += 1 + semi + 1;
+                start = i;
             }
-            return Ok(());
-        };
-        if let Some(o) = out.as_deref_mut() {
-            if eol {
-                push_normalised(o, &rest[..amp]);
-            } else {
-                o.push_str(&rest[..amp]);
+            b'\r' if eol => {
+                if let Some(o) = out.as_deref_mut() {
+                    o.push_str(&raw[start..i]);
+                    o.push('\n');
+                }
+                i += 1;
+                if b.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i;
             }
+            _ => i += 1,
         }
-        let after = &rest[amp + 1..];
-        let Some(semi) = memchr::memchr(b';', after.as_bytes()) else {
-            return Err(malformed(at as u64, "'&' not starting a reference (use &amp;)"));
-        };
-        let name = &after[..semi];
-        let c = match name.strip_prefix('#') {
-            Some(num) => char_ref(num).ok_or_else(|| {
-                malformed(at as u64, format!("invalid character reference &#{num};"))
-            })?,
-            None => predefined_entity(name).ok_or_else(|| {
-                malformed(at as u64, format!("reference to undeclared entity &{name};"))
-            })?,
-        };
-        if let Some(o) = out.as_deref_mut() {
-            o.push(c);
-        }
-        rest = &after[semi + 1..];
     }
+    if let Some(o) = out {
+        o.push_str(&raw[start..]);
+    }
+    Ok(())
 }
 
 /// `N` or `xH` of a character reference, when it names a character XML 1.0 allows.
