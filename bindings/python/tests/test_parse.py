@@ -279,7 +279,12 @@ def test_signature_is_decoded_on_access_exactly() -> None:
             p for p in email.message_from_bytes(data).walk()
             if p.get_content_type() == "multipart/signed"
         )
-        expected = std.get_payload()[1].get_payload(decode=True)
+        parts = std.get_payload()
+        if len(parts) < 2:  # java-pec-parser's samples have no signature part
+            assert m.signed.signature == b"", f
+            assert "multipart/signed without a signature part" in m.warnings, f
+            continue
+        expected = parts[1].get_payload(decode=True)
         if "smime.p7s is not valid base64" in m.warnings:
             assert m.signed.signature == b"" and len(expected) < 16, f
         else:
