@@ -8,8 +8,6 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeZone, Timelike};
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::reader::Reader;
 
 use crate::error::{DaticertError, Error, LimitError, ParseError, Result};
 use crate::model::{CertError, CertType, ReceiptType, RecipientType};
@@ -197,7 +195,7 @@ impl Daticert {
         }
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let text = std::str::from_utf8(bytes).map_err(|_| DaticertError::NotUtf8)?;
-        if let Some(pos) = text.char_indices().find(|(_, c)| !is_xml_char(*c)).map(|(i, _)| i) {
+        if let Some(pos) = first_non_xml_char(text) {
             return Err(malformed(pos as u64, "character not allowed in XML 1.0"));
         }
         Parser::new(text).run()
@@ -406,20 +404,20 @@ enum Leaf {
 
 impl Leaf {
     /// The leaf named `name` under `parent`, if it is one the DTD defines there.
-    fn find(parent: &[u8], name: &[u8]) -> Option<Leaf> {
+    fn find(parent: &str, name: &str) -> Option<Leaf> {
         Some(match (parent, name) {
-            (b"intestazione", b"mittente") => Leaf::Sender,
-            (b"intestazione", b"destinatari") => Leaf::Recipient,
-            (b"intestazione", b"risposte") => Leaf::ReplyTo,
-            (b"intestazione", b"oggetto") => Leaf::Subject,
-            (b"dati", b"gestore-emittente") => Leaf::Issuer,
-            (b"data", b"giorno") => Leaf::Day,
-            (b"data", b"ora") => Leaf::Time,
-            (b"dati", b"identificativo") => Leaf::Identifier,
-            (b"dati", b"msgid") => Leaf::MsgId,
-            (b"dati", b"consegna") => Leaf::Delivery,
-            (b"dati", b"ricezione") => Leaf::Received,
-            (b"dati", b"errore-esteso") => Leaf::ExtendedError,
+            ("intestazione", "mittente") => Leaf::Sender,
+            ("intestazione", "destinatari") => Leaf::Recipient,
+            ("intestazione", "risposte") => Leaf::ReplyTo,
+            ("intestazione", "oggetto") => Leaf::Subject,
+            ("dati", "gestore-emittente") => Leaf::Issuer,
+            ("data", "giorno") => Leaf::Day,
+            ("data", "ora") => Leaf::Time,
+            ("dati", "identificativo") => Leaf::Identifier,
+            ("dati", "msgid") => Leaf::MsgId,
+            ("dati", "consegna") => Leaf::Delivery,
+            ("dati", "ricezione") => Leaf::Received,
+            ("dati", "errore-esteso") => Leaf::ExtendedError,
             _ => return None,
         })
     }
@@ -442,135 +440,257 @@ impl Leaf {
     }
 }
 
-/// One open element: its name and, for a leaf being collected, the leaf and its text.
-#[derive(Debug)]
-struct Open {
-    name: Vec<u8>,
-    leaf: Option<Leaf>,
-    /// Set only for the element directly collecting text.
-    recipient_kind: Option<RecipientType>,
+/// What an open element is, by its place in the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Node {
+    Postacert,
+    Intestazione,
+    Dati,
+    Data,
+    /// A leaf in its DTD place: its character data is collected.
+    Leaf(Leaf),
+    /// Anything else (unknown elements, `<ricevuta>`, children of leaves): ignored with its
+    /// content.
+    Other,
 }
 
-/// The event loop of [`Daticert::parse`] over an already checked UTF-8 document.
+impl Node {
+    /// The name the DTD gives this node as a parent of leaves.
+    fn parent_name(self) -> &'static str {
+        match self {
+            Node::Intestazione => "intestazione",
+            Node::Dati => "dati",
+            Node::Data => "data",
+            _ => "",
+        }
+    }
+}
+
+/// The reader of [`Daticert::parse`]: a non-validating XML 1.0 scanner over a document
+/// already checked to be UTF-8 made of XML characters. It reads the prolog (declaration,
+/// comments, processing instructions, a DOCTYPE without internal subset), elements with their
+/// attributes (quoted, unique, no `<` in values), character data (line ends normalised to LF
+/// as XML 1.0 §2.11 says), CDATA sections, the five predefined entities and character
+/// references; anything else is an error. Nothing is ever fetched or expanded, and it does
+/// not recurse: open elements are an explicit stack bounded by [`MAX_DATICERT_DEPTH`].
 struct Parser<'a> {
-    reader: Reader<&'a [u8]>,
-    stack: Vec<Open>,
+    src: &'a str,
+    pos: usize,
+    /// Open elements: name (for the end-tag check) and place.
+    stack: Vec<(&'a str, Node)>,
+    /// Attributes of the start tag being read (reused).
+    attrs: Vec<(&'a str, &'a str)>,
+    /// Character data of the leaf being collected (reused).
     text: String,
+    /// `destinatari@tipo` of the recipient being collected.
+    recipient_kind: Option<RecipientType>,
     doc: Daticert,
     seen_root: bool,
     root_closed: bool,
     kind_seen: bool,
-    seen: Vec<Leaf>,
+    /// Single-valued leaves already read (bit per [`Leaf`]).
+    seen: u16,
     intestazione: bool,
     dati: bool,
     data: bool,
 }
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a str) -> Self {
-        let mut reader = Reader::from_str(text);
-        let cfg = reader.config_mut();
-        cfg.check_end_names = true;
-        cfg.check_comments = true;
-        cfg.expand_empty_elements = false;
-        cfg.allow_dangling_amp = false;
-        cfg.allow_unmatched_ends = false;
-        cfg.trim_text(false);
+    fn new(src: &'a str) -> Self {
         Parser {
-            reader,
+            src,
+            pos: 0,
             stack: Vec::with_capacity(8),
-            text: String::new(),
+            attrs: Vec::with_capacity(4),
+            text: String::with_capacity(128),
+            recipient_kind: None,
             doc: Daticert::default(),
             seen_root: false,
             root_closed: false,
             kind_seen: false,
-            seen: Vec::with_capacity(16),
+            seen: 0,
             intestazione: false,
             dati: false,
             data: false,
         }
     }
 
-    fn position(&self) -> u64 {
-        self.reader.buffer_position()
+    fn err(&self, message: impl Into<String>) -> Error {
+        malformed(self.pos as u64, message)
     }
 
     fn run(mut self) -> Result<Daticert> {
-        loop {
-            let event = match self.reader.read_event() {
-                Ok(e) => e,
-                Err(e) => {
-                    return Err(malformed(self.reader.error_position(), e.to_string()));
-                }
-            };
-            match event {
-                Event::Eof => break,
-                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-                Event::DocType(d) => {
-                    if self.seen_root {
-                        return Err(malformed(self.position(), "DOCTYPE after the root element"));
-                    }
-                    let content = d.into_inner();
-                    if content.contains(&b'[') || find(&content, b"<!").is_some() {
-                        return Err(DaticertError::EntityDeclaration.into());
-                    }
-                    if find_ci(&content, b"ENTITY").is_some() {
-                        return Err(DaticertError::EntityDeclaration.into());
-                    }
-                }
-                Event::Start(e) => self.start(e, false)?,
-                Event::Empty(e) => self.start(e, true)?,
-                Event::End(_) => self.end()?,
-                Event::Text(t) => {
-                    let raw =
-                        t.xml10_content().map_err(|e| malformed(self.position(), e.to_string()))?;
-                    self.chars(&raw)?;
-                }
-                Event::CData(c) => {
-                    let raw =
-                        c.xml10_content().map_err(|e| malformed(self.position(), e.to_string()))?;
-                    self.chars(&raw)?;
-                }
-                Event::GeneralRef(r) => {
-                    let c = match r.resolve_char_ref() {
-                        Ok(Some(c)) => c,
-                        Ok(None) => {
-                            let name = r
-                                .decode()
-                                .map_err(|e| malformed(self.position(), e.to_string()))?;
-                            match predefined_entity(&name) {
-                                Some(c) => c,
-                                None => {
-                                    return Err(malformed(
-                                        self.position(),
-                                        format!("reference to undeclared entity &{name};"),
-                                    ));
-                                }
-                            }
-                        }
-                        Err(e) => return Err(malformed(self.position(), e.to_string())),
-                    };
-                    if !is_xml_char(c) {
-                        return Err(malformed(
-                            self.position(),
-                            "character reference to a character not allowed in XML 1.0",
-                        ));
-                    }
-                    let mut buf = [0u8; 4];
-                    self.chars(c.encode_utf8(&mut buf))?;
-                }
+        let bytes = self.src.as_bytes();
+        while self.pos < bytes.len() {
+            if bytes[self.pos] == b'<' {
+                self.markup()?;
+            } else {
+                let end =
+                    memchr::memchr(b'<', &bytes[self.pos..]).map_or(bytes.len(), |i| self.pos + i);
+                let raw = &self.src[self.pos..end];
+                self.chars(raw, true)?;
+                self.pos = end;
             }
         }
         if !self.stack.is_empty() {
-            return Err(malformed(self.position(), "document ends inside an element (truncated)"));
+            return Err(self.err("document ends inside an element (truncated)"));
         }
         if !self.seen_root {
-            return Err(malformed(self.position(), "no root element"));
+            return Err(self.err("no root element"));
         }
         self.finish()
     }
 
-    fn start(&mut self, e: BytesStart<'a>, empty: bool) -> Result<()> {
+    /// Everything that starts with `<`.
+    fn markup(&mut self) -> Result<()> {
+        let rest = &self.src[self.pos..];
+        if let Some(body) = rest.strip_prefix("<?") {
+            // the XML declaration or a processing instruction: `<?target ...?>`
+            let Some(end) = body.find("?>") else {
+                return Err(self.err("unterminated processing instruction"));
+            };
+            if name_len(body.as_bytes()) == 0 {
+                return Err(self.err("processing instruction without a target"));
+            }
+            self.pos += 2 + end + 2;
+        } else if let Some(body) = rest.strip_prefix("<!--") {
+            let Some(end) = body.find("-->") else {
+                return Err(self.err("unterminated comment"));
+            };
+            let content = &body[..end];
+            if content.contains("--") || content.ends_with('-') {
+                return Err(self.err("'--' inside a comment"));
+            }
+            self.pos += 4 + end + 3;
+        } else if let Some(body) = rest.strip_prefix("<![CDATA[") {
+            let Some(end) = body.find("]]>") else {
+                return Err(self.err("unterminated CDATA section"));
+            };
+            self.chars(&body[..end], false)?;
+            self.pos += 9 + end + 3;
+        } else if rest.len() >= 9 && rest.as_bytes()[..9].eq_ignore_ascii_case(b"<!DOCTYPE") {
+            if self.seen_root {
+                return Err(self.err("DOCTYPE after the root element"));
+            }
+            let body = &rest[9..];
+            let end = body.find('>');
+            let content = &body[..end.unwrap_or(body.len())];
+            // an internal subset (`[`...) or any declaration is refused, never read
+            if content.contains('[')
+                || content.contains("<!")
+                || find_ci(content.as_bytes(), b"ENTITY").is_some()
+            {
+                return Err(DaticertError::EntityDeclaration.into());
+            }
+            let Some(end) = end else {
+                return Err(self.err("unterminated DOCTYPE"));
+            };
+            self.pos += 9 + end + 1;
+        } else if rest.starts_with("<!") {
+            return Err(self.err("unknown markup declaration"));
+        } else if let Some(body) = rest.strip_prefix("</") {
+            let n = name_len(body.as_bytes());
+            let name = &body[..n];
+            let mut i = n + skip_space(&body.as_bytes()[n..]);
+            if n == 0 || body.as_bytes().get(i) != Some(&b'>') {
+                return Err(self.err("malformed end tag"));
+            }
+            i += 1;
+            match self.stack.last() {
+                None => return Err(self.err("unmatched end tag")),
+                Some((open, _)) if *open != name => {
+                    return Err(self.err(format!("end tag </{name}> does not match <{open}>")));
+                }
+                Some(_) => {}
+            }
+            self.pos += 2 + i;
+            self.end();
+        } else {
+            self.start_tag()?;
+        }
+        Ok(())
+    }
+
+    /// `<name (S attr=value)* S? (/)?>`
+    fn start_tag(&mut self) -> Result<()> {
+        let src = self.src;
+        let bytes = src.as_bytes();
+        let mut i = self.pos + 1;
+        let n = name_len(&bytes[i..]);
+        if n == 0 {
+            return Err(self.err("'<' not followed by a name (use &lt;)"));
+        }
+        let name = &src[i..i + n];
+        i += n;
+        self.attrs.clear();
+        let empty = loop {
+            let ws = skip_space(&bytes[i..]);
+            i += ws;
+            match bytes.get(i) {
+                None => return Err(self.err("unterminated start tag")),
+                Some(b'>') => {
+                    i += 1;
+                    break false;
+                }
+                Some(b'/') if bytes.get(i + 1) == Some(&b'>') => {
+                    i += 2;
+                    break true;
+                }
+                Some(_) => {
+                    let k = name_len(&bytes[i..]);
+                    if ws == 0 || k == 0 {
+                        return Err(self.err(format!("malformed attribute in <{name}>")));
+                    }
+                    let key = &src[i..i + k];
+                    i += k;
+                    i += skip_space(&bytes[i..]);
+                    if bytes.get(i) != Some(&b'=') {
+                        return Err(self.err(format!("attribute {key} without a value")));
+                    }
+                    i += 1;
+                    i += skip_space(&bytes[i..]);
+                    let quote = match bytes.get(i) {
+                        Some(&q @ (b'"' | b'\'')) => q,
+                        _ => return Err(self.err(format!("attribute {key}: value not quoted"))),
+                    };
+                    let Some(len) = memchr::memchr(quote, &bytes[i + 1..]) else {
+                        return Err(self.err(format!("attribute {key}: unterminated value")));
+                    };
+                    let value = &src[i + 1..i + 1 + len];
+                    if value.contains('<') {
+                        return Err(self.err(format!("attribute {key}: '<' in the value")));
+                    }
+                    if self.attrs.iter().any(|(k, _)| *k == key) {
+                        return Err(self.err(format!("duplicate attribute {key} in <{name}>")));
+                    }
+                    // references are checked even where the value is not read
+                    decode(value, None, false, self.pos)?;
+                    self.attrs.push((key, value));
+                    i += len + 2;
+                }
+            }
+        };
+        self.start(name)?;
+        self.pos = i;
+        if empty {
+            self.end();
+        }
+        Ok(())
+    }
+
+    /// The value of attribute `key` of the start tag just read, references decoded.
+    fn attr(&self, key: &str) -> Result<Option<String>> {
+        match self.attrs.iter().find(|(k, _)| *k == key) {
+            Some((_, raw)) => {
+                let mut out = String::with_capacity(raw.len());
+                decode(raw, Some(&mut out), false, self.pos)?;
+                Ok(Some(out))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn start(&mut self, name: &'a str) -> Result<()> {
         if self.stack.len() >= MAX_DATICERT_DEPTH {
             return Err(LimitError {
                 what: "daticert.xml nesting depth",
@@ -579,117 +699,82 @@ impl<'a> Parser<'a> {
             }
             .into());
         }
-        let name = e.name().into_inner().to_vec();
-        let mut open = Open { name, leaf: None, recipient_kind: None };
-        match self.stack.last() {
+        let node = match self.stack.last() {
             None => {
                 if self.root_closed {
-                    return Err(malformed(self.position(), "content after the root element"));
+                    return Err(self.err("content after the root element"));
                 }
-                if open.name.as_slice() != b"postacert" {
-                    return Err(DaticertError::WrongRoot(
-                        String::from_utf8_lossy(&open.name).into_owned(),
-                    )
-                    .into());
+                if name != "postacert" {
+                    return Err(DaticertError::WrongRoot(name.to_string()).into());
                 }
                 self.seen_root = true;
-                for a in self.attributes(&e)? {
-                    match a.0.as_slice() {
-                        b"tipo" => {
-                            self.kind_seen = true;
-                            self.doc.kind = Some(CertType::from_wire(&a.1));
+                if let Some(t) = self.attr("tipo")? {
+                    self.kind_seen = true;
+                    self.doc.kind = Some(CertType::from_wire(&t));
+                }
+                if let Some(e) = self.attr("errore")? {
+                    self.doc.error = CertError::from_wire(&e);
+                }
+                Node::Postacert
+            }
+            // only elements in their DTD place are read; anything inside an unknown element
+            // or a leaf is ignored with its content
+            Some(&(_, parent)) => match (parent, name) {
+                (Node::Postacert, "intestazione") => {
+                    self.once(|p| &mut p.intestazione, "intestazione")?;
+                    Node::Intestazione
+                }
+                (Node::Postacert, "dati") => {
+                    self.once(|p| &mut p.dati, "dati")?;
+                    Node::Dati
+                }
+                (Node::Dati, "data") => {
+                    self.once(|p| &mut p.data, "data")?;
+                    if let Some(z) = self.attr("zona")? {
+                        self.doc.date.zone = z.trim().to_string();
+                    }
+                    Node::Data
+                }
+                (Node::Dati, "ricevuta") => {
+                    if self.doc.receipt_type.is_some() {
+                        return Err(self.err("repeated <ricevuta>"));
+                    }
+                    let t = self.attr("tipo")?;
+                    self.doc.receipt_type =
+                        Some(t.map_or(ReceiptType::Complete, |t| ReceiptType::from_wire(&t)));
+                    Node::Other
+                }
+                (Node::Intestazione | Node::Dati | Node::Data, _) => {
+                    match Leaf::find(parent.parent_name(), name) {
+                        Some(leaf) => {
+                            if leaf == Leaf::Recipient {
+                                let k = self.attr("tipo")?;
+                                self.recipient_kind =
+                                    Some(k.map_or(RecipientType::Certified, |k| {
+                                        RecipientType::from_wire(&k)
+                                    }));
+                            } else if leaf != Leaf::Received {
+                                let bit = 1u16 << leaf as u16;
+                                if self.seen & bit != 0 {
+                                    return Err(self.err(format!("repeated <{}>", leaf.name())));
+                                }
+                                self.seen |= bit;
+                            }
+                            self.text.clear();
+                            Node::Leaf(leaf)
                         }
-                        b"errore" => self.doc.error = CertError::from_wire(&a.1),
-                        _ => {}
+                        None => Node::Other,
                     }
                 }
-            }
-            Some(parent) => {
-                // Only elements in their DTD place are read; anything inside an unknown
-                // element or a leaf is ignored with its content.
-                let parent_known = self.in_known_path();
-                let parent_name = parent.name.clone();
-                if parent_known {
-                    match (parent_name.as_slice(), open.name.as_slice()) {
-                        (b"postacert", b"intestazione") => {
-                            self.once_flag("intestazione", |p| &mut p.intestazione)?
-                        }
-                        (b"postacert", b"dati") => self.once_flag("dati", |p| &mut p.dati)?,
-                        (b"dati", b"data") => {
-                            self.once_flag("data", |p| &mut p.data)?;
-                            for a in self.attributes(&e)? {
-                                if a.0 == b"zona" {
-                                    self.doc.date.zone = a.1.trim().to_string();
-                                }
-                            }
-                        }
-                        (b"dati", b"ricevuta") => {
-                            if self.doc.receipt_type.is_some() {
-                                return Err(malformed(self.position(), "repeated <ricevuta>"));
-                            }
-                            let mut t = ReceiptType::Complete;
-                            for a in self.attributes(&e)? {
-                                if a.0 == b"tipo" {
-                                    t = ReceiptType::from_wire(&a.1);
-                                }
-                            }
-                            self.doc.receipt_type = Some(t);
-                        }
-                        (p, n) => {
-                            if let Some(leaf) = Leaf::find(p, n) {
-                                if leaf == Leaf::Recipient {
-                                    let mut k = RecipientType::Certified;
-                                    for a in self.attributes(&e)? {
-                                        if a.0 == b"tipo" {
-                                            k = RecipientType::from_wire(&a.1);
-                                        }
-                                    }
-                                    open.recipient_kind = Some(k);
-                                } else if !matches!(leaf, Leaf::Received) {
-                                    if self.seen.contains(&leaf) {
-                                        return Err(malformed(
-                                            self.position(),
-                                            format!("repeated <{}>", leaf.name()),
-                                        ));
-                                    }
-                                    self.seen.push(leaf);
-                                }
-                                open.leaf = Some(leaf);
-                                self.text.clear();
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        self.stack.push(open);
-        if empty {
-            self.end()?;
-        }
+                _ => Node::Other,
+            },
+        };
+        self.stack.push((name, node));
         Ok(())
     }
 
-    /// Whether every open element is one the DTD defines at that place (and none is a leaf).
-    fn in_known_path(&self) -> bool {
-        let mut parent: &[u8] = b"";
-        for o in &self.stack {
-            let ok = matches!(
-                (parent, o.name.as_slice()),
-                (b"", b"postacert")
-                    | (b"postacert", b"intestazione")
-                    | (b"postacert", b"dati")
-                    | (b"dati", b"data")
-            );
-            if !ok {
-                return false;
-            }
-            parent = o.name.as_slice();
-        }
-        true
-    }
-
-    fn once_flag(&mut self, what: &str, flag: fn(&mut Self) -> &mut bool) -> Result<()> {
-        let pos = self.position();
+    fn once(&mut self, flag: fn(&mut Self) -> &mut bool, what: &str) -> Result<()> {
+        let pos = self.pos as u64;
         let f = flag(self);
         if *f {
             return Err(malformed(pos, format!("repeated <{what}>")));
@@ -698,61 +783,55 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// The attributes of an element, names raw and values unescaped (predefined entities and
-    /// character references only).
-    fn attributes(&self, e: &BytesStart<'_>) -> Result<Vec<(Vec<u8>, String)>> {
-        let mut v = Vec::new();
-        for a in e.attributes() {
-            let a = a.map_err(|err| malformed(self.position(), err.to_string()))?;
-            let value = a
-                .decode_and_unescape_value(self.reader.decoder())
-                .map_err(|err| malformed(self.position(), err.to_string()))?;
-            if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
-                return Err(malformed(
-                    self.position(),
-                    format!("attribute holds U+{:04X}, not allowed in XML 1.0", u32::from(c)),
-                ));
-            }
-            v.push((a.key.into_inner().to_vec(), value.into_owned()));
-        }
-        Ok(v)
-    }
-
-    fn chars(&mut self, s: &str) -> Result<()> {
+    /// Character data (`text`: references decoded and line ends normalised; else the inside
+    /// of a CDATA section, taken literally but for line ends).
+    fn chars(&mut self, raw: &str, text: bool) -> Result<()> {
         match self.stack.last() {
-            Some(o) if o.leaf.is_some() => {
-                self.text.push_str(s);
+            Some((_, Node::Leaf(_))) => {
+                let pos = self.pos;
+                if text {
+                    decode(raw, Some(&mut self.text), true, pos)
+                } else {
+                    push_normalised(&mut self.text, raw);
+                    Ok(())
+                }
+            }
+            Some(_) => {
+                if text && raw.contains('&') {
+                    decode(raw, None, true, self.pos)?;
+                }
                 Ok(())
             }
-            Some(_) => Ok(()),
             None => {
-                if s.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
+                if raw.bytes().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) {
                     Ok(())
                 } else {
-                    Err(malformed(self.position(), "text outside the root element"))
+                    Err(self.err("text outside the root element"))
                 }
             }
         }
     }
 
-    fn end(&mut self) -> Result<()> {
-        let Some(open) = self.stack.pop() else {
-            return Err(malformed(self.position(), "unmatched end tag"));
+    fn end(&mut self) {
+        let Some((_, node)) = self.stack.pop() else {
+            return;
         };
         if self.stack.is_empty() {
             self.root_closed = true;
         }
-        let Some(leaf) = open.leaf else {
-            return Ok(());
+        let Node::Leaf(leaf) = node else {
+            return;
         };
-        let raw = std::mem::take(&mut self.text);
-        let value = if leaf == Leaf::Subject { raw } else { raw.trim().to_string() };
+        let value =
+            if leaf == Leaf::Subject { self.text.clone() } else { self.text.trim().to_string() };
+        self.text.clear();
         let d = &mut self.doc;
         match leaf {
             Leaf::Sender => d.sender = value,
-            Leaf::Recipient => d
-                .recipients
-                .push(Recipient { address: value, kind: open.recipient_kind.unwrap_or_default() }),
+            Leaf::Recipient => d.recipients.push(Recipient {
+                address: value,
+                kind: self.recipient_kind.take().unwrap_or_default(),
+            }),
             Leaf::ReplyTo => d.reply_to = value,
             Leaf::Subject => d.subject = Some(value),
             Leaf::Issuer => d.issuer = value,
@@ -764,11 +843,10 @@ impl<'a> Parser<'a> {
             Leaf::Received => d.received.push(value),
             Leaf::ExtendedError => d.extended_error = Some(value),
         }
-        Ok(())
     }
 
     fn finish(self) -> Result<Daticert> {
-        let seen = |l: Leaf| self.seen.contains(&l);
+        let seen = |l: Leaf| self.seen & (1u16 << l as u16) != 0;
         if !self.kind_seen {
             return Err(DaticertError::Missing("postacert@tipo").into());
         }
@@ -809,6 +887,141 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The byte offset of the first character XML 1.0 forbids (`Char`, §2.2) in a UTF-8 text:
+/// controls other than tab, LF and CR, U+FFFE and U+FFFF.
+fn first_non_xml_char(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    // a control, or the lead byte of U+F000..U+FFFF (EF): checked in blocks without an early
+    // exit (so that it vectorises), then precisely in a block that has one
+    let suspect = |c: u8| (c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r') | (c == 0xEF);
+    let mut base = 0;
+    for block in b.chunks(64) {
+        if block.iter().fold(false, |acc, &c| acc | suspect(c)) {
+            for (k, &c) in block.iter().enumerate() {
+                let i = base + k;
+                let bad = match c {
+                    b'\t' | b'\n' | b'\r' => false,
+                    0..0x20 => true,
+                    // U+FFFE, U+FFFF: EF BF BE, EF BF BF (0xEF always starts a character)
+                    0xEF => {
+                        b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))
+                    }
+                    _ => false,
+                };
+                if bad {
+                    return Some(i);
+                }
+            }
+        }
+        base += block.len();
+    }
+    None
+}
+
+/// Length of the XML name at the start of `b` (0 when there is none). Non-ASCII characters
+/// are all accepted as name characters; an ASCII one must be a letter, `_` or `:` first, then
+/// also a digit, `-` or `.`.
+fn name_len(b: &[u8]) -> usize {
+    let mut n = 0;
+    for &c in b {
+        let ok = c.is_ascii_alphabetic()
+            || matches!(c, b'_' | b':')
+            || c >= 0x80
+            || (n > 0 && (c.is_ascii_digit() || matches!(c, b'-' | b'.')));
+        if !ok {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Length of the XML white space (`S`) at the start of `b`.
+fn skip_space(b: &[u8]) -> usize {
+    b.iter().take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')).count()
+}
+
+/// Appends `raw` with its line ends normalised (CR LF and lone CR read as LF, XML 1.0 §2.11).
+fn push_normalised(out: &mut String, raw: &str) {
+    let mut rest = raw;
+    while let Some(i) = memchr::memchr(b'\r', rest.as_bytes()) {
+        out.push_str(&rest[..i]);
+        out.push('\n');
+        rest = &rest[i + 1..];
+        if let Some(r) = rest.strip_prefix('\n') {
+            rest = r;
+        }
+    }
+    out.push_str(rest);
+}
+
+/// Checks the references of character data or an attribute value (`&name;`: the five
+/// predefined entities; `&#N;` / `&#xH;`: characters XML 1.0 allows) and, with `out`, appends
+/// the decoded text (line ends normalised when `eol`). `at` is the position for errors.
+fn decode(raw: &str, mut out: Option<&mut String>, eol: bool, at: usize) -> Result<()> {
+    let b = raw.as_bytes();
+    // (short runs: a plain loop beats a SIMD search here)
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'&' => {
+                if let Some(o) = out.as_deref_mut() {
+                    o.push_str(&raw[start..i]);
+                }
+                let after = &raw[i + 1..];
+                let Some(semi) = after.bytes().position(|c| c == b';') else {
+                    return Err(malformed(at as u64, "'&' not starting a reference (use &amp;)"));
+                };
+                let name = &after[..semi];
+                let c = match name.strip_prefix('#') {
+                    Some(num) => char_ref(num).ok_or_else(|| {
+                        malformed(at as u64, format!("invalid character reference &#{num};"))
+                    })?,
+                    None => predefined_entity(name).ok_or_else(|| {
+                        malformed(at as u64, format!("reference to undeclared entity &{name};"))
+                    })?,
+                };
+                if let Some(o) = out.as_deref_mut() {
+                    o.push(c);
+                }
+                i += 1 + semi + 1;
+                start = i;
+            }
+            b'\r' if eol => {
+                if let Some(o) = out.as_deref_mut() {
+                    o.push_str(&raw[start..i]);
+                    o.push('\n');
+                }
+                i += 1;
+                if b.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if let Some(o) = out {
+        o.push_str(&raw[start..]);
+    }
+    Ok(())
+}
+
+/// `N` or `xH` of a character reference, when it names a character XML 1.0 allows.
+fn char_ref(num: &str) -> Option<char> {
+    let (digits, radix) = match num.strip_prefix('x') {
+        Some(h) => (h, 16),
+        None => (num, 10),
+    };
+    let digit = |b: u8| if radix == 16 { b.is_ascii_hexdigit() } else { b.is_ascii_digit() };
+    // (from_str_radix alone would take a leading sign)
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(digit) {
+        return None;
+    }
+    let v = u32::from_str_radix(digits, radix).ok()?;
+    char::from_u32(v).filter(|c| is_xml_char(*c))
+}
+
 /// The five predefined entities of XML 1.0 §4.6.
 fn predefined_entity(name: &str) -> Option<char> {
     Some(match name {
@@ -819,10 +1032,6 @@ fn predefined_entity(name: &str) -> Option<char> {
         "quot" => '"',
         _ => return None,
     })
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    crate::mime::find(hay, needle)
 }
 
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -112,6 +112,30 @@ impl<'a> PecMessage<'a> {
     /// Empty input, input without any header field, NUL bytes in the header block, a broken
     /// `daticert.xml` or its encoding in a PEC message, exceeded limits.
     pub fn parse_with_limits(raw: &'a [u8], limits: &Limits) -> Result<PecMessage<'a>> {
+        Self::parse_impl(raw, limits, true).map(|(m, _)| m)
+    }
+
+    /// [`PecMessage::parse_with_limits`] without decoding the signature (`smime.p7s` is
+    /// several KiB of base64 in real messages, the largest cost of a parse): `signed.signature`
+    /// is left empty and the warning [`SIGNATURE_NOT_BASE64`] is not computed; the signature
+    /// part is returned as it arrived, and [`SignaturePart::decode`] gives what the parse
+    /// would have put there (`None`: the parse would have warned [`SIGNATURE_NOT_BASE64`],
+    /// first, and left the signature empty). Everything else is the same.
+    ///
+    /// # Errors
+    /// As [`PecMessage::parse_with_limits`].
+    pub fn parse_deferring_signature(
+        raw: &'a [u8],
+        limits: &Limits,
+    ) -> Result<(PecMessage<'a>, Option<SignaturePart<'a>>)> {
+        Self::parse_impl(raw, limits, false)
+    }
+
+    fn parse_impl(
+        raw: &'a [u8],
+        limits: &Limits,
+        decode_signature: bool,
+    ) -> Result<(PecMessage<'a>, Option<SignaturePart<'a>>)> {
         if raw.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(ParseError::Empty.into());
         }
@@ -128,7 +152,8 @@ impl<'a> PecMessage<'a> {
         let header_kind = header_kind_of(&headers);
 
         // the signed part: breadth-first, top first
-        let (signed_entity, signed) = signed_parts_of(&root, &mut warnings);
+        let (signed_entity, signed, signature_part) =
+            signed_parts_of(&root, &mut warnings, decode_signature);
         // where the PEC parts live: the signed content, else the whole message
         let content_root: &Entity<'a> =
             signed_entity.and_then(|se| se.children.first()).unwrap_or(&root);
@@ -224,7 +249,7 @@ impl<'a> PecMessage<'a> {
             _ => Vec::new(),
         };
 
-        Ok(PecMessage {
+        let message = PecMessage {
             raw,
             header_kind,
             signed_scope: signed.as_ref().map(|s| s.scope),
@@ -242,7 +267,8 @@ impl<'a> PecMessage<'a> {
             signed,
             headers,
             warnings,
-        })
+        };
+        Ok((message, signature_part))
     }
 
     /// The first header field `name` of the outer message, unfolded and RFC 2047-decoded.
@@ -310,14 +336,43 @@ pub(crate) fn daticert_part_of<'e, 'a>(content_root: &'e Entity<'a>) -> Option<&
     })
 }
 
+/// The warning of a parse whose signature part is not valid in its transfer encoding (the
+/// signature is then left empty).
+pub const SIGNATURE_NOT_BASE64: &str = "smime.p7s is not valid base64";
+
+/// The signature part (`smime.p7s`) of a `multipart/signed` as it arrived (see
+/// [`PecMessage::parse_deferring_signature`]).
+#[derive(Clone, Debug)]
+pub struct SignaturePart<'a> {
+    /// The transfer-encoded body.
+    pub body: &'a [u8],
+    /// `Content-Transfer-Encoding`, lowercased (`7bit` when absent).
+    pub encoding: String,
+}
+
+impl SignaturePart<'_> {
+    /// The DER of the signature, decoded as [`PecMessage::parse`] decodes it into
+    /// `signed.signature`; `None` when the body is not valid in its transfer encoding.
+    pub fn decode(&self) -> Option<Vec<u8>> {
+        match self.encoding.as_str() {
+            "base64" => crate::mime::decode_base64(self.body),
+            "quoted-printable" => Some(crate::mime::decode_quoted_printable(self.body)),
+            _ => Some(self.body.to_vec()),
+        }
+    }
+}
+
 /// Finds the first `multipart/signed` entity (tolerating an outer `multipart/mixed` added by
-/// a mailing list) and returns it with its exact signed bytes and decoded signature.
+/// a mailing list) and returns it with its exact signed bytes, its signature part and, with
+/// `decode`, the decoded signature.
 fn signed_parts_of<'e, 'a>(
     root: &'e Entity<'a>,
     warnings: &mut Vec<String>,
-) -> (Option<&'e Entity<'a>>, Option<SignedParts<'a>>) {
+    decode: bool,
+) -> (Option<&'e Entity<'a>>, Option<SignedParts<'a>>, Option<SignaturePart<'a>>) {
     let signed_entity = find_first(root, |e| e.content_type.mime_type == "multipart/signed");
     let mut signed = None;
+    let mut part = None;
     let scope = match signed_entity {
         Some(se) if std::ptr::eq(se, root) => SignedScope::Whole,
         _ => SignedScope::Inner,
@@ -325,13 +380,19 @@ fn signed_parts_of<'e, 'a>(
     if let Some(se) = signed_entity {
         if let Some(content) = se.children.first() {
             let signature = match se.children.get(1) {
-                Some(sig) => match sig.decoded_body() {
-                    Ok(b) => b.into_owned(),
-                    Err(_) => {
-                        warnings.push("smime.p7s is not valid base64".into());
+                Some(sig) => {
+                    let p = SignaturePart { body: sig.body(), encoding: sig.transfer_encoding() };
+                    let bytes = if decode {
+                        p.decode().unwrap_or_else(|| {
+                            warnings.push(SIGNATURE_NOT_BASE64.into());
+                            Vec::new()
+                        })
+                    } else {
                         Vec::new()
-                    }
-                },
+                    };
+                    part = Some(p);
+                    bytes
+                }
                 None => {
                     warnings.push("multipart/signed without a signature part".into());
                     Vec::new()
@@ -347,7 +408,7 @@ fn signed_parts_of<'e, 'a>(
             });
         }
     }
-    (signed_entity, signed)
+    (signed_entity, signed, part)
 }
 
 /// What verification needs from a message, without interpreting its PEC content: the exact
@@ -419,7 +480,7 @@ impl<'a> SignedMessage<'a> {
             return Err(ParseError::MalformedHeaders("no header fields").into());
         }
         let mut warnings = Vec::new();
-        let (_, signed) = signed_parts_of(&root, &mut warnings);
+        let (_, signed, _) = signed_parts_of(&root, &mut warnings, true);
         let from = root.headers.get("From").map(|f| decode_unstructured(f.raw_value));
         Ok(SignedMessage { signed, from, headers: root.headers })
     }

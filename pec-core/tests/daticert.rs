@@ -918,3 +918,52 @@ fn dtd_file_is_the_rfc_grammar() {
     assert!(d.contains("zona CDATA #REQUIRED>"));
     assert!(Path::new(&dtd()).is_file());
 }
+
+/// The reader's own XML 1.0 well-formedness checks (it replaced a general XML library): what
+/// real files carry is read, what is not XML is refused, wherever it appears.
+#[test]
+fn reader_well_formedness() {
+    let full = String::from_utf8(vector("go-pec-accettazione.xml")).unwrap();
+    let base = Daticert::parse(full.as_bytes()).unwrap();
+    // line ends inside character data read as LF (XML 1.0 §2.11); &#13; stays a CR
+    let crlf = full.replace("Test PEC", "a\r\nb\rc&#13;d");
+    assert_eq!(Daticert::parse(crlf.as_bytes()).unwrap().subject.as_deref(), Some("a\nb\nc\rd"));
+    // single quotes, spaces around '=', an unknown attribute with references, empty elements
+    let ok = full
+        .replacen("tipo=\"accettazione\"", "tipo = 'accettazione' x='&amp;&#65;'", 1)
+        .replacen("<dati>", "<dati><vuoto/><vuoto a=\"1\" /><?pi x?><![CDATA[ ]]>", 1);
+    assert_eq!(Daticert::parse(ok.as_bytes()).unwrap(), base);
+    for (from, to) in [
+        ("<dati>", "<dati><x a=\"&lol;\"/>"),
+        ("<dati>", "<dati><x a=\"<\"/>"),
+        ("<dati>", "<dati><x a=\"1\" a=\"2\"/>"),
+        ("<dati>", "<dati><x a=\"1\"b=\"2\"/>"),
+        ("<dati>", "<dati><x a/>"),
+        ("<dati>", "<dati><x a=1/>"),
+        ("<dati>", "<dati><x a=\"1/>"),
+        ("<dati>", "<dati><x>&undeclared;</x>"),
+        ("<dati>", "<dati><x>&#xZZ;</x>"),
+        ("<dati>", "<dati><x>&#;</x>"),
+        ("<dati>", "<dati><x>&#x110000;</x>"),
+        ("<dati>", "<dati><!-- a -- b -->"),
+        ("<dati>", "<dati><!-- a --->"),
+        ("<dati>", "<dati><!ELEMENT x ANY>"),
+        ("<dati>", "<dati><1x/>"),
+        ("<dati>", "<dati>< x/>"),
+        ("<dati>", "<dati></ >"),
+        ("<dati>", "<dati><![CDATA[x]>"),
+        ("<dati>", "<dati><?pi"),
+        ("<dati>", "<dati><?"),
+        ("</dati>", "</data>"),
+        ("</dati>", "</dati x=\"1\">"),
+        ("<?xml", "<!DOCTYPE postacert [ ]>\n<?xml"),
+    ] {
+        let doc = full.replacen(from, to, 1);
+        assert_ne!(doc, full, "{to}");
+        let e = daticert_err(Daticert::parse(doc.as_bytes()));
+        assert!(
+            matches!(e, DaticertError::Malformed { .. } | DaticertError::EntityDeclaration),
+            "{to}: {e:?}"
+        );
+    }
+}

@@ -5,11 +5,12 @@
 //! from the bytes as they arrived.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use pec_core::daticert::Daticert as CoreDaticert;
 use pec_core::headers::decode_unstructured;
 use pec_core::limits::Limits;
-use pec_core::message::PecMessage;
+use pec_core::message::{PecMessage, SIGNATURE_NOT_BASE64, SignaturePart};
 use pec_core::mime::Headers;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -97,28 +98,32 @@ pub struct Daticert {
 }
 
 impl Daticert {
-    fn from_core(d: &CoreDaticert) -> Self {
+    /// Takes the core values over (moved, not copied).
+    fn from_core(d: CoreDaticert) -> Self {
         Daticert {
             tipo: d.kind.as_ref().map(|k| k.as_str().to_string()),
             errore: d.error.as_str().to_string(),
-            mittente: d.sender.clone(),
+            mittente: d.sender,
             destinatari: d
                 .recipients
-                .iter()
-                .map(|r| (r.address.clone(), r.kind.as_str().to_string()))
+                .into_iter()
+                .map(|r| {
+                    let kind = r.kind.as_str().to_string();
+                    (r.address, kind)
+                })
                 .collect(),
-            risposte: d.reply_to.clone(),
-            oggetto: d.subject.clone(),
-            gestore_emittente: d.issuer.clone(),
-            giorno: d.date.day.clone(),
-            ora: d.date.time.clone(),
-            zona: d.date.zone.clone(),
-            identificativo: d.identifier.clone(),
-            msgid: d.msgid.clone(),
+            risposte: d.reply_to,
+            oggetto: d.subject,
+            gestore_emittente: d.issuer,
+            giorno: d.date.day,
+            ora: d.date.time,
+            zona: d.date.zone,
+            identificativo: d.identifier,
+            msgid: d.msgid,
             ricevuta: d.receipt_type.as_ref().map(|r| r.as_str().to_string()),
-            consegna: d.delivery.clone(),
-            ricezione: d.received.clone(),
-            errore_esteso: d.extended_error.clone(),
+            consegna: d.delivery,
+            ricezione: d.received,
+            errore_esteso: d.extended_error,
         }
     }
 }
@@ -148,13 +153,45 @@ impl Daticert {
 pub struct SignedParts {
     raw: Py<PyBytes>,
     content: Range<usize>,
-    signature: Vec<u8>,
+    /// The signature part as it arrived: decoded on first use (`smime.p7s` is several KiB of
+    /// base64; most callers of `pec.parse` never look at it).
+    signature_part: Option<SignaturePartOwned>,
+    /// The decoded signature; `None` inside when the part is not valid in its encoding.
+    signature: OnceLock<Option<Vec<u8>>>,
     /// The `protocol` parameter.
     #[pyo3(get)]
     protocol: String,
     /// The `micalg` parameter.
     #[pyo3(get)]
     micalg: Option<String>,
+}
+
+/// The signature part without the GIL: its body (a range of the input) and its
+/// `Content-Transfer-Encoding`.
+#[derive(Debug)]
+struct SignaturePartOwned(Slice, String);
+
+impl SignedParts {
+    /// The decoded signature (decoded once), `None` when the part is not valid in its
+    /// transfer encoding (then the parse warns `SIGNATURE_NOT_BASE64`).
+    fn decoded(&self, py: Python<'_>) -> Option<&[u8]> {
+        self.signature
+            .get_or_init(|| {
+                let SignaturePartOwned(body, encoding) = self.signature_part.as_ref()?;
+                let raw = self.raw.bind(py).as_bytes();
+                let body = match body {
+                    Slice::Input(r) => raw.get(r.clone()).unwrap_or_default(),
+                    Slice::Owned(v) => v,
+                };
+                SignaturePart { body, encoding: encoding.clone() }.decode()
+            })
+            .as_deref()
+    }
+
+    /// Whether a signature part is present and not valid in its transfer encoding.
+    fn signature_invalid(&self, py: Python<'_>) -> bool {
+        self.signature_part.is_some() && self.decoded(py).is_none()
+    }
 }
 
 #[pymethods]
@@ -169,16 +206,16 @@ impl SignedParts {
     /// The DER of the detached CMS signature.
     #[getter]
     fn signature<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.signature)
+        PyBytes::new(py, self.decoded(py).unwrap_or_default())
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "<pec.SignedParts protocol={:?} micalg={:?} content={} bytes signature={} bytes>",
             self.protocol,
             self.micalg,
             self.content.len(),
-            self.signature.len()
+            self.decoded(py).unwrap_or_default().len()
         )
     }
 }
@@ -206,8 +243,9 @@ pub struct Message {
     warnings: Vec<String>,
 }
 
-/// The `multipart/signed` halves without the GIL: content range, signature, protocol, micalg.
-struct SignedOwned(Range<usize>, Vec<u8>, String, Option<String>);
+/// The `multipart/signed` halves without the GIL: content range, signature part, protocol,
+/// micalg.
+struct SignedOwned(Range<usize>, Option<SignaturePartOwned>, String, Option<String>);
 
 /// What the parse computes without the GIL (owned values only).
 struct Parsed {
@@ -230,7 +268,7 @@ struct Parsed {
 }
 
 fn parse_owned(raw: &[u8]) -> pec_core::Result<Parsed> {
-    let m = PecMessage::parse(raw)?;
+    let (m, signature_part) = PecMessage::parse_deferring_signature(raw, &Limits::default())?;
     Ok(Parsed {
         body_start: m.headers.body_start,
         kind: m.kind.as_ref().map(|k| k.as_str().to_string()),
@@ -243,12 +281,14 @@ fn parse_owned(raw: &[u8]) -> pec_core::Result<Parsed> {
         msgid: m.msgid,
         subject: m.subject,
         from: m.from,
-        daticert: m.daticert.as_ref().map(Daticert::from_core),
+        daticert: m.daticert.map(Daticert::from_core),
         original: m.original.as_deref().map(|o| slice_of(raw, o)),
         hash_parts: m.hash_parts.into_iter().map(|h| (h.filename, h.sha1)).collect(),
         signed: m.signed.map(|s| {
             let content = range_in(raw, s.content).unwrap_or(0..0);
-            SignedOwned(content, s.signature, s.protocol, s.micalg)
+            let part =
+                signature_part.map(|p| SignaturePartOwned(slice_of(raw, p.body), p.encoding));
+            SignedOwned(content, part, s.protocol, s.micalg)
         }),
         warnings: m.warnings,
     })
@@ -266,12 +306,13 @@ impl Message {
                 None => None,
             };
             let signed = match parsed.signed {
-                Some(SignedOwned(content, signature, protocol, micalg)) => Some(Py::new(
+                Some(SignedOwned(content, signature_part, protocol, micalg)) => Some(Py::new(
                     py,
                     SignedParts {
                         raw: raw_ref.clone_ref(py),
                         content,
-                        signature,
+                        signature_part,
+                        signature: OnceLock::new(),
                         protocol,
                         micalg,
                     },
@@ -410,8 +451,15 @@ impl Message {
 
     /// Inconsistencies found while cross-checking headers with daticert (not errors).
     #[getter]
-    fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
+    fn warnings(&self, py: Python<'_>) -> Vec<String> {
+        // the signature is decoded lazily: its warning comes first, as in the core parse
+        let invalid = self.signed.as_ref().is_some_and(|s| s.get().signature_invalid(py));
+        let mut w = Vec::with_capacity(self.warnings.len() + usize::from(invalid));
+        if invalid {
+            w.push(SIGNATURE_NOT_BASE64.to_string());
+        }
+        w.extend(self.warnings.iter().cloned());
+        w
     }
 
     /// The bytes the message was parsed from.
