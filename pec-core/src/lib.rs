@@ -27,6 +27,7 @@ pub mod limits;
 pub mod message;
 pub mod mime;
 pub mod model;
+pub mod open;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 pub mod provider;
