@@ -348,6 +348,33 @@ fn verify_exit_codes() {
     assert_eq!(code(&o), 2);
 }
 
+/// `--ca-file` takes a DER certificate as well as a PEM bundle (the core's
+/// `pec_core::open`); a file that holds no certificate is an error, not an empty trust store.
+#[test]
+fn verify_ca_file_pem_or_der() {
+    let f = fixture();
+    let mut a: Vec<String> =
+        ["build", "accettazione", "--provider", &f.p("a.toml"), "--original", &f.p("original.eml")]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+    a.extend(f.sign_a());
+    let msg = f.write("ca-der.eml", &f.build(&a));
+    let pem = std::fs::read(f.p("root.pem")).unwrap();
+    let der = pec_core::chain::parse_certificates(&pem).unwrap().remove(0);
+    let der_file = f.write("root.der", &der);
+    for ca in [f.p("root.pem"), der_file] {
+        let o = run(&["verify", "--json", &msg, "--ca-file", &ca]);
+        assert_eq!(code(&o), 0, "{ca}: {}", String::from_utf8_lossy(&o.stdout));
+        assert_eq!(json(&o)["verdict"], "valid");
+    }
+    let empty = f.write("empty.pem", b"");
+    let o = run(&["verify", "--json", &msg, "--ca-file", &empty]);
+    assert_eq!(code(&o), 2);
+    let e: Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert_eq!(e["error"]["code"], 405, "{e}");
+}
+
 #[test]
 fn sign_command_round_trip() {
     let f = fixture();
