@@ -10,9 +10,9 @@
 //!
 //! What is detected, and how:
 //!
-//! * **A trust-anchor file** ([`add_anchors`]) is one DER certificate when its first byte is
-//!   a SEQUENCE (`0x30`), otherwise PEM: every block must be a certificate (`CERTIFICATE`,
-//!   `X509 CERTIFICATE`, `TRUSTED CERTIFICATE`) and there must be at least one.
+//! * **A trust-anchor file** ([`add_anchors`]) is PEM when it holds a `-----BEGIN ` line (text
+//!   around the blocks is ignored; every block must be a certificate: `CERTIFICATE`,
+//!   `X509 CERTIFICATE`, `TRUSTED CERTIFICATE`; at least one), otherwise one DER certificate.
 //! * **A trust-anchor directory** ([`crate::chain::TrustStore::add_dir`]) is `c_rehash` links
 //!   or `.pem`/`.crt` files; unreadable and non-certificate files are skipped.
 //! * **A CRL file** ([`crate::revocation::CrlStore::add`]) is one DER CRL or PEM `X509 CRL`
@@ -22,12 +22,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::chain::{TrustStore, parse_certificates};
-use crate::error::{Error, Result};
+use crate::error::{CertificateError, Error, Result};
 use crate::index::IndexSigners;
 use crate::revocation::CrlStore;
 use crate::smime::{VerifyOptions, VerifyTime};
+use crate::x509::cert::pem_certificates;
 
 pub use crate::verify::index::{open_index, open_index_file};
+
+/// What makes a trust-anchor file PEM.
+const PEM_BEGIN: &[u8] = b"-----BEGIN ";
 
 /// Reads a whole file, the error naming it.
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -42,7 +46,15 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 /// [`crate::error::CertificateError::BadCertificate`] when the bytes hold no certificate, a
 /// PEM block that is not one, or a certificate that does not parse (nothing is added then).
 pub fn add_anchors(store: &mut TrustStore, bytes: &[u8]) -> Result<usize> {
-    let ders = parse_certificates(bytes)?;
+    let ders = if bytes.windows(PEM_BEGIN.len()).any(|w| w == PEM_BEGIN) {
+        let ders = pem_certificates(bytes)?;
+        if ders.is_empty() {
+            return Err(CertificateError::BadCertificate("no certificate found".into()).into());
+        }
+        ders
+    } else {
+        parse_certificates(bytes)?
+    };
     let mut next = store.clone();
     let before = next.len();
     for der in &ders {

@@ -41,6 +41,10 @@ fn anchors_are_read_from_pem_and_from_der_alike() {
     let bundle = pem("CERTIFICATE", root) + &pem("CERTIFICATE", &s.pki.ca.cert_der);
     assert_eq!(add_anchors(&mut from_pem, bundle.as_bytes()).unwrap(), 1);
     assert_eq!(from_pem.len(), 2);
+    // text around the blocks (even text that starts like DER, with `0`) is not a DER file
+    let mut commented = TrustStore::new();
+    let text = format!("0 = the root\n{}", pem("CERTIFICATE", root));
+    assert_eq!(add_anchors(&mut commented, text.as_bytes()).unwrap(), 1);
 }
 
 #[test]
