@@ -129,6 +129,32 @@ pub extern "C" fn pec_trust_store_add_dir(
     })
 }
 
+/// Adds the trust anchors of the file at `path` (`path_len` bytes of UTF-8) to `store`: a PEM
+/// bundle (every block a certificate) or one DER certificate, detected; `*out_added`
+/// receives how many were added (anchors already present are not counted). Nothing is added
+/// on error. Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_IO`,
+/// `PEC_RESULT_BAD_CERTIFICATE` (no certificate in the file, or one that does not parse).
+/// Blocks on the file read. Mutates `store`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_trust_store_add_file(
+    store: *mut pec_trust_store,
+    path: *const c_char,
+    path_len: usize,
+    out_added: *mut usize,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle used by this thread only.
+        let s = unsafe { arg_mut(store, "store") }?;
+        // SAFETY: `path_len` readable bytes.
+        let path = unsafe { arg_str(path, path_len, "path") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_added, "out_added") }?;
+        let n = pec_core::open::add_anchor_file(&mut s.inner, Path::new(path))?;
+        o.set(n);
+        Ok(())
+    })
+}
+
 /// The number of anchors in `store` (0 for NULL). Thread-safe with other readers.
 #[unsafe(no_mangle)]
 pub extern "C" fn pec_trust_store_len(store: *const pec_trust_store) -> usize {
@@ -190,6 +216,30 @@ pub extern "C" fn pec_crl_store_add(
         let mut copy = s.inner.clone();
         let n = copy.add(crl)?;
         s.inner = copy;
+        o.set(n);
+        Ok(())
+    })
+}
+
+/// Adds the CRLs of the file at `path` (`path_len` bytes of UTF-8; PEM or DER) to `store`;
+/// `*out_added` receives how many. Nothing is added on error. Errors:
+/// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_IO`,
+/// `PEC_RESULT_BAD_CRL`. Blocks on the file read. Mutates `store`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_crl_store_add_file(
+    store: *mut pec_crl_store,
+    path: *const c_char,
+    path_len: usize,
+    out_added: *mut usize,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle used by this thread only.
+        let s = unsafe { arg_mut(store, "store") }?;
+        // SAFETY: `path_len` readable bytes.
+        let path = unsafe { arg_str(path, path_len, "path") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_added, "out_added") }?;
+        let n = pec_core::open::add_crl_file(&mut s.inner, Path::new(path))?;
         o.set(n);
         Ok(())
     })
