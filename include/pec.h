@@ -313,8 +313,8 @@ pec_result pec_sign_detached(const pec_signer *signer,
 // ```
 //
 // An `index` key is not loaded: load it with `pec_index_from_ldif` and pass it to
-// `pec_provider_set_index`. Without a provider file: `pec_provider_from_fields`. On success `*out_provider` receives a new provider the caller owns
-// (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+// `pec_provider_set_index`. Without a provider file: `pec_provider_from_fields`. On success
+// `*out_provider` receives a new provider the caller owns (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
 // `PEC_RESULT_PROVIDER_CONFIG`. Thread-safe.
 pec_result pec_provider_new(const char *toml,
                             size_t len,

@@ -113,8 +113,8 @@ impl pec_provider {
 /// ```
 ///
 /// An `index` key is not loaded: load it with `pec_index_from_ldif` and pass it to
-/// `pec_provider_set_index`. Without a provider file: `pec_provider_from_fields`. On success `*out_provider` receives a new provider the caller owns
-/// (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+/// `pec_provider_set_index`. Without a provider file: `pec_provider_from_fields`. On success
+/// `*out_provider` receives a new provider the caller owns (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
 /// `PEC_RESULT_PROVIDER_CONFIG`. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn pec_provider_new(
