@@ -224,8 +224,9 @@ unsafe fn arg_str_array(
         return Err(Failure::invalid(format!("argument {name}: count too large")));
     }
     // SAFETY: non-NULL arrays of `count` entries per the contract.
-    let (ptrs, lens) =
-        unsafe { (std::slice::from_raw_parts(ptrs, count), std::slice::from_raw_parts(lens, count)) };
+    let (ptrs, lens) = unsafe {
+        (std::slice::from_raw_parts(ptrs, count), std::slice::from_raw_parts(lens, count))
+    };
     let mut out = Vec::with_capacity(count);
     for (&p, &l) in ptrs.iter().zip(lens) {
         // SAFETY: `l` readable bytes at `p` per the contract.
