@@ -612,13 +612,13 @@ pec_trust_args_check(pTHX_ const pec_trust_args *t)
 }
 
 static bool
-pec_trust_args_has_anchors(const pec_trust_args *t)
+pec_trust_args_has_anchors(pTHX_ const pec_trust_args *t)
 {
     return av_top_index(t->pems) >= 0 || av_top_index(t->files) >= 0 || av_top_index(t->dirs) >= 0;
 }
 
 static bool
-pec_trust_args_has_crls(const pec_trust_args *t)
+pec_trust_args_has_crls(pTHX_ const pec_trust_args *t)
 {
     return av_top_index(t->crls) >= 0 || av_top_index(t->crl_files) >= 0;
 }
@@ -710,9 +710,9 @@ pec_index_args_build(pTHX_ pec_index_args *a, AV *signers, const pec_trust_args 
         }
         a->signer_count = (size_t)n;
     }
-    if (pec_trust_args_has_anchors(t))
+    if (pec_trust_args_has_anchors(aTHX_ t))
         TRY(pec_trust_store_build(aTHX_ t, &a->trust, &total));
-    if (pec_trust_args_has_crls(t))
+    if (pec_trust_args_has_crls(aTHX_ t))
         TRY(pec_crl_store_build(aTHX_ t, &a->crls, &total));
     return PEC_RESULT_OK;
 }
@@ -986,7 +986,7 @@ _set_crls(self, crls, crl_files)
     t.pems = t.files = t.dirs = (AV *)sv_2mortal((SV *)newAV());
     t.crls = crls;
     t.crl_files = crl_files;
-    if (!pec_trust_args_has_crls(&t)) {
+    if (!pec_trust_args_has_crls(aTHX_ &t)) {
         PEC_CHECK(pec_verifier_set_crls(self, NULL));
         XSRETURN_UV(0);
     }

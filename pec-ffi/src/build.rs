@@ -11,8 +11,8 @@ use pec_core::provider::{Provider, ProviderFile};
 
 use crate::error::pec_result;
 use crate::ffi::{
-    Failure, Text, arg_bytes, arg_mut, arg_opt_str, arg_ref, arg_str, boundary, boundary_value,
-    free_handle, into_handle, out, text_accessor,
+    Failure, Text, arg_bytes, arg_mut, arg_opt_str, arg_ref, arg_str, arg_strings, boundary,
+    boundary_value, free_handle, into_handle, out, text_accessor,
 };
 use crate::index::pec_index;
 use crate::pec_bytes;
@@ -169,11 +169,12 @@ pub extern "C" fn pec_provider_from_fields(
         let domain = unsafe { arg_str(domain, domain_len, "domain") }?;
         // SAFETY: arrays of `certified_domain_count` entries, each string readable.
         let certified = unsafe {
-            arg_str_array(
+            arg_strings(
                 certified_domains,
                 certified_domain_lens,
                 certified_domain_count,
                 "certified_domains",
+                "certified_domain_lens",
             )
         }?;
         // SAFETY: NULL or `timezone_len` readable bytes.
@@ -198,41 +199,6 @@ pub extern "C" fn pec_provider_from_fields(
         o.set(into_handle(pec_provider { inner: Some(p), name, domain }));
         Ok(())
     })
-}
-
-/// Borrows an array of `count` UTF-8 strings given as pointers and lengths, copied.
-///
-/// # Safety
-/// `ptrs` and `lens` are NULL (only when `count` is 0) or arrays of `count` entries, each
-/// `ptrs[i]` readable for `lens[i]` bytes during the call.
-unsafe fn arg_str_array(
-    ptrs: *const *const c_char,
-    lens: *const usize,
-    count: usize,
-    name: &'static str,
-) -> Result<Vec<String>, Failure> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptrs.is_null() {
-        return Err(Failure::null(name));
-    }
-    if lens.is_null() {
-        return Err(Failure::null("lengths"));
-    }
-    if count > isize::MAX as usize / std::mem::size_of::<usize>() {
-        return Err(Failure::invalid(format!("argument {name}: count too large")));
-    }
-    // SAFETY: non-NULL arrays of `count` entries per the contract.
-    let (ptrs, lens) = unsafe {
-        (std::slice::from_raw_parts(ptrs, count), std::slice::from_raw_parts(lens, count))
-    };
-    let mut out = Vec::with_capacity(count);
-    for (&p, &l) in ptrs.iter().zip(lens) {
-        // SAFETY: `l` readable bytes at `p` per the contract.
-        out.push(unsafe { arg_str(p, l, name) }?.to_owned());
-    }
-    Ok(out)
 }
 
 /// Releases a provider (NULL is a no-op). Not while another thread builds with it.
