@@ -109,6 +109,23 @@ impl Fixture {
         o.stdout
     }
 
+    /// An acceptance of `original.eml`, signed by provider A.
+    fn signed_acceptance(&self) -> Vec<u8> {
+        let mut a: Vec<String> = [
+            "build",
+            "accettazione",
+            "--provider",
+            &self.p("a.toml"),
+            "--original",
+            &self.p("original.eml"),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        a.extend(self.sign_a());
+        self.build(&a)
+    }
+
     fn write(&self, name: &str, data: &[u8]) -> String {
         std::fs::write(self.dir.join(name), data).unwrap();
         self.p(name)
@@ -353,13 +370,7 @@ fn verify_exit_codes() {
 #[test]
 fn verify_ca_file_pem_or_der() {
     let f = fixture();
-    let mut a: Vec<String> =
-        ["build", "accettazione", "--provider", &f.p("a.toml"), "--original", &f.p("original.eml")]
-            .iter()
-            .map(|x| x.to_string())
-            .collect();
-    a.extend(f.sign_a());
-    let msg = f.write("ca-der.eml", &f.build(&a));
+    let msg = f.write("ca-der.eml", &f.signed_acceptance());
     let pem = std::fs::read(f.p("root.pem")).unwrap();
     let der = pec_core::chain::parse_certificates(&pem).unwrap().remove(0);
     let der_file = f.write("root.der", &der);
