@@ -313,10 +313,38 @@ pec_result pec_sign_detached(const pec_signer *signer,
 // ```
 //
 // An `index` key is not loaded: load it with `pec_index_from_ldif` and pass it to
-// `pec_provider_set_index`. On success `*out_provider` receives a new provider the caller owns
-// (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+// `pec_provider_set_index`. Without a provider file: `pec_provider_from_fields`. On success
+// `*out_provider` receives a new provider the caller owns (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
 // `PEC_RESULT_PROVIDER_CONFIG`. Thread-safe.
-pec_result pec_provider_new(const char *toml, size_t len, pec_provider **out_provider);
+pec_result pec_provider_new(const char *toml,
+                            size_t len,
+                            pec_provider **out_provider);
+
+// Makes a provider from its fields, without a provider file: `name` (`gestore-emittente`,
+// `name_len` bytes of UTF-8), its mail `domain` (service address
+// `posta-certificata@<domain>`), the PEC domains known without an index
+// (`certified_domain_count` strings, `certified_domains[i]` of `certified_domain_lens[i]`
+// bytes; both arrays may be NULL when the count is 0), an IANA `timezone` for generated
+// times (NULL: none; e.g. `Europe/Rome`) and the providers `index` classifying recipients
+// (NULL: the certified domains; shared, not copied: it may be freed right after). Every input
+// is copied or only read during the call; the fields are checked as `pec_provider_new`
+// checks a provider file.
+//
+// On success `*out_provider` receives a new provider the caller owns (`pec_provider_free`).
+// Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+// `PEC_RESULT_INVALID_PARAMETER` (a count too large), `PEC_RESULT_PROVIDER_CONFIG` (an empty
+// name, CR/LF in it, a bad domain, an unknown time zone). Thread-safe.
+pec_result pec_provider_from_fields(const char *name,
+                                    size_t name_len,
+                                    const char *domain,
+                                    size_t domain_len,
+                                    const char *const *certified_domains,
+                                    const size_t *certified_domain_lens,
+                                    size_t certified_domain_count,
+                                    const char *timezone,
+                                    size_t timezone_len,
+                                    const pec_index *index,
+                                    pec_provider **out_provider);
 
 // Releases a provider (NULL is a no-op). Not while another thread builds with it.
 void pec_provider_free(pec_provider *provider);
@@ -1021,6 +1049,17 @@ pec_result pec_trust_store_add_dir(pec_trust_store *store,
                                    size_t path_len,
                                    size_t *out_added);
 
+// Adds the trust anchors of the file at `path` (`path_len` bytes of UTF-8) to `store`: a PEM
+// bundle (every block a certificate) or one DER certificate, detected; `*out_added`
+// receives how many were added (anchors already present are not counted). Nothing is added
+// on error. Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_IO`,
+// `PEC_RESULT_BAD_CERTIFICATE` (no certificate in the file, or one that does not parse).
+// Blocks on the file read. Mutates `store`.
+pec_result pec_trust_store_add_file(pec_trust_store *store,
+                                    const char *path,
+                                    size_t path_len,
+                                    size_t *out_added);
+
 // The number of anchors in `store` (0 for NULL). Thread-safe with other readers.
 size_t pec_trust_store_len(const pec_trust_store *store);
 
@@ -1038,6 +1077,15 @@ pec_result pec_crl_store_add(pec_crl_store *store,
                              const uint8_t *crl,
                              size_t len,
                              size_t *out_added);
+
+// Adds the CRLs of the file at `path` (`path_len` bytes of UTF-8; PEM or DER) to `store`;
+// `*out_added` receives how many. Nothing is added on error. Errors:
+// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_IO`,
+// `PEC_RESULT_BAD_CRL`. Blocks on the file read. Mutates `store`.
+pec_result pec_crl_store_add_file(pec_crl_store *store,
+                                  const char *path,
+                                  size_t path_len,
+                                  size_t *out_added);
 
 // The number of CRLs in `store` (0 for NULL). Thread-safe with other readers.
 size_t pec_crl_store_len(const pec_crl_store *store);

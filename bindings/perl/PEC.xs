@@ -521,22 +521,12 @@ static const message_text_fn MESSAGE_TEXT[] = {
     pec_message_signed_scope,
 };
 
-/* ---- opening an index with index signers ------------------------------------------------ */
+/* ---- trust anchors and CRLs -------------------------------------------------------------- */
 
-/* What `pec_index_open*` takes besides the index: the named index signers (certificate
- * bytes), trust anchors (PEM bytes, directories) and CRLs. */
-typedef struct {
-    const uint8_t **signers;
-    size_t *signer_lens;
-    size_t signer_count;
-    pec_trust_store *trust;
-    pec_crl_store *crls;
-} pec_index_args;
-
-/* Croaks unless every element of `av` is a byte string (call before pec_index_args_build:
- * nothing may croak while the C objects are held). */
+/* Croaks unless every element of `av` is a byte string (`text`: a UTF-8 string). Call before
+ * building C objects from `av`: nothing may croak while they are held. */
 static void
-pec_index_args_check(pTHX_ AV *av, const char *var, bool text)
+pec_av_check(pTHX_ AV *av, const char *var, bool text)
 {
     SSize_t i;
     STRLEN len;
@@ -552,6 +542,140 @@ pec_index_args_check(pTHX_ AV *av, const char *var, bool text)
     }
 }
 
+/* Calls `add` on each element of `av` (checked): bytes, or a UTF-8 path when `text`. */
+typedef pec_result (*pec_add_fn)(void *store, const char *p, size_t len, size_t *added);
+
+static pec_result
+pec_av_add(pTHX_ void *store, AV *av, bool text, pec_add_fn add, size_t *total)
+{
+    SSize_t i;
+    STRLEN len;
+    size_t added;
+    const char *p;
+    for (i = 0; i <= av_top_index(av); i++) {
+        SV **e = av_fetch(av, i, 0);
+        if (!e)
+            continue;
+        p = text ? SvPVutf8(*e, len) : SvPV(*e, len);
+        TRY(add(store, p, len, &added));
+        *total += added;
+    }
+    return PEC_RESULT_OK;
+}
+
+static pec_result
+pec_add_pem(void *st, const char *p, size_t len, size_t *added)
+{
+    return pec_trust_store_add_pem((pec_trust_store *)st, (const uint8_t *)p, len, added);
+}
+
+static pec_result
+pec_add_anchor_file(void *st, const char *p, size_t len, size_t *added)
+{
+    return pec_trust_store_add_file((pec_trust_store *)st, p, len, added);
+}
+
+static pec_result
+pec_add_dir(void *st, const char *p, size_t len, size_t *added)
+{
+    return pec_trust_store_add_dir((pec_trust_store *)st, p, len, added);
+}
+
+static pec_result
+pec_add_crl(void *st, const char *p, size_t len, size_t *added)
+{
+    return pec_crl_store_add((pec_crl_store *)st, (const uint8_t *)p, len, added);
+}
+
+static pec_result
+pec_add_crl_file(void *st, const char *p, size_t len, size_t *added)
+{
+    return pec_crl_store_add_file((pec_crl_store *)st, p, len, added);
+}
+
+/* Where trust comes from, as Mail::PEC::Verifier and Mail::PEC::Index take it: trust anchors
+ * as PEM contents, files (PEM or DER) and directories; CRLs as contents and files. Files are
+ * read by libpec (pec_core::open), not here. */
+typedef struct {
+    AV *pems, *files, *dirs, *crls, *crl_files;
+} pec_trust_args;
+
+/* Croaks unless the arrays hold what they must (before any C object is built). */
+static void
+pec_trust_args_check(pTHX_ const pec_trust_args *t)
+{
+    pec_av_check(aTHX_ t->pems, "trust anchor", false);
+    pec_av_check(aTHX_ t->files, "ca_file", true);
+    pec_av_check(aTHX_ t->dirs, "ca_path", true);
+    pec_av_check(aTHX_ t->crls, "crl", false);
+    pec_av_check(aTHX_ t->crl_files, "crl file", true);
+}
+
+static bool
+pec_trust_args_has_anchors(pTHX_ const pec_trust_args *t)
+{
+    return av_top_index(t->pems) >= 0 || av_top_index(t->files) >= 0 || av_top_index(t->dirs) >= 0;
+}
+
+static bool
+pec_trust_args_has_crls(pTHX_ const pec_trust_args *t)
+{
+    return av_top_index(t->crls) >= 0 || av_top_index(t->crl_files) >= 0;
+}
+
+/* A new trust store with every anchor of `t` (checked) into `*out` (NULL on failure, nothing
+ * held); `*total` counts the anchors added. */
+static pec_result
+pec_trust_store_build(pTHX_ const pec_trust_args *t, pec_trust_store **out, size_t *total)
+{
+    pec_trust_store *st = NULL;
+    pec_result rc;
+    *out = NULL;
+    TRY(pec_trust_store_new(&st));
+    rc = pec_av_add(aTHX_ st, t->pems, false, pec_add_pem, total);
+    if (rc == PEC_RESULT_OK)
+        rc = pec_av_add(aTHX_ st, t->files, true, pec_add_anchor_file, total);
+    if (rc == PEC_RESULT_OK)
+        rc = pec_av_add(aTHX_ st, t->dirs, true, pec_add_dir, total);
+    if (rc != PEC_RESULT_OK) {
+        pec_trust_store_free(st);
+        return rc;
+    }
+    *out = st;
+    return PEC_RESULT_OK;
+}
+
+/* A new CRL store with every CRL of `t` (checked) into `*out`, as pec_trust_store_build. */
+static pec_result
+pec_crl_store_build(pTHX_ const pec_trust_args *t, pec_crl_store **out, size_t *total)
+{
+    pec_crl_store *st = NULL;
+    pec_result rc;
+    *out = NULL;
+    TRY(pec_crl_store_new(&st));
+    rc = pec_av_add(aTHX_ st, t->crls, false, pec_add_crl, total);
+    if (rc == PEC_RESULT_OK)
+        rc = pec_av_add(aTHX_ st, t->crl_files, true, pec_add_crl_file, total);
+    if (rc != PEC_RESULT_OK) {
+        pec_crl_store_free(st);
+        return rc;
+    }
+    *out = st;
+    return PEC_RESULT_OK;
+}
+
+/* ---- opening an index with index signers ------------------------------------------------ */
+
+/* What `pec_index_open*` takes besides the index: the named index signers (certificate
+ * bytes), a trust store and a CRL store (NULL when none is given). */
+typedef struct {
+    const uint8_t **signers;
+    size_t *signer_lens;
+    size_t signer_count;
+    pec_trust_store *trust;
+    pec_crl_store *crls;
+} pec_index_args;
+
 static void
 pec_index_args_free(pec_index_args *a)
 {
@@ -565,11 +689,11 @@ pec_index_args_free(pec_index_args *a)
  * store when anchors are given, a CRL store when CRLs are given. On failure `a` still needs
  * pec_index_args_free. */
 static pec_result
-pec_index_args_build(pTHX_ pec_index_args *a, AV *signers, AV *pems, AV *dirs, AV *crls)
+pec_index_args_build(pTHX_ pec_index_args *a, AV *signers, const pec_trust_args *t)
 {
     SSize_t i;
     STRLEN len;
-    size_t added;
+    size_t total = 0;
     const char *p;
     SSize_t n = av_top_index(signers) + 1;
     Zero(a, 1, pec_index_args);
@@ -586,33 +710,10 @@ pec_index_args_build(pTHX_ pec_index_args *a, AV *signers, AV *pems, AV *dirs, A
         }
         a->signer_count = (size_t)n;
     }
-    if (av_top_index(pems) >= 0 || av_top_index(dirs) >= 0) {
-        TRY(pec_trust_store_new(&a->trust));
-        for (i = 0; i <= av_top_index(pems); i++) {
-            SV **e = av_fetch(pems, i, 0);
-            if (!e)
-                continue;
-            p = SvPV(*e, len);
-            TRY(pec_trust_store_add_pem(a->trust, (const uint8_t *)p, len, &added));
-        }
-        for (i = 0; i <= av_top_index(dirs); i++) {
-            SV **e = av_fetch(dirs, i, 0);
-            if (!e)
-                continue;
-            p = SvPVutf8(*e, len);
-            TRY(pec_trust_store_add_dir(a->trust, p, len, &added));
-        }
-    }
-    if (av_top_index(crls) >= 0) {
-        TRY(pec_crl_store_new(&a->crls));
-        for (i = 0; i <= av_top_index(crls); i++) {
-            SV **e = av_fetch(crls, i, 0);
-            if (!e)
-                continue;
-            p = SvPV(*e, len);
-            TRY(pec_crl_store_add(a->crls, (const uint8_t *)p, len, &added));
-        }
-    }
+    if (pec_trust_args_has_anchors(aTHX_ t))
+        TRY(pec_trust_store_build(aTHX_ t, &a->trust, &total));
+    if (pec_trust_args_has_crls(aTHX_ t))
+        TRY(pec_crl_store_build(aTHX_ t, &a->crls, &total));
     return PEC_RESULT_OK;
 }
 
@@ -845,46 +946,24 @@ _new(klass)
     RETVAL
 
 UV
-_set_trust(self, pems, dirs)
+_set_trust(self, pems, files, dirs)
     pec_verifier *self
     AV *pems
+    AV *files
     AV *dirs
   PREINIT:
     pec_trust_store *st = NULL;
-    pec_result rc = PEC_RESULT_OK;
-    SSize_t i;
-    size_t added, total = 0;
-    STRLEN len;
-    const char *p;
+    pec_result rc;
+    size_t total = 0;
+    pec_trust_args t;
   CODE:
+    t.pems = pems;
+    t.files = files;
+    t.dirs = dirs;
+    t.crls = t.crl_files = (AV *)sv_2mortal((SV *)newAV());
     /* read every Perl value first: nothing may croak while the store is held */
-    for (i = 0; i <= av_top_index(pems); i++) {
-        SV **e = av_fetch(pems, i, 0);
-        if (e)
-            (void)pec_arg_bytes(aTHX_ *e, &len, "trust anchor");
-    }
-    for (i = 0; i <= av_top_index(dirs); i++) {
-        SV **e = av_fetch(dirs, i, 0);
-        if (e)
-            (void)pec_arg_text(aTHX_ *e, &len, "ca_path");
-    }
-    PEC_CHECK(pec_trust_store_new(&st));
-    for (i = 0; rc == PEC_RESULT_OK && i <= av_top_index(pems); i++) {
-        SV **e = av_fetch(pems, i, 0);
-        if (!e)
-            continue;
-        p = SvPV(*e, len);
-        rc = pec_trust_store_add_pem(st, (const uint8_t *)p, len, &added);
-        total += added;
-    }
-    for (i = 0; rc == PEC_RESULT_OK && i <= av_top_index(dirs); i++) {
-        SV **e = av_fetch(dirs, i, 0);
-        if (!e)
-            continue;
-        p = SvPVutf8(*e, len);
-        rc = pec_trust_store_add_dir(st, p, len, &added);
-        total += added;
-    }
+    pec_trust_args_check(aTHX_ &t);
+    rc = pec_trust_store_build(aTHX_ &t, &st, &total);
     if (rc == PEC_RESULT_OK)
         rc = pec_verifier_set_trust(self, st);
     pec_trust_store_free(st);
@@ -894,35 +973,25 @@ _set_trust(self, pems, dirs)
     RETVAL
 
 UV
-_set_crls(self, crls)
+_set_crls(self, crls, crl_files)
     pec_verifier *self
     AV *crls
+    AV *crl_files
   PREINIT:
     pec_crl_store *st = NULL;
-    pec_result rc = PEC_RESULT_OK;
-    SSize_t i;
-    size_t added, total = 0;
-    STRLEN len;
-    const char *p;
+    pec_result rc;
+    size_t total = 0;
+    pec_trust_args t;
   CODE:
-    if (av_top_index(crls) < 0) {
+    t.pems = t.files = t.dirs = (AV *)sv_2mortal((SV *)newAV());
+    t.crls = crls;
+    t.crl_files = crl_files;
+    if (!pec_trust_args_has_crls(aTHX_ &t)) {
         PEC_CHECK(pec_verifier_set_crls(self, NULL));
         XSRETURN_UV(0);
     }
-    for (i = 0; i <= av_top_index(crls); i++) {
-        SV **e = av_fetch(crls, i, 0);
-        if (e)
-            (void)pec_arg_bytes(aTHX_ *e, &len, "crl");
-    }
-    PEC_CHECK(pec_crl_store_new(&st));
-    for (i = 0; rc == PEC_RESULT_OK && i <= av_top_index(crls); i++) {
-        SV **e = av_fetch(crls, i, 0);
-        if (!e)
-            continue;
-        p = SvPV(*e, len);
-        rc = pec_crl_store_add(st, (const uint8_t *)p, len, &added);
-        total += added;
-    }
+    pec_trust_args_check(aTHX_ &t);
+    rc = pec_crl_store_build(aTHX_ &t, &st, &total);
     if (rc == PEC_RESULT_OK)
         rc = pec_verifier_set_crls(self, st);
     pec_crl_store_free(st);
@@ -1089,6 +1158,52 @@ _from_toml(klass, toml)
   OUTPUT:
     RETVAL
 
+pec_provider *
+_from_fields(klass, name, domain, domains, timezone, index)
+    SV *klass
+    SV *name
+    SV *domain
+    AV *domains
+    SV *timezone
+    SV *index
+  PREINIT:
+    STRLEN nlen, dlen, tlen = 0, len;
+    const char *n, *d, *tz = NULL;
+    const char **ds = NULL;
+    size_t *dls = NULL;
+    const pec_index *idx = NULL;
+    SSize_t i, count;
+    pec_result rc;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    /* read every Perl value first: nothing may croak while the arrays are held */
+    n = pec_arg_text(aTHX_ name, &nlen, "name");
+    d = pec_arg_text(aTHX_ domain, &dlen, "domain");
+    pec_av_check(aTHX_ domains, "certified domain", true);
+    if (SvOK(timezone))
+        tz = pec_arg_text(aTHX_ timezone, &tlen, "timezone");
+    if (SvOK(index))
+        idx = (const pec_index *)pec_perl_handle(aTHX_ index, "Mail::PEC::Index", "index");
+    count = av_top_index(domains) + 1;
+    if (count > 0) {
+        Newxz(ds, count, const char *);
+        Newxz(dls, count, size_t);
+        for (i = 0; i < count; i++) {
+            SV **e = av_fetch(domains, i, 0);
+            if (e) {
+                ds[i] = SvPVutf8(*e, len);
+                dls[i] = len;
+            }
+        }
+    }
+    RETVAL = NULL;
+    rc = pec_provider_from_fields(n, nlen, d, dlen, ds, dls, (size_t)count, tz, tlen, idx, &RETVAL);
+    Safefree(ds);
+    Safefree(dls);
+    PEC_CHECK(rc);
+  OUTPUT:
+    RETVAL
+
 void
 set_index(self, index)
     pec_provider *self
@@ -1171,19 +1286,22 @@ _from_ldif(klass, ldif)
     RETVAL
 
 pec_index *
-_open(klass, data, signers, pems, dirs, crls)
+_open(klass, data, signers, pems, files, dirs, crls, crl_files)
     SV *klass
     SV *data
     AV *signers
     AV *pems
+    AV *files
     AV *dirs
     AV *crls
+    AV *crl_files
   ALIAS:
     _open_file = 1
   PREINIT:
     STRLEN len;
     const char *p;
     pec_index_args a;
+    pec_trust_args t;
     pec_result rc;
   CODE:
     PERL_UNUSED_VAR(klass);
@@ -1191,12 +1309,15 @@ _open(klass, data, signers, pems, dirs, crls)
         p = pec_arg_bytes(aTHX_ data, &len, "ldif");
     else
         p = pec_arg_text(aTHX_ data, &len, "path");
-    pec_index_args_check(aTHX_ signers, "index signer", false);
-    pec_index_args_check(aTHX_ pems, "trust anchor", false);
-    pec_index_args_check(aTHX_ dirs, "ca_path", true);
-    pec_index_args_check(aTHX_ crls, "crl", false);
+    t.pems = pems;
+    t.files = files;
+    t.dirs = dirs;
+    t.crls = crls;
+    t.crl_files = crl_files;
+    pec_av_check(aTHX_ signers, "index signer", false);
+    pec_trust_args_check(aTHX_ &t);
     RETVAL = NULL;
-    rc = pec_index_args_build(aTHX_ &a, signers, pems, dirs, crls);
+    rc = pec_index_args_build(aTHX_ &a, signers, &t);
     if (rc == PEC_RESULT_OK && ix == 0)
         rc = pec_index_open((const uint8_t *)p, len, a.signers, a.signer_lens, a.signer_count,
                             a.trust, a.crls, &RETVAL);

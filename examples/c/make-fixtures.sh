@@ -50,6 +50,9 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.key 2>/d
 : > index.txt
 echo 01 > crlnumber
 openssl ca -config ca.cnf -gencrl -keyfile ca.key -cert ca.pem -out crl.pem 2>/dev/null
+# the CA and the CRL as DER too (trust and CRL files are PEM or DER)
+openssl x509 -in ca.pem -outform DER -out ca.der
+openssl crl -in crl.pem -outform DER -out crl.der
 
 sha1=$(openssl x509 -in signer.pem -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f)
 b64=$(base64 -w 0 signer.der)

@@ -99,19 +99,18 @@ int main(int argc, char **argv)
                 rc = pec_verifier_set_time_unix(verifier, strtoll(v, NULL, 10));
             } else if (strcmp(a, "--ca") == 0 && stat(v, &st) == 0 && S_ISDIR(st.st_mode)) {
                 rc = pec_trust_store_add_dir(trust, v, strlen(v), &added);
+            } else if (strcmp(a, "--ca") == 0) {
+                /* a PEM bundle or a DER certificate, read by libpec */
+                rc = pec_trust_store_add_file(trust, v, strlen(v), &added);
+            } else if (strcmp(a, "--crl") == 0) {
+                rc = pec_crl_store_add_file(crls, v, strlen(v), &added);
             } else {
                 unsigned char *data = read_file(v, &len);
                 if (data == NULL)
                     goto out;
-                if (strcmp(a, "--ca") == 0) {
-                    rc = pec_trust_store_add_pem(trust, data, len, &added);
-                } else if (strcmp(a, "--crl") == 0) {
-                    rc = pec_crl_store_add(crls, data, len, &added);
-                } else {
-                    pec_index_free(index);
-                    index = NULL;
-                    rc = pec_index_from_ldif(data, len, &index);
-                }
+                pec_index_free(index);
+                index = NULL;
+                rc = pec_index_from_ldif(data, len, &index);
                 free(data);
             }
         } else if (strncmp(a, "--", 2) == 0) {

@@ -1534,6 +1534,178 @@ static void test_certificate_and_digest(void)
     pec_digest_free(d);
 }
 
+/* ---------------------------------------------------------------- trust and CRL files */
+
+static void fixture_path(char *path, size_t size, const char *name)
+{
+    snprintf(path, size, "%s/%s", fixtures, name);
+}
+
+/* pec_trust_store_add_file and pec_crl_store_add_file: PEM or DER detected (pec_core::open) */
+static void test_trust_files(void)
+{
+    char path[4096];
+    pec_trust_store *trust = NULL, *der_trust = NULL;
+    pec_crl_store *crls = NULL;
+    size_t added = 99;
+    CHECK_RC(pec_trust_store_new(&trust), PEC_RESULT_OK);
+    CHECK_RC(pec_trust_store_new(&der_trust), PEC_RESULT_OK);
+    CHECK_RC(pec_crl_store_new(&crls), PEC_RESULT_OK);
+
+    fixture_path(path, sizeof path, "ca.pem");
+    CHECK_RC(pec_trust_store_add_file(trust, path, strlen(path), &added), PEC_RESULT_OK);
+    CHECK(added == 1 && pec_trust_store_len(trust) == 1);
+    fixture_path(path, sizeof path, "ca.der");
+    CHECK_RC(pec_trust_store_add_file(trust, path, strlen(path), &added), PEC_RESULT_OK);
+    CHECK(added == 0 && pec_trust_store_len(trust) == 1); /* the same anchor */
+    CHECK_RC(pec_trust_store_add_file(der_trust, path, strlen(path), &added), PEC_RESULT_OK);
+    CHECK(added == 1 && pec_trust_store_len(der_trust) == 1);
+
+    /* errors: nothing added, outputs untouched */
+    added = 99;
+    fixture_path(path, sizeof path, "message.eml");
+    CHECK_RC(pec_trust_store_add_file(trust, path, strlen(path), &added), PEC_RESULT_BAD_CERTIFICATE);
+    fixture_path(path, sizeof path, "crl.pem");
+    CHECK_RC(pec_trust_store_add_file(trust, path, strlen(path), &added), PEC_RESULT_BAD_CERTIFICATE);
+    CHECK_RC(pec_trust_store_add_file(trust, S("/nonexistent/ca.pem"), &added), PEC_RESULT_IO);
+    CHECK_RC(pec_trust_store_add_file(trust, "\xff", 1, &added), PEC_RESULT_INVALID_UTF8);
+    CHECK_RC(pec_trust_store_add_file(trust, NULL, 3, &added), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_trust_store_add_file(NULL, S("/tmp"), &added), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_trust_store_add_file(trust, S("/tmp"), NULL), PEC_RESULT_NULL_PARAMETER);
+    CHECK(added == 99 && pec_trust_store_len(trust) == 1);
+
+    fixture_path(path, sizeof path, "crl.pem");
+    CHECK_RC(pec_crl_store_add_file(crls, path, strlen(path), &added), PEC_RESULT_OK);
+    CHECK(added == 1);
+    fixture_path(path, sizeof path, "crl.der");
+    CHECK_RC(pec_crl_store_add_file(crls, path, strlen(path), &added), PEC_RESULT_OK);
+    CHECK(added == 1 && pec_crl_store_len(crls) == 2);
+    added = 99;
+    fixture_path(path, sizeof path, "ca.pem");
+    CHECK_RC(pec_crl_store_add_file(crls, path, strlen(path), &added), PEC_RESULT_BAD_CRL);
+    CHECK_RC(pec_crl_store_add_file(crls, S("/nonexistent/ca.crl"), &added), PEC_RESULT_IO);
+    CHECK_RC(pec_crl_store_add_file(crls, "\xc0", 1, &added), PEC_RESULT_INVALID_UTF8);
+    CHECK_RC(pec_crl_store_add_file(NULL, S("/tmp"), &added), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_crl_store_add_file(crls, NULL, 0, &added), PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_crl_store_add_file(crls, S("/tmp"), NULL), PEC_RESULT_NULL_PARAMETER);
+    CHECK(added == 99 && pec_crl_store_len(crls) == 2);
+
+    /* a verifier on the stores opened from files: the signed envelope is valid */
+    size_t el;
+    unsigned char *env = fixture("envelope-for-tests.eml", &el);
+    pec_verifier *v = NULL;
+    pec_report *r = NULL;
+    uint32_t verdict = 99;
+    CHECK_RC(pec_verifier_new(&v), PEC_RESULT_OK);
+    CHECK_RC(pec_verifier_set_trust(v, der_trust), PEC_RESULT_OK);
+    CHECK_RC(pec_verifier_set_crls(v, crls), PEC_RESULT_OK);
+    CHECK_RC(pec_verifier_verify(v, env, el, &r), PEC_RESULT_OK);
+    CHECK_RC(pec_report_verdict(r, &verdict), PEC_RESULT_OK);
+    CHECK(verdict == PEC_VERDICT_VALID);
+    pec_report_free(r);
+    pec_verifier_free(v);
+    free(env);
+    pec_trust_store_free(trust);
+    pec_trust_store_free(der_trust);
+    pec_crl_store_free(crls);
+}
+
+/* ---------------------------------------------------------------- provider from fields */
+
+static void test_provider_from_fields(void)
+{
+    static const char *domains[] = {"pec.example.it", "pec.cliente.example"};
+    static const size_t lens[] = {14, 19};
+    pec_provider *p = NULL, *bad = NULL;
+    const char *s;
+    size_t n;
+    CHECK_RC(pec_provider_from_fields(S("Example PEC S.p.A."), S("pec.example.it"), domains, lens,
+                                      2, S("Europe/Rome"), NULL, &p),
+             PEC_RESULT_OK);
+    CHECK(p != NULL);
+    CHECK_RC(pec_provider_name(p, &s, &n), PEC_RESULT_OK);
+    CHECK(view_is(s, n, "Example PEC S.p.A."));
+    CHECK_RC(pec_provider_domain(p, &s, &n), PEC_RESULT_OK);
+    CHECK(view_is(s, n, "pec.example.it"));
+
+    /* builds like the provider of provider.toml: the same classification of recipients */
+    pec_signer *signer = software_signer();
+    pec_bytes *env = build_envelope(p, signer);
+    CHECK(env != NULL);
+    if (env != NULL) {
+        pec_message *m = NULL;
+        const pec_daticert *d = NULL;
+        CHECK_RC(pec_message_parse(pec_bytes_data(env), pec_bytes_len(env), &m), PEC_RESULT_OK);
+        CHECK_RC(pec_message_daticert(m, &d), PEC_RESULT_OK);
+        if (d != NULL) {
+            CHECK(pec_daticert_recipient_count(d) == 2);
+            CHECK_RC(pec_daticert_recipient_type(d, 0, &s, &n), PEC_RESULT_OK);
+            CHECK(view_is(s, n, "certificato"));
+            CHECK_RC(pec_daticert_recipient_type(d, 1, &s, &n), PEC_RESULT_OK);
+            CHECK(view_is(s, n, "esterno"));
+            CHECK_RC(pec_daticert_issuer(d, &s, &n), PEC_RESULT_OK);
+            CHECK(view_is(s, n, "Example PEC S.p.A."));
+        }
+        pec_message_free(m);
+    }
+    pec_bytes_free(env);
+    pec_provider_free(p);
+
+    /* no certified domain, but an index: recipients classified through the index */
+    size_t ll;
+    unsigned char *ldif = fixture("index.ldif", &ll);
+    pec_index *idx = NULL;
+    CHECK_RC(pec_index_from_ldif(ldif, ll, &idx), PEC_RESULT_OK);
+    p = NULL;
+    CHECK_RC(pec_provider_from_fields(S("Example PEC S.p.A."), S("pec.example.it"), NULL, NULL, 0,
+                                      NULL, 0, idx, &p),
+             PEC_RESULT_OK);
+    pec_index_free(idx); /* the provider keeps its reference */
+    env = build_envelope(p, signer);
+    CHECK(env != NULL);
+    pec_bytes_free(env);
+    pec_provider_free(p);
+    free(ldif);
+
+    /* errors: checked as a provider file is; the output is written only on success */
+    CHECK_RC(pec_provider_from_fields(S(""), S("pec.example.it"), NULL, NULL, 0, NULL, 0, NULL, &bad),
+             PEC_RESULT_PROVIDER_CONFIG);
+    CHECK_RC(pec_provider_from_fields(S("A\r\nB"), S("pec.example.it"), NULL, NULL, 0, NULL, 0, NULL,
+                                      &bad),
+             PEC_RESULT_PROVIDER_CONFIG);
+    CHECK_RC(pec_provider_from_fields(S("A"), S("pec example.it"), NULL, NULL, 0, NULL, 0, NULL, &bad),
+             PEC_RESULT_PROVIDER_CONFIG);
+    static const char *bad_domains[] = {"pec.example.it", "not a domain"};
+    static const size_t bad_lens[] = {14, 12};
+    CHECK_RC(pec_provider_from_fields(S("A"), S("pec.example.it"), bad_domains, bad_lens, 2, NULL, 0,
+                                      NULL, &bad),
+             PEC_RESULT_PROVIDER_CONFIG);
+    CHECK_RC(pec_provider_from_fields(S("A"), S("pec.example.it"), NULL, NULL, 0, S("Mars/Olympus"),
+                                      NULL, &bad),
+             PEC_RESULT_PROVIDER_CONFIG);
+    static const char *utf8_bad[] = {"\xff"};
+    static const size_t one[] = {1};
+    CHECK_RC(pec_provider_from_fields(S("A"), S("pec.example.it"), utf8_bad, one, 1, NULL, 0, NULL,
+                                      &bad),
+             PEC_RESULT_INVALID_UTF8);
+    CHECK_RC(pec_provider_from_fields("\xc0", 1, S("pec.example.it"), NULL, NULL, 0, NULL, 0, NULL,
+                                      &bad),
+             PEC_RESULT_INVALID_UTF8);
+    CHECK_RC(pec_provider_from_fields(NULL, 1, S("pec.example.it"), NULL, NULL, 0, NULL, 0, NULL, &bad),
+             PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_provider_from_fields(S("A"), NULL, 0, NULL, NULL, 0, NULL, 0, NULL, &bad),
+             PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_provider_from_fields(S("A"), S("pec.example.it"), NULL, lens, 2, NULL, 0, NULL, &bad),
+             PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_provider_from_fields(S("A"), S("pec.example.it"), domains, NULL, 2, NULL, 0, NULL,
+                                      &bad),
+             PEC_RESULT_NULL_PARAMETER);
+    CHECK_RC(pec_provider_from_fields(S("A"), S("pec.example.it"), NULL, NULL, 0, NULL, 0, NULL, NULL),
+             PEC_RESULT_NULL_PARAMETER);
+    CHECK(bad == NULL);
+    pec_signer_free(signer);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1553,6 +1725,7 @@ int main(int argc, char **argv)
     test_version_and_results();
     test_bytes_null();
     test_build(); /* writes envelope-for-tests.eml */
+    test_provider_from_fields();
     test_message_plain();
     test_message_envelope();
     test_message_garbage();
@@ -1562,6 +1735,7 @@ int main(int argc, char **argv)
     test_sign_and_verify();
     test_index();
     test_signed_index();
+    test_trust_files();
     test_pkcs11();
     test_certificate_and_digest();
     test_threads();

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use pec_core::Error;
-use pec_core::chain::TrustStore;
 use pec_core::index::{IndexSigners, ProviderDirectory, ProviderRecord};
+use pec_core::open::TrustSources;
 use pec_core::smime::VerifyOptions;
 use serde_json::{Value, json};
 
@@ -54,7 +54,8 @@ pub struct LookupArgs {
     /// A provider name (case-insensitive).
     #[arg(long)]
     name: Option<String>,
-    /// Trust anchors (PEM bundle) for a signed `.p7m` index (repeatable).
+    /// Trust anchors (a PEM bundle or a DER certificate) for a signed `.p7m` index
+    /// (repeatable).
     #[arg(long = "ca-file")]
     ca_file: Vec<PathBuf>,
     /// A directory of trust anchors for a signed `.p7m` index.
@@ -165,32 +166,20 @@ pub struct IndexTrust {
     pub opts: VerifyOptions,
 }
 
-/// The named index signers from certificate files (PEM or DER).
-pub fn index_signers(files: &[PathBuf]) -> Result<IndexSigners, Error> {
-    let mut signers = IndexSigners::new();
-    for f in files {
-        signers.add(&crate::input::read_small(f)?)?;
-    }
-    Ok(signers)
-}
-
-/// Index trust holding only trust anchors and the named index signers.
+/// Index trust holding the trust anchors of `--ca-file`/`--ca-path` and the named index
+/// signers, opened by the core's front-door services ([`pec_core::open`]).
 pub fn trust_options(
     ca_files: &[PathBuf],
     ca_path: Option<&Path>,
     signer_files: &[PathBuf],
 ) -> Result<IndexTrust, Error> {
-    let mut trust = TrustStore::new();
-    for f in ca_files {
-        trust.add_pem_bundle(&crate::input::read_small(f)?)?;
-    }
-    if let Some(d) = ca_path {
-        trust.add_dir(d)?;
-    }
-    Ok(IndexTrust {
-        signers: index_signers(signer_files)?,
-        opts: VerifyOptions { trust: Arc::new(trust), ..VerifyOptions::default() },
-    })
+    let sources = TrustSources {
+        ca_files: ca_files.to_vec(),
+        ca_paths: ca_path.map(Path::to_path_buf).into_iter().collect(),
+        ..TrustSources::new()
+    };
+    let opts = sources.verify_options()?;
+    Ok(IndexTrust { signers: pec_core::open::index_signers(signer_files)?, opts })
 }
 
 /// Loads the index from an LDIF file (plain, or signed `.p7m` accepted only when signed by

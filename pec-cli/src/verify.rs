@@ -9,11 +9,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use pec_core::chain::TrustStore;
-use pec_core::revocation::CrlStore;
+use pec_core::open::TrustSources;
 use pec_core::smime::{Verdict, VerificationReport, VerifyOptions, VerifyTime};
 use pec_core::timeref::TimeReference;
 use pec_core::{Error, verify_message};
@@ -30,7 +28,7 @@ pub struct Args {
     /// The signed messages (`-` for standard input, at most once).
     #[arg(required = true, num_args = 1..)]
     files: Vec<PathBuf>,
-    /// A PEM bundle of trust anchors (repeatable).
+    /// Trust anchors: a PEM bundle or a DER certificate (repeatable).
     #[arg(long = "ca-file")]
     ca_file: Vec<PathBuf>,
     /// A directory of trust anchors, such as /etc/ssl/certs.
@@ -148,21 +146,12 @@ fn status(r: &VerificationReport) -> u8 {
 }
 
 fn options(a: &Args) -> Result<VerifyOptions, Error> {
-    let mut trust = TrustStore::new();
-    for f in &a.ca_file {
-        let bytes = crate::input::read_small(f)?;
-        trust.add_pem_bundle(&bytes)?;
-    }
-    if let Some(d) = &a.ca_path {
-        trust.add_dir(d)?;
-    }
-    let mut crls = CrlStore::new();
-    for f in &a.crl {
-        crls.add(&crate::input::read_small(f)?)?;
-    }
-    if a.fetch_crls {
-        crls.set_fetcher(Arc::new(pec_core::revocation::HttpCrlFetcher::new()));
-    }
+    let sources = TrustSources {
+        ca_files: a.ca_file.clone(),
+        ca_paths: a.ca_path.iter().cloned().collect(),
+        crl_files: a.crl.clone(),
+        fetch_crls: a.fetch_crls,
+    };
     let time = if a.at_signing_time {
         VerifyTime::SigningTime
     } else if let Some(t) = &a.at {
@@ -170,17 +159,11 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
     } else {
         VerifyTime::Now
     };
-    let mut opts = VerifyOptions {
-        trust: Arc::new(trust),
-        crls: if crls.is_empty() && !a.fetch_crls { None } else { Some(Arc::new(crls)) },
-        index: None,
-        time,
-        now: None,
-    };
+    let mut opts = VerifyOptions { time, ..sources.verify_options()? };
     // a signed index must be signed by a named index signer, verified against the same
     // trust anchors and CRLs, now
     let index_trust = crate::index::IndexTrust {
-        signers: crate::index::index_signers(&a.index_signer)?,
+        signers: pec_core::open::index_signers(&a.index_signer)?,
         opts: VerifyOptions { time: VerifyTime::Now, ..opts.clone() },
     };
     opts.index =

@@ -114,6 +114,23 @@ impl Fixture {
         o.stdout
     }
 
+    /// An acceptance of `original.eml`, signed by provider A.
+    fn signed_acceptance(&self) -> Vec<u8> {
+        let mut a: Vec<String> = [
+            "build",
+            "accettazione",
+            "--provider",
+            &self.p("a.toml"),
+            "--original",
+            &self.p("original.eml"),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        a.extend(self.sign_a());
+        self.build(&a)
+    }
+
     fn write(&self, name: &str, data: &[u8]) -> String {
         std::fs::write(self.dir.join(name), data).unwrap();
         self.p(name)
@@ -351,6 +368,27 @@ fn verify_exit_codes() {
     // unreadable
     let o = run(&["verify", "--json", &f.p("nope.eml")]);
     assert_eq!(code(&o), 2);
+}
+
+/// `--ca-file` takes a DER certificate as well as a PEM bundle (the core's
+/// `pec_core::open`); a file that holds no certificate is an error, not an empty trust store.
+#[test]
+fn verify_ca_file_pem_or_der() {
+    let f = fixture();
+    let msg = f.write("ca-der.eml", &f.signed_acceptance());
+    let pem = std::fs::read(f.p("root.pem")).unwrap();
+    let der = pec_core::chain::parse_certificates(&pem).unwrap().remove(0);
+    let der_file = f.write("root.der", &der);
+    for ca in [f.p("root.pem"), der_file] {
+        let o = run(&["verify", "--json", &msg, "--ca-file", &ca]);
+        assert_eq!(code(&o), 0, "{ca}: {}", String::from_utf8_lossy(&o.stdout));
+        assert_eq!(json(&o)["verdict"], "valid");
+    }
+    let empty = f.write("empty.pem", b"");
+    let o = run(&["verify", "--json", &msg, "--ca-file", &empty]);
+    assert_eq!(code(&o), 2);
+    let e: Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert_eq!(e["error"]["code"], 405, "{e}");
 }
 
 #[test]

@@ -28,6 +28,7 @@ pub mod mailsec;
 pub mod message;
 pub mod mime;
 pub mod model;
+pub mod open;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 pub mod points;

@@ -64,22 +64,33 @@ impl ProviderFile {
     pub fn parse(text: &str) -> Result<ProviderFile> {
         let file: ProviderFile =
             toml::from_str(text).map_err(|e| BuildError::ProviderConfig(e.to_string()))?;
-        validate_name(&file.name)?;
-        validate_domain(&file.domain)?;
-        for d in &file.certified_domains {
+        file.validate()?;
+        Ok(file)
+    }
+
+    /// Checks the fields as [`ProviderFile::parse`] does: for a provider file made field by
+    /// field (the C ABI's structured constructor) rather than parsed from TOML.
+    ///
+    /// # Errors
+    /// [`BuildError::ProviderConfig`] when `name`/`domain` are empty, contain CR/LF, a domain
+    /// is not a mail domain, or the time zone is unknown.
+    pub fn validate(&self) -> Result<()> {
+        validate_name(&self.name)?;
+        validate_domain(&self.domain)?;
+        for d in &self.certified_domains {
             validate_domain(d)?;
         }
-        if let Some(tz) = &file.timezone {
+        if let Some(tz) = &self.timezone {
             tz.parse::<chrono_tz::Tz>()
                 .map_err(|_| BuildError::ProviderConfig(format!("unknown time zone {tz:?}")))?;
         }
-        if let Some(t) = &file.tls {
+        if let Some(t) = &self.tls {
             t.validate()?;
         }
-        if let Some(d) = &file.dkim {
+        if let Some(d) = &self.dkim {
             d.validate()?;
         }
-        Ok(file)
+        Ok(())
     }
 }
 
@@ -283,5 +294,25 @@ mod tests {
         assert!(
             ProviderFile::parse("name = \"a\"\ndomain = \"x.it\"\ntimezone = \"Mars/X\"").is_err()
         );
+    }
+    #[test]
+    fn provider_file_made_field_by_field_is_checked_as_parsed() {
+        let ok = ProviderFile {
+            name: "a".into(),
+            domain: "x.it".into(),
+            certified_domains: vec!["x.it".into()],
+            timezone: Some("Europe/Rome".into()),
+            ..ProviderFile::default()
+        };
+        ok.validate().unwrap();
+        for bad in [
+            ProviderFile { name: "a\r\nb".into(), ..ok.clone() },
+            ProviderFile { domain: "x it".into(), ..ok.clone() },
+            ProviderFile { certified_domains: vec!["".into()], ..ok.clone() },
+            ProviderFile { timezone: Some("Mars/X".into()), ..ok.clone() },
+        ] {
+            let e = bad.validate().unwrap_err();
+            assert_eq!(e.code(), crate::Code::ProviderConfig, "{bad:?}");
+        }
     }
 }

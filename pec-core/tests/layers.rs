@@ -34,7 +34,7 @@ const LAYERS: &[&[&str]] = &[
     &["smime"],
     // message level: verification (and signed index loading), checks, providers, building;
     // mail security around PEC (TLS maps from the index, DKIM)
-    &["verify", "checks", "provider", "build", "mailsec"],
+    &["verify", "open", "checks", "provider", "build", "mailsec"],
     // the three points and the timers as pure decisions (no I/O, clock or keys)
     &["points"],
 ];

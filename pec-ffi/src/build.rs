@@ -7,12 +7,12 @@ use chrono::{DateTime, FixedOffset, Utc};
 use pec_core::build::{BuildRequest, TimeReference, Timeout};
 use pec_core::checks::SmtpEnvelope;
 use pec_core::model::{CertError, MessageKind, ReceiptType};
-use pec_core::provider::Provider;
+use pec_core::provider::{Provider, ProviderFile};
 
 use crate::error::pec_result;
 use crate::ffi::{
-    Failure, Text, arg_bytes, arg_mut, arg_ref, arg_str, boundary, boundary_value, free_handle,
-    into_handle, out, text_accessor,
+    Failure, Text, arg_bytes, arg_mut, arg_opt_str, arg_ref, arg_str, arg_strings, boundary,
+    boundary_value, free_handle, into_handle, out, text_accessor,
 };
 use crate::index::pec_index;
 use crate::pec_bytes;
@@ -113,8 +113,8 @@ impl pec_provider {
 /// ```
 ///
 /// An `index` key is not loaded: load it with `pec_index_from_ldif` and pass it to
-/// `pec_provider_set_index`. On success `*out_provider` receives a new provider the caller owns
-/// (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+/// `pec_provider_set_index`. Without a provider file: `pec_provider_from_fields`. On success
+/// `*out_provider` receives a new provider the caller owns (`pec_provider_free`). Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
 /// `PEC_RESULT_PROVIDER_CONFIG`. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn pec_provider_new(
@@ -128,6 +128,75 @@ pub extern "C" fn pec_provider_new(
         // SAFETY: a valid out-parameter or NULL.
         let o = unsafe { out(out_provider, "out_provider") }?;
         let p = Provider::from_toml(text)?;
+        let (name, domain) = (Text::new(&p.name), Text::new(&p.domain));
+        o.set(into_handle(pec_provider { inner: Some(p), name, domain }));
+        Ok(())
+    })
+}
+
+/// Makes a provider from its fields, without a provider file: `name` (`gestore-emittente`,
+/// `name_len` bytes of UTF-8), its mail `domain` (service address
+/// `posta-certificata@<domain>`), the PEC domains known without an index
+/// (`certified_domain_count` strings, `certified_domains[i]` of `certified_domain_lens[i]`
+/// bytes; both arrays may be NULL when the count is 0), an IANA `timezone` for generated
+/// times (NULL: none; e.g. `Europe/Rome`) and the providers `index` classifying recipients
+/// (NULL: the certified domains; shared, not copied: it may be freed right after). Every input
+/// is copied or only read during the call; the fields are checked as `pec_provider_new`
+/// checks a provider file.
+///
+/// On success `*out_provider` receives a new provider the caller owns (`pec_provider_free`).
+/// Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+/// `PEC_RESULT_INVALID_PARAMETER` (a count too large), `PEC_RESULT_PROVIDER_CONFIG` (an empty
+/// name, CR/LF in it, a bad domain, an unknown time zone). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_from_fields(
+    name: *const c_char,
+    name_len: usize,
+    domain: *const c_char,
+    domain_len: usize,
+    certified_domains: *const *const c_char,
+    certified_domain_lens: *const usize,
+    certified_domain_count: usize,
+    timezone: *const c_char,
+    timezone_len: usize,
+    index: *const pec_index,
+    out_provider: *mut *mut pec_provider,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: `name_len` readable bytes.
+        let name = unsafe { arg_str(name, name_len, "name") }?;
+        // SAFETY: `domain_len` readable bytes.
+        let domain = unsafe { arg_str(domain, domain_len, "domain") }?;
+        // SAFETY: arrays of `certified_domain_count` entries, each string readable.
+        let certified = unsafe {
+            arg_strings(
+                certified_domains,
+                certified_domain_lens,
+                certified_domain_count,
+                "certified_domains",
+                "certified_domain_lens",
+            )
+        }?;
+        // SAFETY: NULL or `timezone_len` readable bytes.
+        let timezone = unsafe { arg_opt_str(timezone, timezone_len, "timezone") }?;
+        // SAFETY: NULL or a live handle, only read.
+        let index = unsafe { index.as_ref() };
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_provider, "out_provider") }?;
+        let file = ProviderFile {
+            name: name.to_owned(),
+            domain: domain.to_owned(),
+            certified_domains: certified,
+            index: None,
+            timezone: timezone.map(str::to_owned),
+            tls: None,
+            dkim: None,
+        };
+        file.validate()?;
+        let mut p = Provider::from_file(&file)?;
+        if let Some(i) = index {
+            p = p.with_directory(i.directory());
+        }
         let (name, domain) = (Text::new(&p.name), Text::new(&p.domain));
         o.set(into_handle(pec_provider { inner: Some(p), name, domain }));
         Ok(())

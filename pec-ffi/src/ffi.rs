@@ -157,6 +157,65 @@ pub(crate) unsafe fn arg_opt_str<'a>(
     unsafe { arg_str(p, len, name) }.map(Some)
 }
 
+/// Borrows an array of `count` byte buffers given as two arrays, pointers and lengths; both
+/// may be NULL when `count` is 0. `name` names the pointers, `lens_name` the lengths.
+///
+/// # Safety
+/// `ptrs` and `lens` are NULL or arrays of `count` entries; each `ptrs[i]` is NULL with
+/// length 0 or readable for `lens[i]` bytes, unmodified during the call.
+pub(crate) unsafe fn arg_buffers<'a>(
+    ptrs: *const *const u8,
+    lens: *const usize,
+    count: usize,
+    name: &'static str,
+    lens_name: &'static str,
+) -> Result<Vec<&'a [u8]>, Failure> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if ptrs.is_null() {
+        return Err(Failure::null(name));
+    }
+    if lens.is_null() {
+        return Err(Failure::null(lens_name));
+    }
+    if count > isize::MAX as usize / std::mem::size_of::<usize>() {
+        return Err(Failure::invalid(format!("argument {name}: count too large")));
+    }
+    // SAFETY: non-NULL arrays of `count` entries per the contract.
+    let (ptrs, lens) = unsafe {
+        (std::slice::from_raw_parts(ptrs, count), std::slice::from_raw_parts(lens, count))
+    };
+    ptrs.iter()
+        .zip(lens)
+        // SAFETY: `l` readable bytes at `p` per the contract.
+        .map(|(&p, &l)| unsafe { arg_bytes(p, l, name) })
+        .collect()
+}
+
+/// [`arg_buffers`] of UTF-8 strings, copied.
+///
+/// # Safety
+/// As [`arg_buffers`].
+pub(crate) unsafe fn arg_strings(
+    ptrs: *const *const c_char,
+    lens: *const usize,
+    count: usize,
+    name: &'static str,
+    lens_name: &'static str,
+) -> Result<Vec<String>, Failure> {
+    // SAFETY: forwarded contract.
+    let buffers = unsafe { arg_buffers(ptrs.cast::<*const u8>(), lens, count, name, lens_name) }?;
+    buffers
+        .into_iter()
+        .map(|b| {
+            std::str::from_utf8(b).map(str::to_owned).map_err(|e| {
+                Failure::new(pec_result::InvalidUtf8, format!("argument {name} is not UTF-8: {e}"))
+            })
+        })
+        .collect()
+}
+
 /// Moves a value to the heap and hands ownership to C.
 pub(crate) fn into_handle<T>(value: T) -> *mut T {
     Box::into_raw(Box::new(value))

@@ -9,8 +9,9 @@ use pec_core::smime::VerifyOptions;
 
 use crate::error::pec_result;
 use crate::ffi::{
-    Failure, Text, arg_bytes, arg_ref, arg_str, boundary, boundary_value, count_accessor,
-    free_handle, give_bytes, into_handle, opt_text, out, text_accessor, text_list_accessor,
+    Failure, Text, arg_buffers, arg_bytes, arg_ref, arg_str, boundary, boundary_value,
+    count_accessor, free_handle, give_bytes, into_handle, opt_text, out, text_accessor,
+    text_list_accessor,
 };
 use crate::verify::{pec_crl_store, pec_trust_store};
 
@@ -174,28 +175,9 @@ unsafe fn signed_index_args(
     crls: *const pec_crl_store,
 ) -> Result<(IndexSigners, VerifyOptions), Failure> {
     let mut named = IndexSigners::new();
-    if count > 0 {
-        if signers.is_null() {
-            return Err(Failure::null("signers"));
-        }
-        if signer_lens.is_null() {
-            return Err(Failure::null("signer_lens"));
-        }
-        if count > isize::MAX as usize / std::mem::size_of::<usize>() {
-            return Err(Failure::invalid("signer_count too large"));
-        }
-        // SAFETY: non-NULL arrays of `count` entries per the contract.
-        let (ptrs, lens) = unsafe {
-            (
-                std::slice::from_raw_parts(signers, count),
-                std::slice::from_raw_parts(signer_lens, count),
-            )
-        };
-        for (&p, &l) in ptrs.iter().zip(lens) {
-            // SAFETY: `l` readable bytes at `p` per the contract.
-            let cert = unsafe { arg_bytes(p, l, "signers[i]") }?;
-            named.add(cert)?;
-        }
+    // SAFETY: forwarded contract.
+    for cert in unsafe { arg_buffers(signers, signer_lens, count, "signers", "signer_lens") }? {
+        named.add(cert)?;
     }
     // SAFETY: NULL or live handles.
     let (trust, crls) = unsafe { (trust.as_ref(), crls.as_ref()) };

@@ -114,17 +114,59 @@ pub extern "C" fn pec_trust_store_add_dir(
     path_len: usize,
     out_added: *mut usize,
 ) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe {
+        add_from_path(store, path, path_len, out_added, |s: &mut pec_trust_store, p| {
+            let mut copy = s.inner.clone();
+            let n = copy.add_dir(p)?;
+            s.inner = copy;
+            Ok(n)
+        })
+    }
+}
+
+/// Adds the trust anchors of the file at `path` (`path_len` bytes of UTF-8) to `store`: a PEM
+/// bundle (every block a certificate) or one DER certificate, detected; `*out_added`
+/// receives how many were added (anchors already present are not counted). Nothing is added
+/// on error. Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_IO`,
+/// `PEC_RESULT_BAD_CERTIFICATE` (no certificate in the file, or one that does not parse).
+/// Blocks on the file read. Mutates `store`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_trust_store_add_file(
+    store: *mut pec_trust_store,
+    path: *const c_char,
+    path_len: usize,
+    out_added: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe {
+        add_from_path(store, path, path_len, out_added, |s: &mut pec_trust_store, p| {
+            pec_core::open::add_anchor_file(&mut s.inner, p)
+        })
+    }
+}
+
+/// The body of the `pec_*_store_add_dir`/`_add_file` functions: `add` on the store and the
+/// path, the count written to `*out_added` on success.
+///
+/// # Safety
+/// `store` is NULL or a live handle used by this thread only; `path` is NULL or readable for
+/// `path_len` bytes; `out_added` is NULL or writable.
+unsafe fn add_from_path<S>(
+    store: *mut S,
+    path: *const c_char,
+    path_len: usize,
+    out_added: *mut usize,
+    add: impl FnOnce(&mut S, &Path) -> pec_core::Result<usize>,
+) -> pec_result {
     boundary(|| {
-        // SAFETY: NULL or a live handle used by this thread only.
+        // SAFETY: per this function's contract.
         let s = unsafe { arg_mut(store, "store") }?;
         // SAFETY: `path_len` readable bytes.
         let path = unsafe { arg_str(path, path_len, "path") }?;
         // SAFETY: a valid out-parameter or NULL.
         let o = unsafe { out(out_added, "out_added") }?;
-        let mut copy = s.inner.clone();
-        let n = copy.add_dir(Path::new(path))?;
-        s.inner = copy;
-        o.set(n);
+        o.set(add(s, Path::new(path))?);
         Ok(())
     })
 }
@@ -193,6 +235,25 @@ pub extern "C" fn pec_crl_store_add(
         o.set(n);
         Ok(())
     })
+}
+
+/// Adds the CRLs of the file at `path` (`path_len` bytes of UTF-8; PEM or DER) to `store`;
+/// `*out_added` receives how many. Nothing is added on error. Errors:
+/// `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_IO`,
+/// `PEC_RESULT_BAD_CRL`. Blocks on the file read. Mutates `store`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_crl_store_add_file(
+    store: *mut pec_crl_store,
+    path: *const c_char,
+    path_len: usize,
+    out_added: *mut usize,
+) -> pec_result {
+    // SAFETY: pointers as documented.
+    unsafe {
+        add_from_path(store, path, path_len, out_added, |s: &mut pec_crl_store, p| {
+            pec_core::open::add_crl_file(&mut s.inner, p)
+        })
+    }
 }
 
 /// The number of CRLs in `store` (0 for NULL). Thread-safe with other readers.

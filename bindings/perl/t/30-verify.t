@@ -38,6 +38,12 @@ ok(!defined $r->provider, 'no index: no provider');
 
 # also with ca_pem and ca_path, and a reusable verifier
 is(Mail::PEC->verify($signed, ca_pem => slurp("$pki/root.pem"))->verdict, 'valid', 'ca_pem');
+# files of anchors are read by libpec (pec_core::open): PEM or DER alike
+is(Mail::PEC->verify($signed, ca_file => "$pki/root.der")->verdict, 'valid', 'ca_file in DER');
+is(Mail::PEC::Verifier->new->set_trust(ca_file => ["$pki/root.pem", "$pki/root.der"]), 1,
+   'the same anchor in PEM and DER counts once');
+my $no_cert = do { local $@; eval { Mail::PEC->verify($signed, ca_file => "$pki/root.crl.pem") }; $@ };
+is($no_cert && $no_cert->code, 405, 'a ca_file without a certificate: bad_certificate');
 my $capath = make_capath("$tmp/capath", "$pki/root.pem");
 my $v = Mail::PEC::Verifier->new(ca_path => $capath);
 is($v->verify($signed)->verdict, 'valid', 'ca_path');
@@ -77,6 +83,8 @@ $r = Mail::PEC->verify($revoked, ca_file => "$pki/root.pem", crl => ["$pki/pec-c
 is($r->verdict, 'invalid', 'revoked: invalid');
 ok($r->has_reason('revoked'), 'revoked');
 is($r->revocation, 'revoked', 'revocation revoked');
+$r = Mail::PEC::Verifier->new(ca_file => "$pki/root.pem")->set_crls("$pki/pec-ca.crl", slurp("$pki/root.crl.pem"));
+is($r, 2, 'set_crls: a DER file and PEM contents');
 $r = Mail::PEC->verify($signed, ca_file => "$pki/root.pem", crl => [slurp("$pki/crls.pem")]);
 is($r->verdict, 'valid', 'good with CRLs') or diag explain $r->reasons;
 is($r->revocation, 'good', 'revocation good');

@@ -33,6 +33,17 @@ is($e->code, 704, 'provider without domain: provider_config');
 $e = do { local $@; eval { Mail::PEC::Provider->new(name => 'X', domain => 'pec.x.it', bogus => 1) }; $@ };
 is($e->code, 103, 'unknown option');
 
+# the fields are checked by libpec as a provider file is (pec_provider_from_fields)
+for my $bad ([name => "A\nB", domain => 'pec.x.it'], [name => 'X', domain => 'pec x.it'],
+             [name => 'X', domain => 'pec.x.it', certified_domains => ['pec.x.it', 'not a domain']],
+             [name => 'X', domain => 'pec.x.it', certified_domains => [undef]],
+             [name => 'X', domain => 'pec.x.it', timezone => 'Mars/Olympus']) {
+    $e = do { local $@; eval { Mail::PEC::Provider->new(@$bad) }; $@ };
+    is($e && $e->code, 704, "provider fields refused: @$bad[2 .. $#$bad]");
+}
+$e = do { local $@; eval { Mail::PEC::Provider->new(name => 'X', domain => 'pec.x.it', index => 'nope') }; $@ };
+ok($e, 'index must be a Mail::PEC::Index');
+
 my $prov = Mail::PEC::Provider->new(name => 'X', domain => 'pec.x.it', certified_domains => ['pec.x.it']);
 $e = do { local $@; eval { $prov->build('nonsense', original => "From: a\@b.c\r\n\r\nx") }; $@ };
 is($e->code, 700, 'unknown kind');
@@ -52,6 +63,8 @@ is($e->code, 103, 'unknown verify option');
 
 $e = do { local $@; eval { Mail::PEC->verify("x", ca_file => '/nonexistent/ca.pem') }; $@ };
 is($e->code, 105, 'missing ca_file: io');
+$e = do { local $@; eval { Mail::PEC->verify("x", crl => ['/nonexistent/ca.crl']) }; $@ };
+is($e->code, 105, 'missing crl file: io');
 
 $e = do { local $@; eval { Mail::PEC::Certificate->info('not a certificate') }; $@ };
 is($e->code, 405, 'bad certificate');

@@ -9,8 +9,8 @@ use std::time::Duration;
 use pec_core::Error;
 use pec_core::index::{
     Directory, IndexSigners, LdapSource, ProviderDirectory, ProviderRecord as CoreRecord,
-    open_index, open_index_file,
 };
+use pec_core::open::{open_index, open_index_file};
 use pec_core::smime::VerifyOptions;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -140,18 +140,10 @@ fn signed_index_trust(
     for s in sources {
         match s {
             SignerSource::Bytes(b) => signers.add(&b)?,
-            SignerSource::Path(p) => {
-                let b = std::fs::read(&p).map_err(|e| Error::io(p.display(), &e))?;
-                signers.add(&b)?
-            }
+            SignerSource::Path(p) => pec_core::open::add_index_signer_file(&mut signers, &p)?,
         };
     }
-    let (trust, crls) = crate::verify::load_options(ca_file, ca_path, crl_files)?;
-    let opts = VerifyOptions {
-        trust: Arc::new(trust),
-        crls: crls.map(Arc::new),
-        ..VerifyOptions::default()
-    };
+    let opts = crate::verify::trust_sources(ca_file, ca_path, crl_files).verify_options()?;
     Ok((signers, opts))
 }
 

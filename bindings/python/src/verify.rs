@@ -2,15 +2,13 @@
 //! trust anchors, CRLs and optionally the providers index (docs/SPEC.md §7.3).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use pec_core::chain::TrustStore;
-use pec_core::revocation::CrlStore;
+use pec_core::open::TrustSources;
 use pec_core::smime::{
     ProviderSummary, SignerSummary, VerificationReport, VerifyOptions, VerifyTime,
 };
-use pec_core::{Error, verify_message};
+use pec_core::verify_message;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -218,34 +216,19 @@ fn parse_at(at: Option<&Bound<'_, PyAny>>) -> PyResult<VerifyTime> {
     Ok(VerifyTime::At(aware_datetime(at)?.with_timezone(&Utc)))
 }
 
-pub(crate) fn load_options(
+/// The trust-anchor and CRL options of `Verifier` and `Index.from_ldif*`, opened by the
+/// core's front-door services ([`pec_core::open`]).
+pub(crate) fn trust_sources(
     ca_file: Option<PathBuf>,
     ca_path: Option<PathBuf>,
     crl_files: Vec<PathBuf>,
-) -> Result<(TrustStore, Option<CrlStore>), Error> {
-    let mut trust = TrustStore::new();
-    if let Some(file) = ca_file {
-        let bytes = std::fs::read(&file).map_err(|e| Error::io(file.display(), &e))?;
-        if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-            trust.add_pem_bundle(&bytes)?;
-        } else {
-            trust.add_der(&bytes)?;
-        }
+) -> TrustSources {
+    TrustSources {
+        ca_files: ca_file.into_iter().collect(),
+        ca_paths: ca_path.into_iter().collect(),
+        crl_files,
+        fetch_crls: false,
     }
-    if let Some(dir) = ca_path {
-        trust.add_dir(&dir)?;
-    }
-    let crls = if crl_files.is_empty() {
-        None
-    } else {
-        let mut store = CrlStore::new();
-        for file in crl_files {
-            let bytes = std::fs::read(&file).map_err(|e| Error::io(file.display(), &e))?;
-            store.add(&bytes)?;
-        }
-        Some(store)
-    };
-    Ok((trust, crls))
 }
 
 #[pymethods]
@@ -266,16 +249,9 @@ impl Verifier {
     ) -> PyResult<Self> {
         let time = parse_at(at)?;
         let directory = index.map(|i| i.directory());
-        let (trust, crls) = detached(py, move || load_options(ca_file, ca_path, crl_files))?;
-        Ok(Verifier {
-            opts: VerifyOptions {
-                trust: Arc::new(trust),
-                crls: crls.map(Arc::new),
-                index: directory,
-                time,
-                now: None,
-            },
-        })
+        let sources = trust_sources(ca_file, ca_path, crl_files);
+        let opened = detached(py, move || sources.verify_options())?;
+        Ok(Verifier { opts: VerifyOptions { index: directory, time, ..opened } })
     }
 
     /// Verifies a signed message given as `bytes`, with the GIL released; returns a

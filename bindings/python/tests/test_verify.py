@@ -147,3 +147,28 @@ def test_edited_real_envelope_is_tampered() -> None:
     r = pec.verify(data, ca_path="/etc/ssl/certs", at="signing-time")
     assert r.verdict == "invalid"
     assert "content-mismatch" in r.reasons or "bad-signature" in r.reasons
+
+
+def test_trust_and_crl_files_pem_or_der(pki: Pki, tmp_path: pathlib.Path) -> None:
+    """Files are opened by the core (pec_core::open): a DER anchor like a PEM one, a DER CRL
+    like a PEM one; a file holding no certificate is an error, not an empty trust store."""
+    import base64
+    import ssl
+
+    der = tmp_path / "root.der"
+    der.write_bytes(ssl.PEM_cert_to_DER_cert(pki.root.read_text()))
+    r = pec.verify(signed(pki), ca_file=der, crl_files=pki.crls)
+    assert r.verdict == "valid", r.reasons
+    assert r.revocation == "good"
+    crl_ders = []
+    for i, crl in enumerate(pki.crls):
+        body = "".join(line for line in crl.read_text().splitlines() if "-----" not in line)
+        crl_der = tmp_path / f"crl{i}.der"
+        crl_der.write_bytes(base64.b64decode(body))
+        crl_ders.append(crl_der)
+    assert pec.verify(signed(pki), ca_file=der, crl_files=crl_ders).revocation == "good"
+    empty = tmp_path / "empty.pem"
+    empty.write_bytes(b"")
+    with pytest.raises(pec.PecError) as e:
+        pec.Verifier(ca_file=empty)
+    assert e.value.code == 405

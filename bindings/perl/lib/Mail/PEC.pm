@@ -123,7 +123,7 @@ L<Mail::PEC::Verifier>):
 
 =item ca_file => $path | [$path, ...]
 
-PEM file(s) of trust anchors.
+File(s) of trust anchors: PEM bundles or DER certificates (read by libpec).
 
 =item ca_pem => $pem | [$pem, ...]
 

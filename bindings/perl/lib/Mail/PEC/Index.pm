@@ -15,17 +15,17 @@ my %OPEN_OPTIONS = map { $_ => 1 } qw(index_signers ca_file ca_pem ca_path crl);
 sub _list     { Mail::PEC::Verifier::_list(@_) }
 sub _contents { Mail::PEC::Verifier::_contents(@_) }
 
-# The index signers, trust anchors (PEM contents, directories) and CRLs of from_ldif*.
+# The index signers, trust anchors (PEM contents, files, directories) and CRLs (contents,
+# files) of from_ldif*; files of anchors and CRLs are read by libpec.
 sub _open_args {
     my (%o) = @_;
     for my $k (keys %o) {
         Mail::PEC::Error->throw(103, "unknown index option '$k'") unless $OPEN_OPTIONS{$k};
     }
     my @signers = map { _contents($_) } _list($o{index_signers});
-    my @pems = ((map { Mail::PEC::_slurp($_) } _list($o{ca_file})), _list($o{ca_pem}));
-    my @dirs = _list($o{ca_path});
-    my @crls = map { _contents($_) } _list($o{crl});
-    return (\@signers, \@pems, \@dirs, \@crls);
+    my ($pems, $files, $dirs) = Mail::PEC::Verifier::_trust_args(%o);
+    my ($crls, $crl_files) = Mail::PEC::Verifier::_crl_args(_list($o{crl}));
+    return (\@signers, $pems, $files, $dirs, $crls, $crl_files);
 }
 
 sub from_ldif {

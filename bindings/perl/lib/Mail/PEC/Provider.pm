@@ -14,14 +14,6 @@ my %BUILD = map { $_ => 1 }
     qw(time utc_offset original envelope recipients receipt_type error error_text timeout
        smtp_sender smtp_recipients identifier signer);
 
-# A TOML basic string.
-sub _toml_string {
-    my ($s) = @_;
-    $s =~ s/(["\\])/\\$1/g;
-    $s =~ s/([\x00-\x1f\x7f])/sprintf('\\u%04X', ord $1)/ge;
-    return qq{"$s"};
-}
-
 sub new {
     my ($class, %o) = @_;
     for my $k (keys %o) {
@@ -30,14 +22,10 @@ sub new {
     for my $k (qw(name domain)) {
         Mail::PEC::Error->throw(704, "provider option '$k' is required") unless defined $o{$k};
     }
-    my $toml = 'name = ' . _toml_string($o{name}) . "\n"
-        . 'domain = ' . _toml_string($o{domain}) . "\n";
     my @domains = ref $o{certified_domains} eq 'ARRAY' ? @{ $o{certified_domains} }
                 : defined $o{certified_domains} ? ($o{certified_domains}) : ();
-    $toml .= 'certified_domains = [' . join(', ', map { _toml_string($_) } @domains) . "]\n";
-    $toml .= 'timezone = ' . _toml_string($o{timezone}) . "\n" if defined $o{timezone};
-    my $self = $class->_from_toml($toml);
-    $self->set_index($o{index}) if defined $o{index};
+    Mail::PEC::Error->throw(704, 'certified_domains holds undef') if grep { !defined } @domains;
+    my $self = $class->_from_fields($o{name}, $o{domain}, \@domains, $o{timezone}, $o{index});
     $self->set_max_size($o{max_size}) if defined $o{max_size};
     return $self;
 }

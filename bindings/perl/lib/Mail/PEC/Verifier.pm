@@ -17,12 +17,34 @@ sub _list {
     return ref $v eq 'ARRAY' ? @$v : ($v);
 }
 
-# A file name or the contents themselves (PEM/DER bytes).
-sub _contents {
+# Whether a value of a "file name or contents" list is contents (PEM/DER bytes).
+sub _is_contents {
     my ($v) = @_;
     Mail::PEC::Error->throw(100, 'undef in a list of files') unless defined $v;
-    return $v if $v =~ /-----BEGIN / || $v =~ /[\x00-\x08\x0e-\x1f\x7f-\xff]/;
-    return Mail::PEC::_slurp($v);
+    return $v =~ /-----BEGIN / || $v =~ /[\x00-\x08\x0e-\x1f\x7f-\xff]/;
+}
+
+# A file name or the contents themselves (PEM/DER bytes): the contents.
+sub _contents {
+    my ($v) = @_;
+    return _is_contents($v) ? $v : Mail::PEC::_slurp($v);
+}
+
+# Trust anchors as the XS takes them: PEM contents, files and directories (files are read
+# by libpec: PEM or DER).
+sub _trust_args {
+    my (%o) = @_;
+    return ([ _list($o{ca_pem}) ], [ _list($o{ca_file}) ], [ _list($o{ca_path}) ]);
+}
+
+# CRLs given as file names or contents: (contents, files), the files read by libpec.
+sub _crl_args {
+    my (@crls) = @_;
+    my (@bytes, @files);
+    for my $c (@crls) {
+        if (_is_contents($c)) { push @bytes, $c } else { push @files, $c }
+    }
+    return (\@bytes, \@files);
 }
 
 sub new {
@@ -31,11 +53,10 @@ sub new {
         Mail::PEC::Error->throw(103, "unknown verify option '$k'") unless $OPTIONS{$k};
     }
     my $self = $class->_new;
-    my @pems = ((map { Mail::PEC::_slurp($_) } _list($opts{ca_file})), _list($opts{ca_pem}));
-    my @dirs = _list($opts{ca_path});
-    $self->_set_trust(\@pems, \@dirs) if @pems || @dirs;
-    my @crls = map { _contents($_) } _list($opts{crl});
-    $self->_set_crls(\@crls) if @crls;
+    my ($pems, $files, $dirs) = _trust_args(%opts);
+    $self->_set_trust($pems, $files, $dirs) if @$pems || @$files || @$dirs;
+    my ($crls, $crl_files) = _crl_args(_list($opts{crl}));
+    $self->_set_crls($crls, $crl_files) if @$crls || @$crl_files;
     $self->set_index($opts{index}) if defined $opts{index};
     $self->set_time($opts{at}) if defined $opts{at};
     return $self;
@@ -43,14 +64,13 @@ sub new {
 
 sub set_trust {
     my ($self, %opts) = @_;
-    my @pems = ((map { Mail::PEC::_slurp($_) } _list($opts{ca_file})), _list($opts{ca_pem}));
-    return $self->_set_trust(\@pems, [ _list($opts{ca_path}) ]);
+    return $self->_set_trust(_trust_args(%opts));
 }
 
 sub set_crls {
     my ($self, @crls) = @_;
     @crls = @{ $crls[0] } if @crls == 1 && ref $crls[0] eq 'ARRAY';
-    return $self->_set_crls([ map { _contents($_) } @crls ]);
+    return $self->_set_crls(_crl_args(@crls));
 }
 
 sub set_time {
@@ -101,7 +121,8 @@ L<Mail::PEC/verify>. Without trust anchors nothing is trusted (C<untrusted-chain
 
 =item set_trust(ca_file => ..., ca_pem => ..., ca_path => ...)
 
-Replaces the trust anchors; returns how many were loaded.
+Replaces the trust anchors (C<ca_file>: PEM bundles or DER certificates, read by libpec);
+returns how many were loaded.
 
 =item set_crls(@files_or_bytes)
 
