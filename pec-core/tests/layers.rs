@@ -32,8 +32,9 @@ const LAYERS: &[&[&str]] = &[
     &["chain"],
     &["signer", "pkcs11"],
     &["smime"],
-    // message level: verification (and signed index loading), checks, providers, building
-    &["verify", "checks", "provider", "build"],
+    // message level: verification (and signed index loading), checks, providers, building;
+    // the wire view (JSON of every door, feature `view`)
+    &["verify", "checks", "provider", "build", "view"],
 ];
 
 /// Items the crate root re-exports, by the module they come from.
