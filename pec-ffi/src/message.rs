@@ -7,6 +7,7 @@ use pec_core::PecMessage;
 use pec_core::daticert::Daticert;
 
 use crate::error::pec_result;
+use crate::pec_bytes;
 use crate::ffi::{
     Failure, Text, arg_bytes, arg_ref, arg_str, boundary, boundary_value, count_accessor,
     free_handle, give_bytes, give_text, into_handle, opt_text, out, text_accessor,
@@ -392,6 +393,28 @@ pub extern "C" fn pec_message_hash_sha1(
 ) -> pec_result {
     // SAFETY: pointers as documented.
     unsafe { text_list_accessor(message, i, out, out_len, |m| &m.hash_values) }
+}
+
+/// The message as the JSON of `pec inspect --json` (the wire view, `pec_core::view`: the
+/// same keys and values every door prints; daticert under its Italian names). On success
+/// `*out_json` receives a new `pec_bytes` the caller owns (`pec_bytes_free`): UTF-8, pretty
+/// printed, keys sorted, no trailing newline, no NUL. The message's bytes are read again for
+/// it (nothing is kept at parse time). Errors: `PEC_RESULT_NULL_PARAMETER`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_message_to_json(
+    message: *const pec_message,
+    out_json: *mut *mut pec_bytes,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle, only read.
+        let m = unsafe { arg_ref(message, "message") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_json, "out_json") }?;
+        let parsed = PecMessage::parse(&m.raw)?;
+        let json = pec_core::view::message_json(&parsed);
+        o.set(into_handle(pec_bytes::new(json.into_bytes())));
+        Ok(())
+    })
 }
 
 /// The certification data (`daticert.xml`) of the message: `*out` receives a view owned by
