@@ -402,7 +402,11 @@ impl ErrorView {
     /// The view of an error.
     pub fn new(e: &Error) -> Self {
         ErrorView {
-            error: ErrorBody { code: e.code().as_u32(), message: e.to_string(), name: e.code().name() },
+            error: ErrorBody {
+                code: e.code().as_u32(),
+                message: e.to_string(),
+                name: e.code().name(),
+            },
         }
     }
 }
@@ -450,7 +454,8 @@ Content-Type: text/plain\r\n\r\nbody\r\n";
             email: None,
             der: vec![1],
         });
-        r.provider = Some(crate::report::ProviderSummary { name: "P".into(), mail_receipt: "m".into() });
+        r.provider =
+            Some(crate::report::ProviderSummary { name: "P".into(), mail_receipt: "m".into() });
         assert_sorted(&ReportView::new(&r));
         assert!(report_json(&r).contains("\"not_before\": \"1970-01-01T00:00:00Z\""));
         let rec = ProviderRecord {

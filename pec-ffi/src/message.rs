@@ -7,12 +7,12 @@ use pec_core::PecMessage;
 use pec_core::daticert::Daticert;
 
 use crate::error::pec_result;
-use crate::pec_bytes;
 use crate::ffi::{
     Failure, Text, arg_bytes, arg_ref, arg_str, boundary, boundary_value, count_accessor,
     free_handle, give_bytes, give_text, into_handle, opt_text, out, text_accessor,
     text_list_accessor, value_accessor,
 };
+use crate::pec_bytes;
 
 /// A parsed message (a PEC envelope or notification, or ordinary mail). Owns a copy of the
 /// bytes it was parsed from; everything it hands out is a view valid until
