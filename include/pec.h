@@ -686,6 +686,13 @@ pec_result pec_index_lookup_name(const pec_index *index,
 // Releases a record (NULL is a no-op); its views become invalid.
 void pec_provider_record_free(pec_provider_record *record);
 
+// The record as the JSON of `pec index lookup --json` (the wire view, `pec_core::view`:
+// `cert_hashes`, `dn`, `mail_receipt`, `managed_domains`, `name`, `unit`). On success
+// `*out_json` receives a new `pec_bytes` the caller owns (`pec_bytes_free`): UTF-8, pretty
+// printed, keys sorted, no trailing newline, no NUL. Errors: `PEC_RESULT_NULL_PARAMETER`.
+// Thread-safe.
+pec_result pec_provider_record_to_json(const pec_provider_record *record, pec_bytes **out_json);
+
 // The entry's DN. View owned by the record. Thread-safe.
 pec_result pec_provider_record_dn(const pec_provider_record *record,
                                   const char **out,
@@ -869,6 +876,13 @@ pec_result pec_message_hash_sha1(const pec_message *message,
                                  size_t i,
                                  const char **out,
                                  size_t *out_len);
+
+// The message as the JSON of `pec inspect --json` (the wire view, `pec_core::view`: the
+// same keys and values every door prints; daticert under its Italian names). On success
+// `*out_json` receives a new `pec_bytes` the caller owns (`pec_bytes_free`): UTF-8, pretty
+// printed, keys sorted, no trailing newline, no NUL. The message's bytes are read again for
+// it (nothing is kept at parse time). Errors: `PEC_RESULT_NULL_PARAMETER`. Thread-safe.
+pec_result pec_message_to_json(const pec_message *message, pec_bytes **out_json);
 
 // The certification data (`daticert.xml`) of the message: `*out` receives a view owned by
 // the message (do NOT free it; valid until `pec_message_free`), or NULL when the message
@@ -1133,6 +1147,12 @@ pec_result pec_verifier_verify(const pec_verifier *verifier,
                                const uint8_t *bytes,
                                size_t len,
                                pec_report **out_report);
+
+// The report as the JSON of `pec verify --json` (the wire view, `pec_core::view`: the same
+// keys and values every door prints; instants RFC 3339 UTC). On success `*out_json` receives
+// a new `pec_bytes` the caller owns (`pec_bytes_free`): UTF-8, pretty printed, keys sorted,
+// no trailing newline, no NUL. Errors: `PEC_RESULT_NULL_PARAMETER`. Thread-safe.
+pec_result pec_report_to_json(const pec_report *report, pec_bytes **out_json);
 
 // Releases a report (NULL is a no-op); its views become invalid.
 void pec_report_free(pec_report *report);

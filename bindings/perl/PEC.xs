@@ -156,6 +156,16 @@ pec_take_bytes(pTHX_ pec_bytes *b)
     return sv;
 }
 
+/* Takes a pec_bytes holding UTF-8 text (the JSON of the wire view): a Perl character string
+ * (flagged UTF-8 when not ASCII); releases it. */
+static SV *
+pec_take_text(pTHX_ pec_bytes *b)
+{
+    SV *sv = pec_text(aTHX_ (const char *)pec_bytes_data(b), pec_bytes_len(b));
+    pec_bytes_free(b);
+    return sv;
+}
+
 /* A byte string argument (bytes: a character string with wide characters is refused). */
 static const char *
 pec_arg_bytes(pTHX_ SV *sv, STRLEN *len, const char *var)
@@ -901,6 +911,17 @@ daticert(self)
   OUTPUT:
     RETVAL
 
+SV *
+to_json(self)
+    pec_message *self
+  PREINIT:
+    pec_bytes *json = NULL;
+  CODE:
+    PEC_CHECK(pec_message_to_json(self, &json));
+    RETVAL = pec_take_text(aTHX_ json);
+  OUTPUT:
+    RETVAL
+
 void
 DESTROY(self)
     SV *self
@@ -1044,6 +1065,13 @@ _verify(self, bytes)
     PEC_CHECK(pec_verifier_verify(self, (const uint8_t *)p, len, &r));
     rv = pec_new_hashref(aTHX_ &hv);
     rc = pec_report_fill(aTHX_ r, hv);
+    if (rc == PEC_RESULT_OK) {
+        /* the wire view, for Mail::PEC::Report->to_json */
+        pec_bytes *json = NULL;
+        rc = pec_report_to_json(r, &json);
+        if (rc == PEC_RESULT_OK)
+            hv_stores(hv, "_json", pec_take_text(aTHX_ json));
+    }
     pec_report_free(r);
     PEC_CHECK(rc);
     RETVAL = SvREFCNT_inc(rv);

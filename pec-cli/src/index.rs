@@ -8,10 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use pec_core::Error;
-use pec_core::index::{IndexSigners, ProviderDirectory, ProviderRecord};
+use pec_core::index::{IndexSigners, ProviderDirectory};
 use pec_core::open::TrustSources;
 use pec_core::smime::VerifyOptions;
-use serde_json::{Value, json};
 
 use crate::output::print_error;
 
@@ -111,7 +110,8 @@ fn lookup(a: &LookupArgs) -> ExitCode {
     match found {
         Some(r) => {
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&record_json(&r)).unwrap_or_default());
+                // the wire view (`pec_core::view::IndexRecordView`, contract)
+                println!("{}", pec_core::view::index_record_json(&r));
             } else {
                 println!("{} ({})", r.name, r.dn);
                 println!("  mailReceipt:    {}", r.mail_receipt);
@@ -143,18 +143,6 @@ fn cert_der(bytes: &[u8]) -> Result<Vec<u8>, Error> {
         }
     }
     Ok(bytes.to_vec())
-}
-
-/// The JSON of a provider record (contract of `pec index lookup --json`).
-pub fn record_json(r: &ProviderRecord) -> Value {
-    json!({
-        "name": r.name,
-        "mail_receipt": r.mail_receipt,
-        "managed_domains": r.managed_domains,
-        "cert_hashes": r.cert_hashes,
-        "unit": r.unit,
-        "dn": r.dn,
-    })
 }
 
 /// Who may sign a `.p7m` index, and the trust its signature is verified against.

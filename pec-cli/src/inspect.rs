@@ -5,10 +5,8 @@ use std::process::ExitCode;
 
 use pec_core::PecMessage;
 use pec_core::crypto::sha256_hex;
-use pec_core::daticert::Daticert;
-use serde_json::{Value, json};
 
-use crate::output::{opt, print_error};
+use crate::output::print_error;
 
 /// Arguments of `pec inspect`.
 #[derive(Debug, clap::Args)]
@@ -36,53 +34,13 @@ pub fn run(a: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let v = message_json(&msg);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        // the wire view (`pec_core::view::MessageView`, contract: keys are stable)
+        println!("{}", pec_core::view::message_json(&msg));
     } else {
         print_text(&msg);
     }
     ExitCode::SUCCESS
-}
-
-/// The JSON object of `pec inspect --json` (contract: keys are stable).
-pub fn message_json(m: &PecMessage<'_>) -> Value {
-    json!({
-        "kind": m.kind.as_ref().map(|k| k.as_str().to_string()),
-        "receipt_type": m.receipt_type.as_ref().map(|r| r.as_str().to_string()),
-        "security_error": m.security_error,
-        "message_id": opt(&m.message_id),
-        "identificativo": opt(&m.identificativo),
-        "msgid": opt(&m.msgid),
-        "subject": opt(&m.subject),
-        "signed": m.signed.is_some(),
-        "daticert": m.daticert.as_ref().map(daticert_json),
-        "original": m.original.as_ref().map(|o| json!({"size": o.len(), "sha256": sha256_hex(o)})),
-        "hash_parts": m.hash_parts.iter().map(|h| json!({"filename": h.filename, "sha1": h.sha1})).collect::<Vec<_>>(),
-        "warnings": m.warnings,
-        "signed_scope": m.signed_scope.map(|s| s.as_str()),
-        "header_kind": m.header_kind.as_ref().map(|k| k.as_str().to_string()),
-    })
-}
-
-/// The `daticert` object (Italian keys, wire values).
-pub fn daticert_json(d: &Daticert) -> Value {
-    json!({
-        "tipo": d.kind.as_ref().map(|k| k.as_str().to_string()),
-        "errore": d.error.as_str(),
-        "mittente": d.sender,
-        "destinatari": d.recipients.iter().map(|r| json!({"address": r.address, "tipo": r.kind.as_str()})).collect::<Vec<_>>(),
-        "risposte": d.reply_to,
-        "oggetto": opt(&d.subject),
-        "gestore_emittente": d.issuer,
-        "data": {"giorno": d.date.day, "ora": d.date.time, "zona": d.date.zone},
-        "identificativo": d.identifier,
-        "msgid": opt(&d.msgid),
-        "ricevuta": d.receipt_type.as_ref().map(|r| r.as_str().to_string()),
-        "consegna": opt(&d.delivery),
-        "ricezione": d.received,
-        "errore_esteso": opt(&d.extended_error),
-    })
 }
 
 fn print_text(m: &PecMessage<'_>) {

@@ -1,11 +1,13 @@
-//! Output helpers: the error object on stderr, JSON.
+//! Output helpers: the error object on stderr, JSON. Every JSON object the command prints
+//! is a view of `pec_core::view`, the one definition the C ABI, Python and Perl share.
 
 use pec_core::Error;
-use serde_json::{Value, json};
+use pec_core::view::ErrorView;
+use serde_json::Value;
 
 /// The JSON error object printed on stderr: `{"error": {"code", "name", "message"}}`.
 pub fn error_json(e: &Error) -> Value {
-    json!({"error": {"code": e.code().as_u32(), "name": e.code().name(), "message": e.to_string()}})
+    serde_json::to_value(ErrorView::new(e)).unwrap_or_default()
 }
 
 /// Prints an error (JSON when `json`, else text) on stderr.
@@ -14,13 +16,5 @@ pub fn print_error(e: &Error, json: bool) {
         eprintln!("{}", error_json(e));
     } else {
         eprintln!("pec: error {} ({}): {e}", e.code().as_u32(), e.code().name());
-    }
-}
-
-/// An optional string as JSON.
-pub fn opt<T: AsRef<str>>(v: &Option<T>) -> Value {
-    match v {
-        Some(s) => Value::String(s.as_ref().to_string()),
-        None => Value::Null,
     }
 }

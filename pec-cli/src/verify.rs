@@ -10,12 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chrono::{DateTime, Utc};
 use pec_core::open::TrustSources;
 use pec_core::smime::{Verdict, VerificationReport, VerifyOptions, VerifyTime};
 use pec_core::timeref::TimeReference;
+use pec_core::view::ReportView;
 use pec_core::{Error, verify_message};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::output::{error_json, print_error};
 
@@ -91,8 +91,7 @@ fn verify_one(a: &Args, file: &Path, opts: &VerifyOptions) -> u8 {
     match read_and_verify(file, opts) {
         Ok(report) => {
             if a.json {
-                let v = report_json(&report);
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                println!("{}", pec_core::view::report_json(&report));
             } else {
                 print_text(&report);
             }
@@ -171,37 +170,11 @@ fn options(a: &Args) -> Result<VerifyOptions, Error> {
     Ok(opts)
 }
 
-fn time_json(t: &Option<DateTime<Utc>>) -> Value {
-    t.map(|t| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
-        .unwrap_or(Value::Null)
-}
-
-/// The JSON report of `pec verify --json` (contract: keys are stable).
+/// The JSON report of `pec verify --json`: the wire view
+/// (`pec_core::view::ReportView`, contract: keys are stable), as a value (many files add a
+/// `file` key).
 pub fn report_json(r: &VerificationReport) -> Value {
-    json!({
-        "verdict": r.verdict.as_str(),
-        "reasons": r.reasons.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
-        "digest": r.digest.map(|d| d.name()),
-        "weak_digest": r.weak_digest,
-        "signing_time": time_json(&r.signing_time),
-        "evaluated_at": time_json(&r.evaluated_at),
-        "signer": r.signer.as_ref().map(|s| json!({
-            "subject": s.subject,
-            "issuer": s.issuer,
-            "serial": s.serial,
-            "sha1": s.sha1,
-            "not_before": time_json(&s.not_before),
-            "not_after": time_json(&s.not_after),
-            "email": s.email,
-        })),
-        "chain": r.chain,
-        "revocation": r.revocation.as_str(),
-        "provider": r.provider.as_ref().map(|p| json!({"name": p.name, "mail_receipt": p.mail_receipt})),
-        "canonicalized": r.canonicalized,
-        "time_source": r.time_source.as_str(),
-        "signed_scope": r.signed_scope.map(|s| s.as_str()),
-        "weaknesses": r.weaknesses.iter().map(|w| w.as_str()).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(ReportView::new(r)).unwrap_or_default()
 }
 
 fn print_text(r: &VerificationReport) {

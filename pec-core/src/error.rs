@@ -340,6 +340,10 @@ impl HsmError {
     }
 }
 
+/// Providers index errors: [`DirectoryError`] under its index name (one vocabulary: "index"
+/// in every public name; the older name stays).
+pub use self::DirectoryError as IndexError;
+
 /// Providers index errors.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

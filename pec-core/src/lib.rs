@@ -39,6 +39,8 @@ pub mod signer;
 pub mod smime;
 pub mod timeref;
 pub mod verify;
+#[cfg(feature = "view")]
+pub mod view;
 mod x509;
 
 pub mod index {

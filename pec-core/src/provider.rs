@@ -201,6 +201,11 @@ impl Provider {
         self
     }
 
+    /// [`Provider::with_directory`] under the index name (one vocabulary: "index").
+    pub fn with_index(self, index: Arc<dyn ProviderDirectory>) -> Provider {
+        self.with_directory(index)
+    }
+
     /// Sets the time zone used when a build is given no time.
     pub fn with_timezone(mut self, tz: chrono_tz::Tz) -> Provider {
         self.timezone = Some(tz);

@@ -33,8 +33,8 @@ const LAYERS: &[&[&str]] = &[
     &["signer", "pkcs11"],
     &["smime"],
     // message level: verification (and signed index loading), checks, providers, building;
-    // mail security around PEC (TLS maps from the index, DKIM)
-    &["verify", "open", "checks", "provider", "build", "mailsec"],
+    // mail security around PEC (TLS maps from the index, DKIM); the wire view (feature `view`)
+    &["verify", "open", "checks", "provider", "build", "mailsec", "view"],
     // the three points and the timers as pure decisions (no I/O, clock or keys)
     &["points"],
 ];

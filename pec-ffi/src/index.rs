@@ -360,6 +360,27 @@ pub extern "C" fn pec_provider_record_free(record: *mut pec_provider_record) {
     })
 }
 
+/// The record as the JSON of `pec index lookup --json` (the wire view, `pec_core::view`:
+/// `cert_hashes`, `dn`, `mail_receipt`, `managed_domains`, `name`, `unit`). On success
+/// `*out_json` receives a new `pec_bytes` the caller owns (`pec_bytes_free`): UTF-8, pretty
+/// printed, keys sorted, no trailing newline, no NUL. Errors: `PEC_RESULT_NULL_PARAMETER`.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_provider_record_to_json(
+    record: *const pec_provider_record,
+    out_json: *mut *mut crate::pec_bytes,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle, only read.
+        let r = unsafe { arg_ref(record, "record") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_json, "out_json") }?;
+        let json = pec_core::view::index_record_json(&r.record);
+        o.set(into_handle(crate::pec_bytes::new(json.into_bytes())));
+        Ok(())
+    })
+}
+
 /// The entry's DN. View owned by the record. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn pec_provider_record_dn(

@@ -12,6 +12,7 @@ use crate::ffi::{
     free_handle, give_bytes, give_text, into_handle, opt_text, out, text_accessor,
     text_list_accessor, value_accessor,
 };
+use crate::pec_bytes;
 
 /// A parsed message (a PEC envelope or notification, or ordinary mail). Owns a copy of the
 /// bytes it was parsed from; everything it hands out is a view valid until
@@ -392,6 +393,28 @@ pub extern "C" fn pec_message_hash_sha1(
 ) -> pec_result {
     // SAFETY: pointers as documented.
     unsafe { text_list_accessor(message, i, out, out_len, |m| &m.hash_values) }
+}
+
+/// The message as the JSON of `pec inspect --json` (the wire view, `pec_core::view`: the
+/// same keys and values every door prints; daticert under its Italian names). On success
+/// `*out_json` receives a new `pec_bytes` the caller owns (`pec_bytes_free`): UTF-8, pretty
+/// printed, keys sorted, no trailing newline, no NUL. The message's bytes are read again for
+/// it (nothing is kept at parse time). Errors: `PEC_RESULT_NULL_PARAMETER`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_message_to_json(
+    message: *const pec_message,
+    out_json: *mut *mut pec_bytes,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle, only read.
+        let m = unsafe { arg_ref(message, "message") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_json, "out_json") }?;
+        let parsed = PecMessage::parse(&m.raw)?;
+        let json = pec_core::view::message_json(&parsed);
+        o.set(into_handle(pec_bytes::new(json.into_bytes())));
+        Ok(())
+    })
 }
 
 /// The certification data (`daticert.xml`) of the message: `*out` receives a view owned by

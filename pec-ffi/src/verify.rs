@@ -406,7 +406,7 @@ pub extern "C" fn pec_verifier_verify(
         // SAFETY: a valid out-parameter or NULL.
         let o = unsafe { out(out_report, "out_report") }?;
         let report = pec_core::verify_message(bytes, &v.options)?;
-        o.set(into_handle(pec_report::from_core(&report)));
+        o.set(into_handle(pec_report::from_core(report)));
         Ok(())
     })
 }
@@ -432,6 +432,8 @@ pub struct pec_report {
     time_source: Text,
     signed_scope: Option<Text>,
     weaknesses: Vec<Text>,
+    /// The report itself, for `pec_report_to_json`.
+    core: VerificationReport,
 }
 
 #[derive(Debug)]
@@ -447,7 +449,7 @@ struct Signer {
 }
 
 impl pec_report {
-    fn from_core(r: &VerificationReport) -> pec_report {
+    fn from_core(r: VerificationReport) -> pec_report {
         use pec_core::smime::Verdict;
         pec_report {
             verdict: match r.verdict {
@@ -480,8 +482,29 @@ impl pec_report {
             time_source: Text::new(r.time_source.as_str()),
             signed_scope: opt_text(r.signed_scope.map(|x| x.as_str())),
             weaknesses: r.weaknesses.iter().map(|w| Text::new(w.as_str())).collect(),
+            core: r,
         }
     }
+}
+
+/// The report as the JSON of `pec verify --json` (the wire view, `pec_core::view`: the same
+/// keys and values every door prints; instants RFC 3339 UTC). On success `*out_json` receives
+/// a new `pec_bytes` the caller owns (`pec_bytes_free`): UTF-8, pretty printed, keys sorted,
+/// no trailing newline, no NUL. Errors: `PEC_RESULT_NULL_PARAMETER`. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_report_to_json(
+    report: *const pec_report,
+    out_json: *mut *mut crate::pec_bytes,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle, only read.
+        let r = unsafe { arg_ref(report, "report") }?;
+        // SAFETY: a valid out-parameter or NULL.
+        let o = unsafe { out(out_json, "out_json") }?;
+        let json = pec_core::view::report_json(&r.core);
+        o.set(into_handle(crate::pec_bytes::new(json.into_bytes())));
+        Ok(())
+    })
 }
 
 /// Releases a report (NULL is a no-op); its views become invalid.

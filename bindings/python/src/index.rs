@@ -77,6 +77,19 @@ impl ProviderRecord {
         self.managed_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
 
+    /// The record as the JSON of `pec index lookup --json` (a `str`): the wire view every
+    /// door prints (`pec_core::view::IndexRecordView`).
+    fn to_json(&self) -> String {
+        pec_core::view::to_json(&pec_core::view::IndexRecordView {
+            cert_hashes: &self.cert_hashes,
+            dn: &self.dn,
+            mail_receipt: &self.mail_receipt,
+            managed_domains: &self.managed_domains,
+            name: &self.name,
+            unit: self.unit.as_deref(),
+        })
+    }
+
     fn __repr__(&self) -> String {
         format!("<pec.ProviderRecord name={:?} domains={}>", self.name, self.managed_domains.len())
     }

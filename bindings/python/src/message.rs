@@ -468,6 +468,22 @@ impl Message {
         self.raw.clone_ref(py)
     }
 
+    /// The message as the JSON of `pec inspect --json` (a `str`): the wire view every door
+    /// prints (`pec_core::view`; daticert under its Italian names, keys sorted). The bytes
+    /// are parsed again for it.
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        let raw = self.raw.bind(py).as_bytes();
+        maybe_detached(py, raw.len() >= DETACH_THRESHOLD, || {
+            Ok(pec_core::view::message_json(&PecMessage::parse(raw)?))
+        })
+    }
+
+    /// `json.loads(self.to_json())`: the same view as a `dict`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.to_json(py)?;
+        py.import("json")?.call_method1("loads", (text,))
+    }
+
     /// Whether this is a PEC system message (an envelope or a notification).
     fn is_pec(&self) -> bool {
         self.kind.is_some()

@@ -145,11 +145,15 @@ pub struct Report {
     /// sorted; empty when none.
     #[pyo3(get)]
     weaknesses: Vec<&'static str>,
+    /// The report itself, for `to_json`.
+    core: VerificationReport,
 }
 
 impl Report {
     fn from_core(py: Python<'_>, r: VerificationReport) -> PyResult<Report> {
+        let core = r.clone();
         Ok(Report {
+            core,
             verdict: r.verdict.as_str(),
             reasons: r.reasons.iter().map(|x| x.as_str()).collect(),
             reason_codes: r.reasons.iter().map(|x| x.code().as_u32()).collect(),
@@ -181,6 +185,17 @@ impl Report {
     #[getter]
     fn provider(&self, py: Python<'_>) -> Option<Py<ProviderInfo>> {
         self.provider.as_ref().map(|s| s.clone_ref(py))
+    }
+
+    /// The report as the JSON of `pec verify --json` (a `str`): the wire view every door
+    /// prints (`pec_core::view`; instants RFC 3339 UTC, keys sorted).
+    fn to_json(&self) -> String {
+        pec_core::view::report_json(&self.core)
+    }
+
+    /// `json.loads(self.to_json())`: the same view as a `dict`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("json")?.call_method1("loads", (self.to_json(),))
     }
 
     fn __repr__(&self) -> String {

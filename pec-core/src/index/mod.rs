@@ -15,6 +15,16 @@ pub use ldap::LdapSource;
 pub use ldif::{LdifLimits, records_from_ldif, unwrap_signed_index};
 pub use refresh::{IndexSource, IndexVerifier, LdifFileSource, RefreshHandle, RefreshingDirectory};
 
+// One vocabulary: the providers index is "index" in every public name (the bindings' `Index`,
+// `pec_index`, `Mail::PEC::Index`). The older `Directory` names stay (they are contracts);
+// these are the same items under the index names (docs: `crate::view`).
+/// Look-ups in the providers index: [`ProviderDirectory`] under its index name.
+pub use self::ProviderDirectory as ProviderIndex;
+/// The in-memory providers index: [`Directory`] under its index name.
+pub use directory::Directory as Index;
+/// The index kept fresh in the background: [`RefreshingDirectory`] under its index name.
+pub use refresh::RefreshingDirectory as RefreshingIndex;
+
 /// One provider entry of the index (`objectClass: provider`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProviderRecord {

@@ -114,6 +114,12 @@ The list of inconsistencies between headers and daticert (not errors).
 
 The C<.hash> parts of a brief delivery receipt: a list of C<< { filename, sha1 } >>.
 
+=item to_json
+
+The message as the JSON text of C<pec inspect --json> (a character string: encode it as
+UTF-8 to write it): the wire view every door prints, from the one definition in the core
+(C<pec_message_to_json>). Keys sorted; daticert under the same Italian keys as L</daticert>.
+
 =back
 
 =cut

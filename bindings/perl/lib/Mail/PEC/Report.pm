@@ -13,6 +13,9 @@ for my $field (qw(verdict verdict_code reasons reason_codes digest weak_digest c
 
 sub is_valid { $_[0]->{verdict} eq 'valid' }
 
+# the wire view, kept by the verifier (the private key _json)
+sub to_json { $_[0]->{_json} }
+
 sub has_reason {
     my ($self, $reason) = @_;
     return scalar grep { $_ eq $reason } @{ $self->{reasons} };
@@ -95,6 +98,13 @@ C<rsa-key-under-2048>. Empty when none.
 =item is_valid, has_reason($name)
 
 Convenience predicates.
+
+=item to_json
+
+The report as the JSON text of C<pec verify --json> (a character string: encode it as UTF-8
+to write it): the wire view every door prints, from the one definition in the core
+(C<pec_report_to_json>). Keys sorted; instants RFC 3339 UTC. Kept under the private key
+C<_json>.
 
 =back
 
