@@ -103,8 +103,19 @@ fn openssl(args: &[&str]) -> Output {
 fn openssl_decrypt(f: &Fixture, file: &str, who: &str) -> Vec<u8> {
     let out = f.p(&format!("{who}.openssl.out"));
     openssl(&[
-        "cms", "-decrypt", "-binary", "-inform", "DER", "-in", file, "-recip",
-        &f.p(&format!("{who}.pem")), "-inkey", &f.p(&format!("{who}.key")), "-out", &out,
+        "cms",
+        "-decrypt",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        file,
+        "-recip",
+        &f.p(&format!("{who}.pem")),
+        "-inkey",
+        &f.p(&format!("{who}.key")),
+        "-out",
+        &out,
     ]);
     std::fs::read(out).unwrap()
 }
@@ -113,7 +124,11 @@ fn openssl_decrypt(f: &Fixture, file: &str, who: &str) -> Vec<u8> {
 fn openssl_decrypts_for_each_recipient_what_pec_encrypted() {
     let Some(f) = fixture() else { return };
     let sample = f.sample();
-    for (flag, printed) in [(None, "rsaesOaep"), (Some("--oaep-sha1"), "rsaesOaep"), (Some("--pkcs1"), "rsaEncryption")] {
+    for (flag, printed) in [
+        (None, "rsaesOaep"),
+        (Some("--oaep-sha1"), "rsaesOaep"),
+        (Some("--pkcs1"), "rsaEncryption"),
+    ] {
         let out = f.p("pec.p7m");
         let (archive, auditor, sample_path) =
             (f.p("archive.pem"), f.p("auditor.pem"), f.p("sample.bin"));
@@ -145,7 +160,11 @@ fn openssl_decrypts_for_each_recipient_what_pec_encrypted() {
 fn openssl_decrypts_the_streamed_form_from_standard_input() {
     let Some(f) = fixture() else { return };
     let sample = f.sample();
-    let out = pec(&["encrypt", "--to", &f.p("archive.pem"), "--to", &f.p("auditor.pem"), "-"], Some(&sample), &[]);
+    let out = pec(
+        &["encrypt", "--to", &f.p("archive.pem"), "--to", &f.p("auditor.pem"), "-"],
+        Some(&sample),
+        &[],
+    );
     ok(&out);
     assert_eq!(&out.stdout[..2], &[0x30, 0x80], "BER, indefinite length");
     std::fs::write(f.dir.path("stream.p7m"), &out.stdout).unwrap();
@@ -173,7 +192,8 @@ fn pec_decrypts_what_openssl_encrypted() {
         if name.ends_with("stream") {
             args.push("-stream");
         }
-        let (archive, auditor, sample_path) = (f.p("archive.pem"), f.p("auditor.pem"), f.p("sample.bin"));
+        let (archive, auditor, sample_path) =
+            (f.p("archive.pem"), f.p("auditor.pem"), f.p("sample.bin"));
         args.extend(["-in", &sample_path, "-out", &file, "-recip", &archive]);
         args.extend(keyopt);
         args.extend(["-recip", &auditor]);
@@ -213,21 +233,33 @@ fn error_code(out: &Output) -> String {
 fn hostile_input_exits_2_with_a_typed_error() {
     let Some(f) = fixture() else { return };
     let enc = f.p("hostile.p7m");
-    ok(&pec(&["encrypt", "--to", &f.p("archive.pem"), "--out", &enc, &f.p("sample.bin")], None, &[]));
+    ok(&pec(
+        &["encrypt", "--to", &f.p("archive.pem"), "--out", &enc, &f.p("sample.bin")],
+        None,
+        &[],
+    ));
     let bytes = std::fs::read(&enc).unwrap();
     let key = f.p("archive.key");
 
     // truncated: 201 (truncated), and --out leaves nothing behind
     std::fs::write(f.dir.path("cut.p7m"), &bytes[..bytes.len() / 2]).unwrap();
     let dest = f.dir.path("cut.out");
-    let out = pec(&["decrypt", "--key", &key, "--out", dest.to_str().unwrap(), &f.p("cut.p7m")], None, &[]);
+    let out = pec(
+        &["decrypt", "--key", &key, "--out", dest.to_str().unwrap(), &f.p("cut.p7m")],
+        None,
+        &[],
+    );
     assert_eq!(error_code(&out), "201");
     assert!(!dest.exists());
     // the wrong recipient: 407 (bad_key), with and without the certificate
     let out = pec(&["decrypt", "--key", &f.p("stranger.key"), &enc], None, &[]);
     assert_eq!(error_code(&out), "407");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a recipient"));
-    let out = pec(&["decrypt", "--key", &f.p("stranger.key"), "--cert", &f.p("stranger.pem"), &enc], None, &[]);
+    let out = pec(
+        &["decrypt", "--key", &f.p("stranger.key"), "--cert", &f.p("stranger.pem"), &enc],
+        None,
+        &[],
+    );
     assert_eq!(error_code(&out), "407");
     // a key that does not match its certificate
     let out = pec(&["decrypt", "--key", &key, "--cert", &f.p("auditor.pem"), &enc], None, &[]);
@@ -276,7 +308,21 @@ fn softhsm_key_decrypts_through_pkcs11() {
     // pec encrypt with the transports SoftHSM2 decrypts: OAEP-SHA1 and PKCS#1 v1.5
     for flag in ["--oaep-sha1", "--pkcs1"] {
         let file = f.p(&format!("hsm{flag}.p7m"));
-        ok(&pec(&["encrypt", "--to", &cert, "--to", &f.p("archive.pem"), flag, "--out", &file, &sample_path], None, &[]));
+        ok(&pec(
+            &[
+                "encrypt",
+                "--to",
+                &cert,
+                "--to",
+                &f.p("archive.pem"),
+                flag,
+                "--out",
+                &file,
+                &sample_path,
+            ],
+            None,
+            &[],
+        ));
         let out = hsm(&file, &[]);
         ok(&out);
         assert!(out.stdout == sample, "{flag}");
@@ -287,7 +333,19 @@ fn softhsm_key_decrypts_through_pkcs11() {
     }
     // openssl's PKCS#1 v1.5 output
     let file = f.p("hsm-openssl.p7m");
-    openssl(&["cms", "-encrypt", "-binary", "-aes256", "-outform", "DER", "-in", &sample_path, "-out", &file, &cert]);
+    openssl(&[
+        "cms",
+        "-encrypt",
+        "-binary",
+        "-aes256",
+        "-outform",
+        "DER",
+        "-in",
+        &sample_path,
+        "-out",
+        &file,
+        &cert,
+    ]);
     let out = hsm(&file, &[]);
     ok(&out);
     assert!(out.stdout == sample);
@@ -296,10 +354,18 @@ fn softhsm_key_decrypts_through_pkcs11() {
     ok(&pec(&["encrypt", "--to", &cert, "--out", &file, &sample_path], None, &[]));
     let out = hsm(&file, &[]);
     let code = error_code(&out);
-    assert!(code.starts_with('5'), "a PKCS#11 code, got {code}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        code.starts_with('5'),
+        "a PKCS#11 code, got {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // a file for other recipients: not a recipient (407)
     let file = f.p("hsm-other.p7m");
-    ok(&pec(&["encrypt", "--to", &f.p("archive.pem"), "--oaep-sha1", "--out", &file, &sample_path], None, &[]));
+    ok(&pec(
+        &["encrypt", "--to", &f.p("archive.pem"), "--oaep-sha1", "--out", &file, &sample_path],
+        None,
+        &[],
+    ));
     assert_eq!(error_code(&hsm(&file, &[])), "407");
 }
 
@@ -325,11 +391,13 @@ fn thirty_mib_round_trip_in_bounded_memory() {
     }
     const SIZE: usize = 30 * 1024 * 1024;
     let big: PathBuf = f.dir.path("big.bin");
-    let data: Vec<u8> = (0..SIZE).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0]).collect();
+    let data: Vec<u8> =
+        (0..SIZE).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0]).collect();
     std::fs::write(&big, &data).unwrap();
     let enc = f.p("big.p7m");
     let dec = f.p("big.out");
-    let (archive, auditor, auditor_key) = (f.p("archive.pem"), f.p("auditor.pem"), f.p("auditor.key"));
+    let (archive, auditor, auditor_key) =
+        (f.p("archive.pem"), f.p("auditor.pem"), f.p("auditor.key"));
     let peaks = |input: &str, enc: &str, dec: &str| {
         let e = peak_kib(&["encrypt", "--to", &archive, "--to", &auditor, "--out", enc, input]);
         let d = peak_kib(&["decrypt", "--key", &auditor_key, "--out", dec, enc]);

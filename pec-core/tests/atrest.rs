@@ -134,8 +134,11 @@ fn a_key_and_a_foreign_certificate_are_refused() {
     assert_eq!(e.code(), Code::BadKey);
     let e = Recipient::from_der(b"garbage", KeyTransport::OaepSha256).unwrap_err();
     assert_eq!(e.code(), Code::BadCertificate);
-    let e = Recipient::from_pem_or_der(b"-----BEGIN FOO-----\nAA==\n-----END FOO-----\n", KeyTransport::Pkcs1)
-        .unwrap_err();
+    let e = Recipient::from_pem_or_der(
+        b"-----BEGIN FOO-----\nAA==\n-----END FOO-----\n",
+        KeyTransport::Pkcs1,
+    )
+    .unwrap_err();
     assert_eq!(e.code(), Code::BadCertificate);
 }
 
@@ -180,15 +183,27 @@ fn every_truncation_is_a_typed_error() {
 #[test]
 fn garbage_and_bit_flips_are_typed_errors() {
     let k = key(0, true);
-    for g in [&b""[..], b"\x00", b"\x30", b"\x30\x80", b"hello world", &[0xFF; 64], &[0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF]] {
+    for g in [
+        &b""[..],
+        b"\x00",
+        b"\x30",
+        b"\x30\x80",
+        b"hello world",
+        &[0xFF; 64],
+        &[0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF],
+    ] {
         let e = hostile(g, &k).unwrap_err();
-        assert!(matches!(at_rest(&e), AtRestError::Malformed(_) | AtRestError::Truncated(_)), "{g:?}: {e:?}");
+        assert!(
+            matches!(at_rest(&e), AtRestError::Malformed(_) | AtRestError::Truncated(_)),
+            "{g:?}: {e:?}"
+        );
     }
     let data = sample(500);
     let enc = encrypt_bytes(&data, &recipients(KeyTransport::OaepSha256)).unwrap();
     // flip every bit of the first 700 bytes (the whole structure before the ciphertext and
     // its first blocks), then every 97th byte of the rest
-    let positions: Vec<usize> = (0..enc.len().min(700)).chain((700..enc.len()).step_by(97)).collect();
+    let positions: Vec<usize> =
+        (0..enc.len().min(700)).chain((700..enc.len()).step_by(97)).collect();
     let mut errors = 0;
     for &pos in &positions {
         for bit in 0..8 {

@@ -18,8 +18,7 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
 use super::{
-    CHUNK, ID_AUTH_ENVELOPED_DATA, ID_ENVELOPED_DATA, KeyTransport, RecipientKey,
-    RsaesOaepParams,
+    CHUNK, ID_AUTH_ENVELOPED_DATA, ID_ENVELOPED_DATA, KeyTransport, RecipientKey, RsaesOaepParams,
 };
 use crate::error::{AtRestError, Error, Result};
 
@@ -145,15 +144,18 @@ fn run<R: Read, W: Write>(
     };
     let cipher_key = UnboundCipherKey::new(cipher_alg, &cek)
         .map_err(|_| AtRestError::DecryptionFailed("content key".into()))?;
-    let cipher =
-        StreamingDecryptingKey::cbc_pkcs7(cipher_key, DecryptionContext::Iv128(FixedLength::from(iv)))
-            .map_err(|_| AtRestError::DecryptionFailed("content key".into()))?;
+    let cipher = StreamingDecryptingKey::cbc_pkcs7(
+        cipher_key,
+        DecryptionContext::Iv128(FixedLength::from(iv)),
+    )
+    .map_err(|_| AtRestError::DecryptionFailed("content key".into()))?;
     let mut sink = Plain { cipher, out: output, buf: vec![0u8; CHUNK + 16], written: 0 };
 
     let content = ber.header("encryptedContent")?;
     match content.tag {
         0x80 => {
-            let len = content.len.ok_or_else(|| malformed("indefinite primitive encryptedContent"))?;
+            let len =
+                content.len.ok_or_else(|| malformed("indefinite primitive encryptedContent"))?;
             ber.stream(len, &mut sink)?;
         }
         0xA0 => ber.stream_chunks(&content, &mut sink)?,
@@ -276,7 +278,9 @@ fn key_transport(alg: &AlgorithmIdentifierOwned) -> Result<KeyTransport> {
             match (hash, mgf_hash) {
                 (rfc5912::ID_SHA_256, rfc5912::ID_SHA_256) => Ok(KeyTransport::OaepSha256),
                 (rfc5912::ID_SHA_1, rfc5912::ID_SHA_1) => Ok(KeyTransport::OaepSha1),
-                (h, m) => Err(AtRestError::Unsupported(format!("OAEP with hash {h}, MGF1 {m}")).into()),
+                (h, m) => {
+                    Err(AtRestError::Unsupported(format!("OAEP with hash {h}, MGF1 {m}")).into())
+                }
             }
         }
         other => Err(AtRestError::Unsupported(format!("key transport {other}")).into()),
@@ -330,8 +334,9 @@ fn unwrap_content_key(
         match key.unwrap_key(transport, &k.enc_key) {
             Ok(cek) if cek.len() == key_len => return Ok((cek, transport, i)),
             Ok(_) if by_certificate => {
-                return Err(AtRestError::DecryptionFailed("content key of the wrong size".into())
-                    .into());
+                return Err(
+                    AtRestError::DecryptionFailed("content key of the wrong size".into()).into()
+                );
             }
             Err(e) if by_certificate => {
                 // PKCS#1 v1.5: a bad block must not be told apart from a wrong key by
@@ -594,9 +599,9 @@ impl<R: Read> Ber<R> {
 
     /// Skips the body of an element whose header was read (definite only).
     fn skip(&mut self, h: &Header, max: u64, what: &str) -> Result<()> {
-        let len = h.len.ok_or_else(|| {
-            AtRestError::Unsupported(format!("{what} with an indefinite length"))
-        })?;
+        let len = h
+            .len
+            .ok_or_else(|| AtRestError::Unsupported(format!("{what} with an indefinite length")))?;
         if len > max {
             return Err(malformed(&format!("{what}: {len} bytes (at most {max})")));
         }

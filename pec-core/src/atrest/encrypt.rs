@@ -10,10 +10,12 @@ use aws_lc_rs::rsa::{
     OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey, Pkcs1PublicEncryptingKey,
 };
 use cms::content_info::CmsVersion;
-use cms::enveloped_data::{KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo, RecipientInfos};
+use cms::enveloped_data::{
+    KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo, RecipientInfos,
+};
 use const_oid::db::{rfc5911, rfc5912};
-use der::asn1::{Any, OctetString};
 use der::Encode as _;
+use der::asn1::{Any, OctetString};
 use spki::AlgorithmIdentifierOwned;
 
 use super::{CHUNK, ID_DATA, ID_ENVELOPED_DATA, KeyTransport, Recipient, RsaesOaepParams};
@@ -59,8 +61,14 @@ pub fn encrypt<R: Read, W: Write>(
     let rng = SystemRandom::new();
     let mut cek = [0u8; 32];
     let mut iv = [0u8; 16];
-    rng.fill(&mut cek).map_err(|_| AtRestError::Io { what: "generating a key", message: "no randomness".into() })?;
-    rng.fill(&mut iv).map_err(|_| AtRestError::Io { what: "generating a key", message: "no randomness".into() })?;
+    rng.fill(&mut cek).map_err(|_| AtRestError::Io {
+        what: "generating a key",
+        message: "no randomness".into(),
+    })?;
+    rng.fill(&mut iv).map_err(|_| AtRestError::Io {
+        what: "generating a key",
+        message: "no randomness".into(),
+    })?;
 
     let infos = recipients.iter().map(|r| recipient_info(r, &cek)).collect::<Result<Vec<_>>>()?;
     let cipher_key = UnboundCipherKey::new(&AES_256, &cek)
@@ -135,7 +143,9 @@ pub fn encrypt<R: Read, W: Write>(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(AtRestError::Io { what: "reading", message: e.to_string() }.into()),
+            Err(e) => {
+                return Err(AtRestError::Io { what: "reading", message: e.to_string() }.into());
+            }
         };
         read += n as u64;
         if let Some(announced) = content_len
@@ -206,9 +216,10 @@ fn recipient_info(r: &Recipient, cek: &[u8]) -> Result<RecipientInfo> {
                 // all defaults: an empty SEQUENCE (RFC 4055 §4.1)
                 (&OAEP_SHA1_MGF1SHA1, RsaesOaepParams::default())
             } else {
-                let sha256 = AlgorithmIdentifierOwned { oid: rfc5912::ID_SHA_256, parameters: None };
-                let mgf_params = Any::encode_from(&sha256)
-                    .map_err(|e| AtRestError::Malformed(e.to_string()))?;
+                let sha256 =
+                    AlgorithmIdentifierOwned { oid: rfc5912::ID_SHA_256, parameters: None };
+                let mgf_params =
+                    Any::encode_from(&sha256).map_err(|e| AtRestError::Malformed(e.to_string()))?;
                 let params = RsaesOaepParams {
                     hash: Some(sha256),
                     mask_gen: Some(AlgorithmIdentifierOwned {
@@ -224,7 +235,10 @@ fn recipient_info(r: &Recipient, cek: &[u8]) -> Result<RecipientInfo> {
             out.truncate(n);
             let params =
                 Any::encode_from(&params).map_err(|e| AtRestError::Malformed(e.to_string()))?;
-            (out, AlgorithmIdentifierOwned { oid: rfc5912::ID_RSAES_OAEP, parameters: Some(params) })
+            (
+                out,
+                AlgorithmIdentifierOwned { oid: rfc5912::ID_RSAES_OAEP, parameters: Some(params) },
+            )
         }
     };
     Ok(RecipientInfo::Ktri(KeyTransRecipientInfo {

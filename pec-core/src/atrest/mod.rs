@@ -42,8 +42,8 @@ mod encrypt;
 use std::fmt;
 
 use aws_lc_rs::rsa::{
-    OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, Pkcs1PrivateDecryptingKey,
-    PrivateDecryptingKey, PublicEncryptingKey,
+    OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey,
+    Pkcs1PrivateDecryptingKey, PrivateDecryptingKey, PublicEncryptingKey,
 };
 use cms::cert::IssuerAndSerialNumber;
 use const_oid::ObjectIdentifier;
@@ -321,13 +321,11 @@ fn check_key_matches(key: &PrivateDecryptingKey, cert_der: &[u8]) -> Result<()> 
     let cert = Certificate::from_der(cert_der)
         .map_err(|e| CertificateError::BadCertificate(format!("recipient certificate: {e}")))?;
     let spki = cert.tbs_certificate().subject_public_key_info();
-    let spki_der =
-        spki.to_der().map_err(|e| CertificateError::BadCertificate(format!("{e}")))?;
+    let spki_der = spki.to_der().map_err(|e| CertificateError::BadCertificate(format!("{e}")))?;
     let public = key.public_key();
-    let ours = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der<'_>>::as_der(
-        &public,
-    )
-    .map_err(|_| CertificateError::BadKey("cannot encode the public key".into()))?;
+    let ours =
+        aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der<'_>>::as_der(&public)
+            .map_err(|_| CertificateError::BadKey("cannot encode the public key".into()))?;
     if ours.as_ref() == spki_der.as_slice() {
         Ok(())
     } else {
@@ -343,7 +341,8 @@ fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Result<Vec<u8>> {
         algorithm: spki::AlgorithmIdentifierOwned,
         private_key: der::asn1::OctetString,
     }
-    let bad = |e: der::Error| CertificateError::BadKey(format!("not an RSA key (PKCS#8 or PKCS#1): {e}"));
+    let bad =
+        |e: der::Error| CertificateError::BadKey(format!("not an RSA key (PKCS#8 or PKCS#1): {e}"));
     let info = PrivateKeyInfo {
         version: 0,
         algorithm: spki::AlgorithmIdentifierOwned {
