@@ -245,3 +245,28 @@ fn other_content_types_are_named() {
     let e = hostile(&auth, &k).unwrap_err();
     assert_eq!(e.code(), Code::UnsupportedAlgorithm);
 }
+
+#[test]
+fn the_atrest_section_loads_its_recipients() {
+    let dir = pec_testkit::env::TempDir::new("atrest-config");
+    std::fs::write(dir.path("archive.pem"), pki().providers[0].cert_pem()).unwrap();
+    std::fs::write(dir.path("auditor.der"), &pki().providers[1].cert_der).unwrap();
+    let c: atrest::AtRestConfig = toml::from_str(
+        "recipients = [\"archive.pem\", \"auditor.der\"]\nkey_transport = \"oaep-sha1\"\n",
+    )
+    .unwrap();
+    let r = c.load_recipients(dir.dir()).unwrap();
+    assert_eq!(r.len(), 2);
+    assert!(r.iter().all(|r| r.transport() == KeyTransport::OaepSha1));
+    let enc = encrypt_bytes(b"log export", &r).unwrap();
+    assert_eq!(decrypt_bytes(&enc, &key(1, true)).unwrap(), b"log export");
+
+    let bad: atrest::AtRestConfig =
+        toml::from_str("recipients = [\"archive.pem\"]\nkey_transport = \"rsa\"\n").unwrap();
+    assert_eq!(bad.load_recipients(dir.dir()).unwrap_err().code(), Code::ProviderConfig);
+    let none = atrest::AtRestConfig::default();
+    assert_eq!(none.load_recipients(dir.dir()).unwrap_err().code(), Code::ProviderConfig);
+    let missing: atrest::AtRestConfig = toml::from_str("recipients = [\"nope.pem\"]").unwrap();
+    assert_eq!(missing.load_recipients(dir.dir()).unwrap_err().code(), Code::Io);
+    assert!(toml::from_str::<atrest::AtRestConfig>("recipients = []\nother = 1").is_err());
+}

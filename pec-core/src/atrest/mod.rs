@@ -373,3 +373,49 @@ pub(crate) const ID_AUTH_ENVELOPED_DATA: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.23");
 /// `id-data`.
 pub(crate) const ID_DATA: ObjectIdentifier = const_oid::db::rfc5911::ID_DATA;
+
+/// The `[atrest]` section of a provider file (`recipients = ["archive.pem", "auditor.pem"]`,
+/// `key_transport = "oaep-sha256" | "oaep-sha1" | "pkcs1"`): whom the engine encrypts its
+/// stores to. Parsed here so that the engine only has to embed it.
+#[derive(Clone, Debug, Default, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AtRestConfig {
+    /// Recipient certificate files (PEM or DER), relative to the provider file. At least
+    /// two are advised, with their private keys offline (archive and auditor): a lost key
+    /// loses years of evidence.
+    pub recipients: Vec<std::path::PathBuf>,
+    /// The key transport for every recipient (default `oaep-sha256`).
+    #[serde(default)]
+    pub key_transport: Option<String>,
+}
+
+impl AtRestConfig {
+    /// Loads the recipients, resolving relative paths against `base` (the provider file's
+    /// directory).
+    ///
+    /// # Errors
+    /// [`crate::error::BuildError::ProviderConfig`] without recipients or with an unknown
+    /// key transport; [`Error::Io`] for an unreadable file; as
+    /// [`Recipient::from_pem_or_der`].
+    pub fn load_recipients(&self, base: &std::path::Path) -> Result<Vec<Recipient>> {
+        let config = |m: String| Error::from(crate::error::BuildError::ProviderConfig(m));
+        let transport = match self.key_transport.as_deref() {
+            None => KeyTransport::default(),
+            Some(name) => KeyTransport::from_name(name).ok_or_else(|| {
+                config(format!(
+                    "[atrest] key_transport {name:?}: expected oaep-sha256, oaep-sha1 or pkcs1"
+                ))
+            })?,
+        };
+        if self.recipients.is_empty() {
+            return Err(config("[atrest] recipients is empty".into()));
+        }
+        let mut out = Vec::new();
+        for p in &self.recipients {
+            let path = base.join(p);
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), &e))?;
+            out.extend(Recipient::from_pem_or_der(&bytes, transport)?);
+        }
+        Ok(out)
+    }
+}
