@@ -313,6 +313,7 @@ mod tests {
         assert_eq!(length_octets(127), vec![127]);
         assert_eq!(length_octets(128), vec![0x81, 128]);
         assert_eq!(length_octets(256), vec![0x82, 1, 0]);
-        assert_eq!(header_len(30 << 20), 5);
+        assert_eq!(header_len(0xFFFF), 4);
+        assert_eq!(header_len(30 << 20), 6);
     }
 }
