@@ -3,6 +3,7 @@
 //!
 //! Exit codes are part of the contract: see each subcommand and [`EXIT_STATUS`].
 
+mod atrest;
 mod bench;
 mod build;
 mod demo;
@@ -72,6 +73,13 @@ enum Command {
     Demo(demo::Args),
     /// In-process throughput of signing, verification, parsing and index look-ups.
     Bench(bench::Args),
+    /// Encrypt a file at rest (CMS EnvelopedData, RSA-OAEP and AES-256-CBC) to recipient
+    /// certificates: quarantine, sealed log exports, archives; never a PEC mailbox. Exit 0
+    /// on success, 2 on any error.
+    Encrypt(atrest::EncryptArgs),
+    /// Decrypt what `pec encrypt` or `openssl cms -encrypt` wrote, with a key file or a
+    /// PKCS#11 key. Exit 0 on success, 2 on any error (discard the output then).
+    Decrypt(atrest::DecryptArgs),
     /// Print a shell completion script: `pec completions bash > /etc/bash_completion.d/pec`.
     Completions {
         /// The shell.
@@ -110,6 +118,8 @@ fn main() -> ExitCode {
         Command::Dkim(c) => mailsec::run_dkim(&c),
         Command::Demo(a) => demo::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Encrypt(a) => atrest::run_encrypt(&a),
+        Command::Decrypt(a) => atrest::run_decrypt(&a),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "pec", &mut std::io::stdout());
             ExitCode::SUCCESS

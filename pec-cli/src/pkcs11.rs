@@ -21,6 +21,17 @@ pub fn signer(
     cert: Option<&Path>,
     chain: Option<&Path>,
 ) -> Result<Arc<dyn Signer>, Error> {
+    Ok(Arc::new(open(uri, module, pin_source, cert, chain)?))
+}
+
+/// [`signer`] as the concrete PKCS#11 key (also used by `pec decrypt`).
+pub fn open(
+    uri: &str,
+    module: Option<&Path>,
+    pin_source: Option<&str>,
+    cert: Option<&Path>,
+    chain: Option<&Path>,
+) -> Result<Pkcs11Signer, Error> {
     let mut uri = Pkcs11Uri::parse(uri)?;
     if uri.pin_value.is_some() {
         return Err(HsmError::Uri(
@@ -56,6 +67,5 @@ pub fn signer(
         Some(path) => pem_certificates(&crate::input::read_small(path)?)?,
         None => Vec::new(),
     };
-    let signer = Pkcs11Signer::open(&module, &uri, Pin::FromUri, cert, chain, POOL_SIZE)?;
-    Ok(Arc::new(signer))
+    Pkcs11Signer::open(&module, &uri, Pin::FromUri, cert, chain, POOL_SIZE)
 }

@@ -42,6 +42,9 @@ pub enum Error {
     /// Providers index (LDIF / LDAP) failure.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// Encryption at rest (CMS EnvelopedData) failure.
+    #[error(transparent)]
+    AtRest(#[from] AtRestError),
     /// The caller used the API in a way it does not support.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -67,6 +70,7 @@ impl Error {
             Error::Certificate(e) => e.code(),
             Error::Hsm(e) => e.code(),
             Error::Directory(e) => e.code(),
+            Error::AtRest(e) => e.code(),
             Error::InvalidArgument(_) => Code::InvalidParameter,
             Error::Io { .. } => Code::Io,
         }
@@ -403,6 +407,70 @@ impl DirectoryError {
             DirectoryError::Timeout { .. } => Code::LdapTimeout,
             DirectoryError::Search(_) => Code::LdapSearch,
             DirectoryError::BadSignature(_) | DirectoryError::NoIndexSigner => Code::IndexSignature,
+        }
+    }
+}
+
+/// Errors of encryption at rest (`crate::atrest`: CMS EnvelopedData, RFC 5652 §6).
+///
+/// They map onto existing codes (no new numbers): a malformed or foreign structure is
+/// `malformed_message`, a cut input `truncated`, an algorithm pec does not implement
+/// `unsupported_algorithm`, a key that is not a recipient or does not open the content
+/// `bad_key`, an unusable recipient certificate `bad_certificate`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AtRestError {
+    /// The input is not a CMS EnvelopedData (garbage, another content type, bad DER/BER,
+    /// bytes after the structure).
+    #[error("not a CMS EnvelopedData: {0}")]
+    Malformed(String),
+    /// The input ends inside the structure.
+    #[error("truncated CMS EnvelopedData: {0}")]
+    Truncated(String),
+    /// An algorithm (content cipher, key transport, recipient kind) pec does not implement.
+    #[error("unsupported algorithm in CMS EnvelopedData: {0}")]
+    Unsupported(String),
+    /// No recipient of the message is the given key or certificate.
+    #[error("the key is not a recipient of this message ({recipients} recipient(s) tried)")]
+    NotARecipient {
+        /// How many key-transport recipients the message lists.
+        recipients: usize,
+    },
+    /// The content-encryption key or the content did not decrypt (wrong key, corrupted
+    /// ciphertext or padding).
+    #[error("decryption failed: {0}")]
+    DecryptionFailed(String),
+    /// A recipient certificate cannot receive (not RSA, unreadable, too small a key).
+    #[error("unusable recipient certificate: {0}")]
+    BadRecipient(String),
+    /// The content did not have the announced length.
+    #[error("content length mismatch: announced {announced} bytes, read {read}")]
+    LengthMismatch {
+        /// The length the caller announced.
+        announced: u64,
+        /// The bytes actually read.
+        read: u64,
+    },
+    /// Reading the input or writing the output failed.
+    #[error("i/o error while {what}: {message}")]
+    Io {
+        /// `reading` or `writing`.
+        what: &'static str,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+impl AtRestError {
+    fn code(&self) -> Code {
+        match self {
+            AtRestError::Malformed(_) => Code::MalformedMessage,
+            AtRestError::Truncated(_) => Code::Truncated,
+            AtRestError::Unsupported(_) => Code::UnsupportedAlgorithm,
+            AtRestError::NotARecipient { .. } | AtRestError::DecryptionFailed(_) => Code::BadKey,
+            AtRestError::BadRecipient(_) => Code::BadCertificate,
+            AtRestError::LengthMismatch { .. } => Code::InvalidParameter,
+            AtRestError::Io { .. } => Code::Io,
         }
     }
 }

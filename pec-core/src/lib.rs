@@ -14,6 +14,7 @@
 #[macro_use]
 mod table;
 
+pub mod atrest;
 pub mod build;
 pub mod chain;
 pub mod checks;

@@ -31,7 +31,8 @@ const LAYERS: &[&[&str]] = &[
     &["revocation"],
     &["chain"],
     &["signer", "pkcs11"],
-    &["smime"],
+    // CMS SignedData; CMS EnvelopedData (encryption at rest, keys in software or PKCS#11)
+    &["smime", "atrest"],
     // message level: verification (and signed index loading), checks, providers, building;
     // mail security around PEC (TLS maps from the index, DKIM); the wire view (feature `view`)
     &["verify", "open", "checks", "provider", "build", "mailsec", "view"],

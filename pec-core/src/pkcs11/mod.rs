@@ -26,6 +26,7 @@
 //! backoff, then fails with [`HsmError::RetriesExhausted`]. A failed signature returns an
 //! error and nothing else: the caller's input is untouched and can be queued again.
 
+mod decrypt;
 mod uri;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use der::Decode as _;
 
+pub use self::decrypt::RsaDecryptMechanism;
 pub use self::uri::{ObjectType, PinSource, Pkcs11Uri, resolve_pin};
 use crate::error::{CertificateError, Error, HsmError, Result};
 use crate::signer::Signer;
