@@ -44,6 +44,14 @@ pub fn decode_base64_strict(text: &[u8]) -> Result<Vec<u8>, InvalidBase64> {
 /// Decodes a MIME base64 body ignoring whitespace and line breaks; tolerant of missing
 /// padding. `None` when the content is not base64.
 pub fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_base64_into(body, &mut out).then_some(out)
+}
+
+/// [`decode_base64`] into `out` (cleared first, its capacity reused); `false` when the
+/// content is not base64 (`out` is then unspecified).
+pub fn decode_base64_into(body: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
     // fast path: whitespace only at line ends (the usual 76-column lines)
     let mut clean = Vec::with_capacity(body.len());
     for line in body.split(|&b| b == b'\n') {
@@ -52,10 +60,17 @@ pub fn decode_base64(body: &[u8]) -> Option<Vec<u8>> {
     while clean.last() == Some(&b'=') {
         clean.pop();
     }
-    if let Ok(v) = STANDARD_NO_PAD.decode(&clean) {
-        return Some(v);
+    if STANDARD_NO_PAD.decode_vec(&clean, out).is_ok() {
+        return true;
     }
-    decode_base64_lenient(body)
+    out.clear();
+    match decode_base64_lenient(body) {
+        Some(v) => {
+            *out = v;
+            true
+        }
+        None => false,
+    }
 }
 
 /// The slow path of [`decode_base64`]: whitespace anywhere, a dangling character.
@@ -116,6 +131,35 @@ mod tests {
         assert_eq!(decode_base64(b"aGVsbG8hZ").unwrap(), b"hello!");
         assert!(decode_base64(b"!!!").is_none());
         assert_eq!(decode_base64(b"").unwrap(), b"");
+    }
+
+    #[test]
+    fn decoding_into_a_reused_buffer() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        let mut out = vec![1, 2, 3];
+        for len in [0, 1, 2, 3, 56, 57, 58, 1000, 3000] {
+            let enc = encode_base64_mime(&data[..len]);
+            assert!(decode_base64_into(&enc, &mut out), "{len}");
+            assert_eq!(out, &data[..len], "{len}");
+            // the same text on lines of other lengths, LF, blanks around
+            let text = encode_base64(&data[..len]);
+            for width in [3usize, 4, 5, 64, 77] {
+                let mut odd = b"  \n".to_vec();
+                for chunk in text.as_bytes().chunks(width) {
+                    odd.extend_from_slice(chunk);
+                    odd.extend_from_slice(b" \n");
+                }
+                odd.extend_from_slice(b"\r\n\r\n");
+                assert_eq!(decode_base64(&odd).unwrap(), &data[..len], "{len} {width}");
+            }
+        }
+        // `=` inside, a last line of only padding, trailing bits, one dangling character
+        assert!(decode_base64(b"aGVs\r\nbG8=\r\naGVs\r\n").is_none());
+        assert_eq!(decode_base64(b"aGVsbG8h\r\n==\r\n").unwrap(), b"hello!");
+        assert_eq!(decode_base64(b"aGVsbA\r\n==\r\n").unwrap(), b"hell");
+        assert!(decode_base64(b"aGVsbB==\r\n").is_none());
+        assert_eq!(decode_base64(b"aGVsbG8hZ\r\n").unwrap(), b"hello!");
+        assert_eq!(decode_base64(b"aGVs\r\n").unwrap(), b"hel");
     }
 
     #[test]
