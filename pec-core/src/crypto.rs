@@ -216,7 +216,8 @@ mod tests {
 
     #[test]
     fn one_shot_digests_equal_the_streamed_ones() {
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let data: Vec<u8> =
+            (0..10_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         for alg in [
             DigestAlgorithm::Sha1,
             DigestAlgorithm::Sha256,

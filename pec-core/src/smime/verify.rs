@@ -528,8 +528,14 @@ fn verify_cms(
         report.add_reason(Reason::SigningTimeInFuture);
     }
     let crls = opts.crls.as_deref();
-    let path =
-        crate::chain::validate_path_refs(signer_der, &sd.certificates, &opts.trust, at, source, crls);
+    let path = crate::chain::validate_path_refs(
+        signer_der,
+        &sd.certificates,
+        &opts.trust,
+        at,
+        source,
+        crls,
+    );
     for r in path.reasons {
         report.add_reason(r);
     }
