@@ -527,9 +527,15 @@ fn verify_cms(
     if report.signing_time.zip(limit).is_some_and(|(t, limit)| t > limit) {
         report.add_reason(Reason::SigningTimeInFuture);
     }
-    let all: Vec<Vec<u8>> = sd.certificates.iter().map(|c| c.to_vec()).collect();
     let crls = opts.crls.as_deref();
-    let path = crate::chain::validate_path_at(signer_der, &all, &opts.trust, at, source, crls);
+    let path = crate::chain::validate_path_refs(
+        signer_der,
+        &sd.certificates,
+        &opts.trust,
+        at,
+        source,
+        crls,
+    );
     for r in path.reasons {
         report.add_reason(r);
     }
