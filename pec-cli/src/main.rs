@@ -5,6 +5,7 @@
 
 mod atrest;
 mod bench;
+mod bench_engine;
 mod build;
 mod demo;
 mod engine;

@@ -134,8 +134,53 @@ pub struct Engine {
     signer: Arc<dyn Signer>,
     verify: VerifyOptions,
     store: Mutex<Box<dyn Store>>,
+    /// Submissions decided, built and signed, waiting for the group commit (see
+    /// [`Engine::commit_grouped`]).
+    queue: Mutex<Vec<Pending>>,
+    /// How many store transactions committed submissions, and how many submissions they
+    /// held (the group commit's ratio: commits, so fsyncs, per message).
+    commits: std::sync::atomic::AtomicU64,
+    grouped: std::sync::atomic::AtomicU64,
     clock: Arc<dyn Clock>,
     tz: Option<chrono_tz::Tz>,
+}
+
+/// A submission waiting for the group commit: everything its transaction needs, owned, and
+/// the slot its outcome is written to.
+struct Pending {
+    key: String,
+    decision: Decision,
+    built: Vec<Option<Vec<u8>>>,
+    now: DateTime<Utc>,
+    bytes: Vec<u8>,
+    slot: Arc<Mutex<Option<Result<Outcome, EngineError>>>>,
+}
+
+/// What one event's transaction body found: the stored outcome of an event seen before, or
+/// what it decided now.
+enum TxOut {
+    Replay(TxnRecord, Vec<Outgoing>),
+    Fresh(Option<Emitted>),
+}
+
+impl TxOut {
+    fn outcome(self) -> Outcome {
+        match self {
+            TxOut::Replay(rec, rows) => {
+                Outcome { reply: rec.reply, replies: rec.replies, emissions: rows, replayed: true }
+            }
+            TxOut::Fresh(out) => finish(out),
+        }
+    }
+}
+
+/// Counters of the access point's group commit ([`Engine::commit_stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Store transactions that committed submissions.
+    pub commits: u64,
+    /// Submissions those transactions held.
+    pub submissions: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -165,6 +210,9 @@ impl Engine {
             signer: parts.signer,
             verify: parts.verify,
             store: Mutex::new(parts.store),
+            queue: Mutex::new(Vec::new()),
+            commits: std::sync::atomic::AtomicU64::new(0),
+            grouped: std::sync::atomic::AtomicU64::new(0),
             clock: parts.clock,
             tz: None,
         }
@@ -256,10 +304,108 @@ impl Engine {
             .iter()
             .map(|e| self.build(e, bytes, None).map(Some))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut built = Some(built);
-        self.transaction(&key, "access", now, bytes, &mut |_tx| {
-            Ok((d.clone(), built.take().unwrap_or_default()))
+        self.commit_grouped(Pending {
+            key,
+            decision: d,
+            built,
+            now,
+            bytes: bytes.to_vec(),
+            slot: Arc::default(),
         })
+    }
+
+    /// Group commit of submissions: each caller queues its decided, built and signed
+    /// submission, then takes the store's lock; whoever holds it commits everything queued in
+    /// one store transaction (one fsync for all of them) and hands each caller its outcome.
+    /// A caller whose submission another committed finds its outcome when it gets the lock.
+    /// Nobody is answered before the transaction holding its submission has committed.
+    ///
+    /// When a grouped transaction fails, each of its submissions is tried again alone, so one
+    /// bad submission never fails the others.
+    fn commit_grouped(&self, job: Pending) -> Result<Outcome, EngineError> {
+        let slot = Arc::clone(&job.slot);
+        let take = |slot: &Mutex<Option<Result<Outcome, EngineError>>>| {
+            slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+        };
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).push(job);
+        loop {
+            if let Some(r) = take(&slot) {
+                return r;
+            }
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            // slots are filled under the store's lock, so a submission not done yet is queued
+            if let Some(r) = take(&slot) {
+                return r;
+            }
+            let mut jobs =
+                std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()));
+            if jobs.is_empty() {
+                continue;
+            }
+            self.commit_jobs(store.as_mut(), &mut jobs);
+            drop(store);
+        }
+    }
+
+    /// Commits `jobs` (submissions) in one transaction, else each alone; fills their slots.
+    fn commit_jobs(&self, store: &mut dyn Store, jobs: &mut [Pending]) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut outs: Vec<TxOut> = Vec::with_capacity(jobs.len());
+        let together = jobs.len() > 1
+            && store
+                .write(&mut |tx| {
+                    outs.clear();
+                    for j in jobs.iter_mut() {
+                        let mut built = Some(std::mem::take(&mut j.built));
+                        let d = &j.decision;
+                        outs.push(self.transaction_body(
+                            tx,
+                            &j.key,
+                            "access",
+                            j.now,
+                            &j.bytes,
+                            &mut |_tx| Ok((d.clone(), built.take().unwrap_or_default())),
+                        )?);
+                    }
+                    Ok(())
+                })
+                .is_ok();
+        if together {
+            self.commits.fetch_add(1, Relaxed);
+            self.grouped.fetch_add(jobs.len() as u64, Relaxed);
+            for (j, out) in jobs.iter().zip(outs) {
+                *j.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Ok(out.outcome()));
+            }
+            return;
+        }
+        for j in jobs.iter_mut() {
+            let mut built = Some(std::mem::take(&mut j.built));
+            let d = &j.decision;
+            let mut out = None;
+            let r = store.write(&mut |tx| {
+                out = Some(self.transaction_body(
+                    tx,
+                    &j.key,
+                    "access",
+                    j.now,
+                    &j.bytes,
+                    &mut |_tx| Ok((d.clone(), built.take().unwrap_or_default())),
+                )?);
+                Ok(())
+            });
+            let r = r.map(|()| {
+                self.commits.fetch_add(1, Relaxed);
+                self.grouped.fetch_add(1, Relaxed);
+                out.map(TxOut::outcome).unwrap_or_else(|| finish(None))
+            });
+            *j.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        }
+    }
+
+    /// The access point's group-commit counters since the engine was made.
+    pub fn commit_stats(&self) -> CommitStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        CommitStats { commits: self.commits.load(Relaxed), submissions: self.grouped.load(Relaxed) }
     }
 
     /// An arrival at the incoming point: verified (against the engine's trust, CRLs and
@@ -487,39 +633,40 @@ impl Engine {
         bytes: &[u8],
         decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Prepared, EngineError>,
     ) -> Result<Outcome, EngineError> {
-        let mut out: Option<Emitted> = None;
-        let mut replay: Option<(TxnRecord, Vec<Outgoing>)> = None;
+        let mut out: Option<TxOut> = None;
         self.write(&mut |tx| {
-            out = None;
-            replay = None;
-            if let Some(rec) = tx.txn(key)? {
-                let rows = tx.outbox(&rec.outbox)?;
-                replay = Some((rec, rows));
-                return Ok(());
-            }
-            let (d, built) = decide(tx)?;
-            let ids = self.apply(tx, &d, built, point, now, bytes)?;
-            // refusals and temporary failures are not remembered: a retry decides again
-            if d.reply.is_ok() {
-                let rec = TxnRecord {
-                    reply: d.reply.clone(),
-                    replies: d.replies.clone(),
-                    outbox: ids.clone(),
-                };
-                tx.put_txn(key, point, &rec)?;
-            }
-            out = Some((d, tx.outbox(&ids)?));
+            out = Some(self.transaction_body(tx, key, point, now, bytes, decide)?);
             Ok(())
         })?;
-        if let Some((rec, rows)) = replay {
-            return Ok(Outcome {
-                reply: rec.reply,
-                replies: rec.replies,
-                emissions: rows,
-                replayed: true,
-            });
+        Ok(out.map(TxOut::outcome).unwrap_or_else(|| finish(None)))
+    }
+
+    /// The body of [`Engine::transaction`] inside an open store transaction `tx`.
+    fn transaction_body(
+        &self,
+        tx: &mut dyn Tx,
+        key: &str,
+        point: &'static str,
+        now: DateTime<Utc>,
+        bytes: &[u8],
+        decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Prepared, EngineError>,
+    ) -> Result<TxOut, EngineError> {
+        if let Some(rec) = tx.txn(key)? {
+            let rows = tx.outbox(&rec.outbox)?;
+            return Ok(TxOut::Replay(rec, rows));
         }
-        Ok(finish(out))
+        let (d, built) = decide(tx)?;
+        let ids = self.apply(tx, &d, built, point, now, bytes)?;
+        // refusals and temporary failures are not remembered: a retry decides again
+        if d.reply.is_ok() {
+            let rec = TxnRecord {
+                reply: d.reply.clone(),
+                replies: d.replies.clone(),
+                outbox: ids.clone(),
+            };
+            tx.put_txn(key, point, &rec)?;
+        }
+        Ok(TxOut::Fresh(Some((d, tx.outbox(&ids)?))))
     }
 
     /// Builds and signs emission `e` over the event's `bytes` (or the stored transport
