@@ -9,6 +9,9 @@
 #                                                                               goal >= 0.9
 #   2 threads     aggregate rate with --threads 2 / --threads 1, for the sign and verify
 #                 10k workloads                                                 goal >= 1.8
+#   engine        engine-access submissions/s / sign-envelope-10k signatures/s, both with
+#                 --threads 4 (each submission signs twice and commits durably; issue 15)
+#                                                                               goal >= 0.5
 #
 #   scripts/bench-ratios.sh [SECONDS]      (seconds per pec workload, default 2)
 #
@@ -51,14 +54,17 @@ if [ -z "${RSA_SIGN:-}" ] || [ -z "${RSA_VERIFY:-}" ] || [ -z "${SHA_16K:-}" ]; 
     exit 2
 fi
 
-ONE="$("$PEC" bench --json --seconds "$SECS")"
+ONE="$("$PEC" bench --json --seconds "$SECS" --only sign-envelope-10k --only sign-envelope-1m \
+    --only verify-envelope-10k --only verify-envelope-1m --only parse-10k --only index-lookup)"
 TWO="$("$PEC" bench --json --seconds "$SECS" --threads 2 --only sign-envelope-10k --only verify-envelope-10k)"
+# the commits (fsyncs) per submission go to standard error
+ENG="$("$PEC" bench --json --seconds "$SECS" --threads 4 --only sign-envelope-10k --only engine-access)"
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) (after)"
 
-python3 - "$RSA_SIGN" "$RSA_VERIFY" "$SHA_16K" "$ONE" "$TWO" <<'PY'
+python3 - "$RSA_SIGN" "$RSA_VERIFY" "$SHA_16K" "$ONE" "$TWO" "$ENG" <<'PY'
 import json, sys
 rsa_sign, rsa_verify, sha = (float(x) for x in sys.argv[1:4])
-one, two = json.loads(sys.argv[4]), json.loads(sys.argv[5])
+one, two, eng = json.loads(sys.argv[4]), json.loads(sys.argv[5]), json.loads(sys.argv[6])
 print(f"openssl: rsa2048 sign {rsa_sign:.0f}/s verify {rsa_verify:.0f}/s; sha256 16 KiB blocks {sha / 1e6:.0f} MB/s")
 print("pec bench (1 thread):", ", ".join(f"{k} {v:.1f}/s" if v is not None else f"{k} n/a" for k, v in one.items()))
 rows, ok = [], True
@@ -78,6 +84,8 @@ goal("1 MiB verify bytes/s vs SHA-256", None if v1m is None else v1m * 1048576, 
 for w in ("sign-envelope-10k", "verify-envelope-10k"):
     a, b = one.get(w), two.get(w)
     goal(f"2 threads vs 1 ({w})", b, a if a else float("nan"), 1.8)
+print("pec bench (4 threads):", ", ".join(f"{k} {v:.1f}/s" for k, v in eng.items() if v is not None))
+goal("engine-access vs signing (4 threads)", eng.get("engine-access"), eng.get("sign-envelope-10k") or float("nan"), 0.5)
 width = max(len(r[0]) for r in rows + [rows_hdr])
 for r in [rows_hdr] + rows:
     print(f"{r[0]:<{width}}  {r[1]:>6}  {r[2]:>7}  {r[3]}")
