@@ -356,16 +356,7 @@ impl Engine {
                 .write(&mut |tx| {
                     outs.clear();
                     for j in jobs.iter_mut() {
-                        let mut built = Some(std::mem::take(&mut j.built));
-                        let d = &j.decision;
-                        outs.push(self.transaction_body(
-                            tx,
-                            &j.key,
-                            "access",
-                            j.now,
-                            &j.bytes,
-                            &mut |_tx| Ok((d.clone(), built.take().unwrap_or_default())),
-                        )?);
+                        outs.push(self.submission_body(tx, j)?);
                     }
                     Ok(())
                 })
@@ -379,27 +370,28 @@ impl Engine {
             return;
         }
         for j in jobs.iter_mut() {
-            let mut built = Some(std::mem::take(&mut j.built));
-            let d = &j.decision;
             let mut out = None;
             let r = store.write(&mut |tx| {
-                out = Some(self.transaction_body(
-                    tx,
-                    &j.key,
-                    "access",
-                    j.now,
-                    &j.bytes,
-                    &mut |_tx| Ok((d.clone(), built.take().unwrap_or_default())),
-                )?);
+                out = Some(self.submission_body(tx, j)?);
                 Ok(())
             });
             let r = r.map(|()| {
                 self.commits.fetch_add(1, Relaxed);
                 self.grouped.fetch_add(1, Relaxed);
-                out.map(TxOut::outcome).unwrap_or_else(|| finish(None))
+                out.take().map(TxOut::outcome).unwrap_or_else(|| finish(None))
             });
             *j.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
         }
+    }
+
+    /// One queued submission's transaction body (its prebuilt emissions are used once; a
+    /// body run again builds them anew).
+    fn submission_body(&self, tx: &mut dyn Tx, j: &mut Pending) -> Result<TxOut, EngineError> {
+        let mut built = Some(std::mem::take(&mut j.built));
+        let d = &j.decision;
+        self.transaction_body(tx, &j.key, "access", j.now, &j.bytes, &mut |_tx| {
+            Ok((d.clone(), built.take().unwrap_or_default()))
+        })
     }
 
     /// The access point's group-commit counters since the engine was made.
