@@ -102,8 +102,7 @@ fn usable_for_email_signing(c: &CertInfo) -> bool {
 /// present, digitalSignature or nonRepudiation.
 fn usable_for_time_stamping(c: &CertInfo) -> bool {
     let ku = c.key_usage.is_none_or(|ku| ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION) != 0);
-    let eku =
-        c.eku.as_ref().is_some_and(|list| list.iter().any(|o| *o == oid::ID_KP_TIME_STAMPING));
+    let eku = c.eku.as_ref().is_some_and(|list| list.contains(&oid::ID_KP_TIME_STAMPING));
     ku && eku
 }
 
