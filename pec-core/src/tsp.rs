@@ -330,8 +330,9 @@ pub fn verify_token(
     Ok(TimeStamp { info, time, report, problems })
 }
 
-/// Posts `request` (DER) to the TSA at `url` (`http://` or `https://`) and returns the token
-/// of its response (cargo feature `crl-http`: the CRL fetcher's client).
+/// Posts `request` (DER) to the TSA at `url` (`http://` or `https://`) and returns its
+/// `TimeStampResp` (DER, as received) once [`token_from_response`] finds a granted token in it
+/// (cargo feature `crl-http`: the CRL fetcher's client).
 ///
 /// # Errors
 /// [`Error::Io`] when the TSA cannot be reached or answers other than 200; as
@@ -359,5 +360,6 @@ pub fn request_http(url: &str, request: &[u8], timeout: std::time::Duration) -> 
         .limit(limit)
         .read_to_vec()
         .map_err(|e| err(e.to_string()))?;
-    token_from_response(&body)
+    token_from_response(&body)?;
+    Ok(body)
 }
