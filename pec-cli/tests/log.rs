@@ -67,10 +67,10 @@ fn export_seal_verify_search() {
         let date = at.with_timezone(&rome).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
         store
             .write(&mut |tx| {
-                for i in 0..4 {
+                for i in 0..4u32 {
                     let mut r = LogRecord {
                         date: date.clone(),
-                        event: if i % 2 == 0 { "accettazione" } else { "inoltro" }.into(),
+                        event: if i.is_multiple_of(2) { "accettazione" } else { "inoltro" }.into(),
                         point: "access".into(),
                         identifier: Some(format!("id{k}{}@pec.alpha.test", i / 2)),
                         sender: Some("mario@pec.alpha.test".into()),
