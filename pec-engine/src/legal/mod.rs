@@ -133,6 +133,8 @@ pub struct LegalLog {
     tsa_url: Option<String>,
     tsa_ca: Option<Arc<TrustStore>>,
     signer: Option<Arc<dyn Signer>>,
+    /// Where the signer comes from when it is needed (a seal without a TSA).
+    signer_config: Option<Box<EngineConfig>>,
     trust: Option<Arc<TrustStore>>,
 }
 
@@ -172,6 +174,7 @@ impl LegalLog {
             tsa_url: None,
             tsa_ca: None,
             signer: None,
+            signer_config: None,
             trust: None,
         }
     }
@@ -366,9 +369,15 @@ impl LegalLog {
                 }
             }
             None => {
-                let signer = self.signer.clone().ok_or_else(|| {
-                    EngineError::Config("no [log] tsa_url and no [signing] to seal with".into())
-                })?;
+                let signer = match (&self.signer, &self.signer_config) {
+                    (Some(s), _) => Arc::clone(s),
+                    (None, Some(cfg)) => cfg.signer()?,
+                    (None, None) => {
+                        return Err(EngineError::Config(
+                            "no [log] tsa_url and no [signing] to seal with".into(),
+                        ));
+                    }
+                };
                 let p7s = pec_core::smime::sign_detached(&e.bytes, signer.as_ref(), now)?;
                 Seal {
                     day: e.day.clone(),
