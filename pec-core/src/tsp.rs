@@ -363,3 +363,56 @@ pub fn request_http(url: &str, request: &[u8], timeout: std::time::Duration) -> 
     token_from_response(&body)?;
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_is_der_with_cert_req_and_a_positive_nonce() {
+        let req = TimeStampReq::sha256(&[7u8; 32], &[0xff, 1, 2]).unwrap();
+        let der = req.to_der_bytes().unwrap();
+        let back = TimeStampReq::from_der(&der).unwrap();
+        assert_eq!(back, req);
+        assert!(back.cert_req);
+        assert_eq!(back.nonce.unwrap().as_bytes(), [0, 0xff, 1, 2]);
+        assert!(TimeStampReq::sha256(&[7u8; 20], &[1]).is_err());
+        let n = random_nonce().unwrap();
+        assert!(n[0] & 0x80 == 0 && n[0] != 0);
+    }
+
+    #[test]
+    fn bad_responses_are_typed_errors() {
+        for bad in [&b""[..], b"\x30\x03\x02\x01\x02", b"\x30\x05\x30\x03\x02\x01\x00", b"junk"] {
+            let e = token_from_response(bad).unwrap_err();
+            assert!(matches!(e, Error::Signature(SignatureError::Malformed(_))), "{e}");
+        }
+        assert!(token_info(b"\x30\x00").is_err());
+    }
+
+    #[test]
+    fn gen_time_with_and_without_fraction() {
+        let mk = |s: &str| TstInfo {
+            version: 1,
+            policy: ID_SHA256,
+            message_imprint: MessageImprint {
+                hash_algorithm: AlgorithmIdentifierOwned { oid: ID_SHA256, parameters: None },
+                hashed_message: OctetString::new(vec![0u8; 32]).unwrap(),
+            },
+            serial_number: Int::new(&[1]).unwrap(),
+            gen_time: Any::new(der::Tag::GeneralizedTime, s.as_bytes()).unwrap(),
+            accuracy: None,
+            ordering: false,
+            nonce: None,
+            tsa: None,
+            extensions: None,
+        };
+        let t = mk("20261201221530Z").gen_time().unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-01T22:15:30+00:00");
+        let t = mk("20261201221530.123Z").gen_time().unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-01T22:15:30+00:00");
+        for bad in ["20261201221530", "2026120122153Z", "20261301221530Z", "20261201221530.Z"] {
+            assert!(mk(bad).gen_time().is_err(), "{bad}");
+        }
+    }
+}

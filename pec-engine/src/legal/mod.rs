@@ -32,6 +32,10 @@ use crate::store::{self, LogQuery, Seal, Store, StoredLine, Tail};
 /// How long records are kept (months).
 pub const RETENTION_MONTHS: u32 = 30;
 
+/// How long after its end a day can be sealed (a transaction dated at 23:59:59 commits
+/// within the store's busy timeout, seconds).
+pub const SEAL_GRACE_MINUTES: i64 = 2;
+
 /// The TSA's timeout for one request.
 const TSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -244,6 +248,19 @@ impl LegalLog {
         self.clock.now().with_timezone(&self.tz).date_naive()
     }
 
+    /// Whether `day` ended at least [`SEAL_GRACE_MINUTES`] ago by the clock.
+    pub fn finished(&self, day: NaiveDate) -> bool {
+        use chrono::TimeZone as _;
+        let Some(next) = day.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)) else {
+            return false;
+        };
+        let end = match self.tz.from_local_datetime(&next).earliest() {
+            Some(t) => t.with_timezone(&Utc),
+            None => return false,
+        };
+        self.clock.now() >= end + chrono::Duration::minutes(SEAL_GRACE_MINUTES)
+    }
+
     /// Yesterday in the provider's zone (the default day to seal).
     pub fn yesterday(&self) -> NaiveDate {
         self.today().pred_opt().unwrap_or(self.today())
@@ -313,12 +330,14 @@ impl LegalLog {
     /// not verify), [`EngineError::Store`], [`EngineError::Build`] (the TSA cannot be reached,
     /// signing failed).
     pub fn seal(&mut self, day: NaiveDate, out: Option<&Path>) -> Result<SealOutcome, EngineError> {
-        if day >= self.today() {
+        if !self.finished(day) {
             return Err(EngineError::Config(format!(
-                "{} is not finished yet in {} (today is {})",
+                "{} is not finished yet in {} (today is {}; a day is sealed from {} minutes \
+                 after its end, when no transaction dated in it can still commit)",
                 day_of(day),
                 self.tz,
-                day_of(self.today())
+                day_of(self.today()),
+                SEAL_GRACE_MINUTES
             )));
         }
         let e = self.export(day)?;
