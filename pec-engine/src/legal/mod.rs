@@ -471,9 +471,9 @@ impl LegalLog {
             let left = tx.log_lines(None)?;
             let mut days: Vec<String> = left
                 .iter()
-                .filter_map(|l| l.line.get(l.line.find("\"date\":\"")? + 8..)?.get(..10))
-                .filter(|d| *d < before.as_str())
-                .map(str::to_string)
+                .filter_map(|l| serde_json::from_str::<LogRecord>(&l.line).ok())
+                .map(|r| r.day().to_string())
+                .filter(|d| *d < before)
                 .collect();
             days.sort();
             days.dedup();
@@ -501,6 +501,7 @@ impl LegalLog {
         let seals = self.all_seals()?;
         // the chain, per node
         let mut last: Option<(String, u64, String)> = None;
+        let mut days: Vec<String> = Vec::with_capacity(lines.len());
         for l in &lines {
             r.records += 1;
             let name = format!("record node {} seq {}", l.node, l.seq);
@@ -549,6 +550,7 @@ impl LegalLog {
                     break;
                 }
             }
+            days.push(rec.day().to_string());
             last = Some((l.node.clone(), l.seq, hash));
         }
         if !r.problems.is_empty() {
@@ -556,9 +558,8 @@ impl LegalLog {
         }
         // the seals
         let mut by_day: BTreeMap<String, Vec<StoredLine>> = BTreeMap::new();
-        for l in lines {
-            let d = l.line.get(l.line.find("\"date\":\"").map_or(0, |i| i + 8)..).unwrap_or("");
-            by_day.entry(d.get(..10).unwrap_or("").to_string()).or_default().push(l);
+        for (l, d) in lines.into_iter().zip(days) {
+            by_day.entry(d).or_default().push(l);
         }
         for s in seals.iter().filter(|s| day.as_ref().is_none_or(|d| *d == s.day)) {
             r.seals += 1;
