@@ -27,6 +27,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod legal;
 pub mod store;
 
 use std::sync::{Arc, Mutex};
@@ -143,6 +144,16 @@ pub struct Engine {
     grouped: std::sync::atomic::AtomicU64,
     clock: Arc<dyn Clock>,
     tz: Option<chrono_tz::Tz>,
+    node: String,
+}
+
+/// The host name (`/proc/sys/kernel/hostname`, else `localhost`): the default node name.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// A submission waiting for the group commit: everything its transaction needs, owned, and
@@ -153,6 +164,7 @@ struct Pending {
     built: Vec<Option<Vec<u8>>>,
     now: DateTime<Utc>,
     bytes: Vec<u8>,
+    ctx: legal::EventContext,
     slot: Arc<Mutex<Option<Result<Outcome, EngineError>>>>,
 }
 
@@ -215,7 +227,19 @@ impl Engine {
             grouped: std::sync::atomic::AtomicU64::new(0),
             clock: parts.clock,
             tz: None,
+            node: host_name(),
         }
+    }
+
+    /// Sets this node's name (one legal-log chain per node; default the host name).
+    pub fn with_node(mut self, node: impl Into<String>) -> Engine {
+        self.node = node.into();
+        self
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// An engine from a configuration file's contents (index, signer, trust, store).
@@ -242,6 +266,7 @@ impl Engine {
             clock,
         });
         e.tz = Some(tz);
+        e.node = cfg.node();
         Ok(e)
     }
 
@@ -264,13 +289,16 @@ impl Engine {
 
     fn now(&self) -> (DateTime<Utc>, TimeReference) {
         let now = self.clock.now();
-        let tr = match self.tz {
+        (now, self.time_ref(now))
+    }
+
+    fn time_ref(&self, now: DateTime<Utc>) -> TimeReference {
+        match self.tz {
             Some(tz) => TimeReference::from_datetime(now.with_timezone(&tz).fixed_offset()),
             None => TimeReference::from_datetime(
                 now.with_timezone(&chrono_tz::Europe::Rome).fixed_offset(),
             ),
-        };
-        (now, tr)
+        }
     }
 
     fn write(
@@ -304,12 +332,15 @@ impl Engine {
             .iter()
             .map(|e| self.build(e, bytes, None).map(Some))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut ctx = legal::EventContext::from_bytes(bytes);
+        ctx.provider = Some(self.provider.name.clone());
         self.commit_grouped(Pending {
             key,
             decision: d,
             built,
             now,
             bytes: bytes.to_vec(),
+            ctx,
             slot: Arc::default(),
         })
     }
@@ -389,7 +420,7 @@ impl Engine {
     fn submission_body(&self, tx: &mut dyn Tx, j: &mut Pending) -> Result<TxOut, EngineError> {
         let mut built = Some(std::mem::take(&mut j.built));
         let d = &j.decision;
-        self.transaction_body(tx, &j.key, "access", j.now, &j.bytes, &mut |_tx| {
+        self.transaction_body(tx, &j.key, "access", j.now, &j.bytes, &j.ctx, &mut |_tx| {
             Ok((d.clone(), built.take().unwrap_or_default()))
         })
     }
@@ -419,7 +450,14 @@ impl Engine {
             verify_parsed(m, &opts)
         });
         let id = parsed.as_ref().ok().and_then(|m| m.identificativo.clone());
-        self.transaction(&key, "incoming", now, bytes, &mut |tx| {
+        let mut ctx = match &parsed {
+            Ok(m) => legal::EventContext::from_message(m),
+            Err(_) => legal::EventContext::from_bytes(bytes),
+        };
+        if let Some(p) = report.as_ref().and_then(|r| r.provider.as_ref()) {
+            ctx.provider = Some(p.name.clone());
+        }
+        self.transaction(&key, "incoming", now, bytes, &ctx, &mut |tx| {
             let (arrivals, sent) = match &id {
                 Some(id) => (tx.arrivals(id)?, tx.message(id)?.map(|m| m.state)),
                 None => (Vec::new(), None),
@@ -479,6 +517,7 @@ impl Engine {
             }
         };
         let id = msg.identificativo.clone();
+        let ctx = legal::EventContext::from_message(&msg);
         let mut out: Option<Emitted> = None;
         self.write(&mut |tx| {
             let arrivals = match &id {
@@ -488,7 +527,7 @@ impl Engine {
             let ev =
                 MailboxEvent { smtp, bytes, message: &msg, results, arrivals: &arrivals, time };
             let d = points::delivery(&self.policy, &ev);
-            let ids = self.apply(tx, &d, Vec::new(), "delivery", now, bytes)?;
+            let ids = self.apply(tx, &d, Vec::new(), "delivery", now, bytes, &ctx)?;
             out = Some((d, tx.outbox(&ids)?));
             Ok(())
         })?;
@@ -511,14 +550,17 @@ impl Engine {
                 out = None;
                 claim = tx.claim_due(now)?;
                 let store::Claim::Due(key) = &claim else { return Ok(()) };
-                let d = match tx.message(&key.identifier)? {
-                    Some(m) => points::timer(&self.policy, &m.state, key, time),
+                let (d, ctx) = match tx.message(&key.identifier)? {
+                    Some(m) => (
+                        points::timer(&self.policy, &m.state, key, time),
+                        legal::EventContext::from_state(&m.state, &self.provider.name),
+                    ),
                     None => {
                         tx.close_timer(key, "done")?;
                         return Ok(());
                     }
                 };
-                let ids = self.apply(tx, &d, Vec::new(), "timer", now, &[])?;
+                let ids = self.apply(tx, &d, Vec::new(), "timer", now, &[], &ctx)?;
                 out = Some((d, tx.outbox(&ids)?));
                 Ok(())
             });
@@ -535,7 +577,12 @@ impl Engine {
                 };
                 self.write(&mut |tx| {
                     tx.close_timer(key, "failed")?;
-                    tx.log("timer", &event, now)
+                    let ctx = match tx.message(&key.identifier)? {
+                        Some(m) => legal::EventContext::from_state(&m.state, &self.provider.name),
+                        None => legal::EventContext::default(),
+                    };
+                    let mut rec = legal::record("timer", &event, &ctx, self.date(now), Vec::new());
+                    tx.log(&self.node, &mut rec, now)
                 })?;
                 done += 1;
                 continue;
@@ -623,17 +670,20 @@ impl Engine {
         point: &'static str,
         now: DateTime<Utc>,
         bytes: &[u8],
+        ctx: &legal::EventContext,
         decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Prepared, EngineError>,
     ) -> Result<Outcome, EngineError> {
         let mut out: Option<TxOut> = None;
         self.write(&mut |tx| {
-            out = Some(self.transaction_body(tx, key, point, now, bytes, decide)?);
+            out = Some(self.transaction_body(tx, key, point, now, bytes, ctx, decide)?);
             Ok(())
         })?;
         Ok(out.map(TxOut::outcome).unwrap_or_else(|| finish(None)))
     }
 
-    /// The body of [`Engine::transaction`] inside an open store transaction `tx`.
+    /// The body of [`Engine::transaction`] inside an open store transaction `tx` (its
+    /// arguments and the transaction: one more than clippy's default count).
+    #[allow(clippy::too_many_arguments)]
     fn transaction_body(
         &self,
         tx: &mut dyn Tx,
@@ -641,6 +691,7 @@ impl Engine {
         point: &'static str,
         now: DateTime<Utc>,
         bytes: &[u8],
+        ctx: &legal::EventContext,
         decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Prepared, EngineError>,
     ) -> Result<TxOut, EngineError> {
         if let Some(rec) = tx.txn(key)? {
@@ -648,7 +699,7 @@ impl Engine {
             return Ok(TxOut::Replay(rec, rows));
         }
         let (d, built) = decide(tx)?;
-        let ids = self.apply(tx, &d, built, point, now, bytes)?;
+        let ids = self.apply(tx, &d, built, point, now, bytes, ctx)?;
         // refusals and temporary failures are not remembered: a retry decides again
         if d.reply.is_ok() {
             let rec = TxnRecord {
@@ -686,9 +737,16 @@ impl Engine {
         })
     }
 
+    /// The legal log's date of a transaction at `now`: its time reference, RFC 3339 with the
+    /// provider's offset.
+    fn date(&self, now: DateTime<Utc>) -> String {
+        self.time_ref(now).datetime().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    }
+
     /// Records a decision's emissions (built here unless `prebuilt` has them), state
-    /// changes, timers and log events in `tx`; returns the outbox ids of its emissions (the
-    /// stored ones for keys emitted before).
+    /// changes, timers and legal-log records in `tx`; returns the outbox ids of its emissions
+    /// (the stored ones for keys emitted before).
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
         tx: &mut dyn Tx,
@@ -697,7 +755,10 @@ impl Engine {
         point: &str,
         now: DateTime<Utc>,
         bytes: &[u8],
+        ctx: &legal::EventContext,
     ) -> Result<Vec<i64>, EngineError> {
+        // the Message-ID of each emission (new or stored), for the log's `generated`
+        let mut generated: Vec<Option<String>> = Vec::new();
         let mut ids = Vec::new();
         let mut built: Vec<Option<Vec<u8>>> = Vec::new();
         let mut stored_envelope: Option<Vec<u8>> = None;
@@ -715,6 +776,7 @@ impl Engine {
                     ids.push(id);
                 }
                 built.push(None);
+                generated.push(tx.outbox(&[id])?.pop().and_then(|o| o.message_id));
                 continue;
             }
             let out = match prebuilt.get_mut(i).and_then(Option::take) {
@@ -745,6 +807,7 @@ impl Engine {
             for k in missing {
                 tx.insert_emitted(k, id)?;
             }
+            generated.push(message_id);
             ids.push(id);
             built.push(Some(out));
         }
@@ -772,8 +835,26 @@ impl Engine {
                 TimerOp::Done(key) => tx.close_timer(key, "done")?,
             }
         }
+        let date = self.date(now);
         for e in &d.log {
-            tx.log(point, e, now)?;
+            // the messages this event generated: the decision's emissions about the same
+            // identifier and, for an event about one recipient, about that recipient (or none)
+            let made: Vec<String> = d
+                .emissions
+                .iter()
+                .zip(&generated)
+                .filter(|(em, _)| e.identifier.is_none() || em.identifier == e.identifier)
+                .filter(|(em, _)| match &e.recipient {
+                    None => true,
+                    Some(r) => em
+                        .keys
+                        .iter()
+                        .any(|k| k.recipient.is_empty() || k.recipient.eq_ignore_ascii_case(r)),
+                })
+                .filter_map(|(_, m)| m.clone())
+                .collect();
+            let mut rec = legal::record(point, e, ctx, date.clone(), made);
+            tx.log(&self.node, &mut rec, now)?;
         }
         Ok(ids)
     }

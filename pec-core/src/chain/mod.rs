@@ -331,11 +331,35 @@ pub fn validate_path_at(
     source: TimeSource,
     crls: Option<&CrlStore>,
 ) -> PathOutcome {
-    let refs: Vec<&[u8]> = candidates.iter().map(Vec::as_slice).collect();
-    validate_path_refs(leaf, &refs, trust, at, source, crls)
+    validate_path_for(leaf, candidates, trust, at, source, crls, Purpose::EmailSigning)
 }
 
-/// [`validate_path_at`] over borrowed candidates (the certificates of a CMS, not copied).
+/// What the signer certificate of a path must be good for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// S/MIME signing (docs/SPEC.md §7.2: extendedKeyUsage, when present, emailProtection).
+    #[default]
+    EmailSigning,
+    /// An RFC 3161 time-stamping authority (extendedKeyUsage id-kp-timeStamping required).
+    TimeStamping,
+}
+
+/// [`validate_path_at`] for a signer certificate used for `purpose`.
+pub fn validate_path_for(
+    leaf: &[u8],
+    candidates: &[Vec<u8>],
+    trust: &TrustStore,
+    at: DateTime<Utc>,
+    source: TimeSource,
+    crls: Option<&CrlStore>,
+    purpose: Purpose,
+) -> PathOutcome {
+    let refs: Vec<&[u8]> = candidates.iter().map(Vec::as_slice).collect();
+    validate_path_refs(leaf, &refs, trust, at, source, crls, purpose)
+}
+
+/// [`validate_path_for`] over borrowed candidates (the certificates of a CMS, not copied).
 pub(crate) fn validate_path_refs(
     leaf: &[u8],
     candidates: &[&[u8]],
@@ -343,6 +367,7 @@ pub(crate) fn validate_path_refs(
     at: DateTime<Utc>,
     source: TimeSource,
     crls: Option<&CrlStore>,
+    purpose: Purpose,
 ) -> PathOutcome {
     let Ok(leaf) = trust.parse_cached(leaf) else {
         return PathOutcome {
@@ -362,11 +387,11 @@ pub(crate) fn validate_path_refs(
             cands.push(c);
         }
     }
-    let mut search = Search::new(trust, &cands, at, &leaf);
+    let mut search = Search::new(trust, &cands, at, &leaf, purpose);
     let found = if trust.sha1s.contains(&leaf.sha1) {
         // The signer certificate is itself a trust anchor.
         let path = vec![Arc::clone(&leaf)];
-        let eval = evaluate(&path, None, at);
+        let eval = evaluate(&path, None, at, purpose);
         if eval.sound { Some((path, None, eval)) } else { None }
     } else {
         let mut path = vec![Arc::clone(&leaf)];
