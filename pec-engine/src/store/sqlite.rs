@@ -109,6 +109,8 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, EngineError> {
         let mut conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+        // every statement of a transaction is prepared once per connection, not per event
+        conn.set_prepared_statement_cache_capacity(64);
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
@@ -222,9 +224,9 @@ impl Tx for SqliteTx<'_> {
     fn txn(&mut self, key: &str) -> Result<Option<TxnRecord>, EngineError> {
         let row: Option<(String, String)> = self
             .tx
-            .query_row("SELECT reply, outbox FROM txn WHERE key = ?1", [key], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT reply, outbox FROM txn WHERE key = ?1")
+            .map_err(db)?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(db)?;
         Ok(row.map(|(reply, outbox)| {
@@ -260,10 +262,9 @@ impl Tx for SqliteTx<'_> {
         let reply = serde_json::json!({"reply": reply_json(&rec.reply), "replies": replies});
         let outbox = serde_json::to_string(&rec.outbox).unwrap_or_else(|_| "[]".into());
         self.tx
-            .execute(
-                "INSERT INTO txn (key, point, reply, outbox) VALUES (?1, ?2, ?3, ?4)",
-                params![key, point, reply.to_string(), outbox],
-            )
+            .prepare_cached("INSERT INTO txn (key, point, reply, outbox) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(db)?
+            .execute(params![key, point, reply.to_string(), outbox])
             .map_err(db)?;
         Ok(())
     }
@@ -271,23 +272,23 @@ impl Tx for SqliteTx<'_> {
     fn message(&mut self, identifier: &str) -> Result<Option<StoredMessage>, EngineError> {
         let row = self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT msgid, reverse_path, sender, subject, receipt_type, t0_ms, zone, envelope
                  FROM message WHERE identifier = ?1",
-                [identifier],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, String>(6)?,
-                        r.get::<_, Vec<u8>>(7)?,
-                    ))
-                },
             )
+            .map_err(db)?
+            .query_row([identifier], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, Vec<u8>>(7)?,
+                ))
+            })
             .optional()
             .map_err(db)?;
         let Some((msgid, reverse_path, sender, subject, rt, t0, zone, envelope)) = row else {
@@ -336,36 +337,38 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_message(&mut self, m: &MessageState, envelope: &[u8]) -> Result<(), EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO message (identifier, msgid, reverse_path, sender, subject,
                  receipt_type, t0_ms, zone, envelope) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                params![
-                    m.identifier,
-                    m.msgid,
-                    m.reverse_path,
-                    m.sender,
-                    m.subject,
-                    m.receipt_type.as_str(),
-                    ms(m.t0),
-                    m.zone,
-                    envelope
-                ],
             )
+            .map_err(db)?
+            .execute(params![
+                m.identifier,
+                m.msgid,
+                m.reverse_path,
+                m.sender,
+                m.subject,
+                m.receipt_type.as_str(),
+                ms(m.t0),
+                m.zone,
+                envelope
+            ])
             .map_err(db)?;
         for r in &m.recipients {
             self.tx
-                .execute(
+                .prepare_cached(
                     "INSERT OR IGNORE INTO recipient (identifier, address, kind, field, status,
                      updated_ms) VALUES (?1,?2,?3,?4,?5,?6)",
-                    params![
-                        m.identifier,
-                        r.address,
-                        r.kind.as_str(),
-                        r.field.as_str(),
-                        r.status.as_str(),
-                        ms(r.updated)
-                    ],
                 )
+                .map_err(db)?
+                .execute(params![
+                    m.identifier,
+                    r.address,
+                    r.kind.as_str(),
+                    r.field.as_str(),
+                    r.status.as_str(),
+                    ms(r.updated)
+                ])
                 .map_err(db)?;
         }
         Ok(())
@@ -379,11 +382,12 @@ impl Tx for SqliteTx<'_> {
         at: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "UPDATE recipient SET status = ?3, updated_ms = ?4
                  WHERE identifier = ?1 AND address = ?2",
-                params![identifier, address, status.as_str(), ms(at)],
             )
+            .map_err(db)?
+            .execute(params![identifier, address, status.as_str(), ms(at)])
             .map_err(db)?;
         Ok(())
     }
@@ -397,11 +401,12 @@ impl Tx for SqliteTx<'_> {
         at: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO receipt (identifier, address, kind, message_id, at_ms)
                  VALUES (?1,?2,?3,?4,?5)",
-                params![identifier, address, kind, message_id, ms(at)],
             )
+            .map_err(db)?
+            .execute(params![identifier, address, kind, message_id, ms(at)])
             .map_err(db)?;
         Ok(())
     }
@@ -426,35 +431,37 @@ impl Tx for SqliteTx<'_> {
 
     fn set_arrival(&mut self, a: &ArrivalState, at: DateTime<Utc>) -> Result<(), EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO arrival (identifier, address, status, updated_ms)
                  VALUES (?1,?2,?3,?4)
                  ON CONFLICT (identifier, address)
                  DO UPDATE SET status = excluded.status, updated_ms = excluded.updated_ms",
-                params![a.identifier, a.address, a.status.as_str(), ms(at)],
             )
+            .map_err(db)?
+            .execute(params![a.identifier, a.address, a.status.as_str(), ms(at)])
             .map_err(db)?;
         Ok(())
     }
 
     fn emitted(&mut self, key: &EmissionKey) -> Result<Option<i64>, EngineError> {
         self.tx
-            .query_row(
+            .prepare_cached(
                 "SELECT outbox_id FROM emitted
                  WHERE identifier = ?1 AND recipient = ?2 AND kind = ?3",
-                params![key.identifier, key.recipient, key.kind],
-                |r| r.get(0),
             )
+            .map_err(db)?
+            .query_row(params![key.identifier, key.recipient, key.kind], |r| r.get(0))
             .optional()
             .map_err(db)
     }
 
     fn insert_emitted(&mut self, key: &EmissionKey, outbox: i64) -> Result<(), EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO emitted (identifier, recipient, kind, outbox_id) VALUES (?1,?2,?3,?4)",
-                params![key.identifier, key.recipient, key.kind, outbox],
             )
+            .map_err(db)?
+            .execute(params![key.identifier, key.recipient, key.kind, outbox])
             .map_err(db)?;
         Ok(())
     }
@@ -465,19 +472,20 @@ impl Tx for SqliteTx<'_> {
         at: DateTime<Utc>,
     ) -> Result<i64, EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO outbox (identifier, kind, message_id, mail_from, groups, bytes,
                  created_ms) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                params![
-                    o.identifier,
-                    o.kind,
-                    o.message_id,
-                    o.mail_from,
-                    groups_json(o.groups),
-                    o.bytes,
-                    ms(at)
-                ],
             )
+            .map_err(db)?
+            .execute(params![
+                o.identifier,
+                o.kind,
+                o.message_id,
+                o.mail_from,
+                groups_json(o.groups),
+                o.bytes,
+                ms(at)
+            ])
             .map_err(db)?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -531,10 +539,9 @@ impl Tx for SqliteTx<'_> {
         for id in ids {
             n += self
                 .tx
-                .execute(
-                    "UPDATE outbox SET sent_ms = ?2 WHERE id = ?1 AND sent_ms IS NULL",
-                    params![id, ms(at)],
-                )
+                .prepare_cached("UPDATE outbox SET sent_ms = ?2 WHERE id = ?1 AND sent_ms IS NULL")
+                .map_err(db)?
+                .execute(params![id, ms(at)])
                 .map_err(db)?;
         }
         Ok(n)
@@ -542,22 +549,24 @@ impl Tx for SqliteTx<'_> {
 
     fn set_timer(&mut self, key: &TimerKey, due: DateTime<Utc>) -> Result<(), EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT OR IGNORE INTO timer (identifier, address, which, due_ms, status)
                  VALUES (?1,?2,?3,?4,'pending')",
-                params![key.identifier, key.address, key.which.as_str(), ms(due)],
             )
+            .map_err(db)?
+            .execute(params![key.identifier, key.address, key.which.as_str(), ms(due)])
             .map_err(db)?;
         Ok(())
     }
 
     fn close_timer(&mut self, key: &TimerKey, status: &str) -> Result<(), EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "UPDATE timer SET status = ?4
                  WHERE identifier = ?1 AND address = ?2 AND which = ?3 AND status = 'pending'",
-                params![key.identifier, key.address, key.which.as_str(), status],
             )
+            .map_err(db)?
+            .execute(params![key.identifier, key.address, key.which.as_str(), status])
             .map_err(db)?;
         Ok(())
     }
@@ -566,18 +575,18 @@ impl Tx for SqliteTx<'_> {
         // the whole database is write-locked (BEGIN IMMEDIATE): no other process can claim it
         let key = self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT identifier, address, which FROM timer
                  WHERE status = 'pending' AND due_ms <= ?1 ORDER BY due_ms LIMIT 1",
-                [ms(now)],
-                |r| {
-                    Ok(TimerKey {
-                        identifier: r.get(0)?,
-                        address: r.get(1)?,
-                        which: which_from(&r.get::<_, String>(2)?),
-                    })
-                },
             )
+            .map_err(db)?
+            .query_row([ms(now)], |r| {
+                Ok(TimerKey {
+                    identifier: r.get(0)?,
+                    address: r.get(1)?,
+                    which: which_from(&r.get::<_, String>(2)?),
+                })
+            })
             .optional()
             .map_err(db)?;
         Ok(key.map_or(Claim::Nothing, Claim::Due))
@@ -592,11 +601,11 @@ impl Tx for SqliteTx<'_> {
         // the database is write-locked (BEGIN IMMEDIATE): nobody else appends meanwhile
         let last: Option<(i64, String)> = self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT seq, hash FROM legal_log WHERE node = ?1 ORDER BY seq DESC LIMIT 1",
-                [node],
-                |r| Ok((r.get(0)?, r.get(1)?)),
             )
+            .map_err(db)?
+            .query_row([node], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(db)?;
         let last = match last {
@@ -605,22 +614,23 @@ impl Tx for SqliteTx<'_> {
         };
         let (line, hash) = rec.link(node, last);
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO legal_log (node, seq, day, at_ms, identifier, msgid, generated,
                  addresses, record, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                params![
-                    node,
-                    i64::try_from(rec.seq).unwrap_or(i64::MAX),
-                    rec.day(),
-                    ms(at),
-                    rec.identifier,
-                    rec.msgid,
-                    format!(" {} ", rec.generated.join(" ")),
-                    rec.addresses(),
-                    line,
-                    hash
-                ],
             )
+            .map_err(db)?
+            .execute(params![
+                node,
+                i64::try_from(rec.seq).unwrap_or(i64::MAX),
+                rec.day(),
+                ms(at),
+                rec.identifier,
+                rec.msgid,
+                format!(" {} ", rec.generated.join(" ")),
+                rec.addresses(),
+                line,
+                hash
+            ])
             .map_err(db)?;
         Ok(())
     }
@@ -633,7 +643,7 @@ impl Tx for SqliteTx<'_> {
             ),
             None => ("SELECT node, seq, record, hash FROM legal_log ORDER BY node, seq", vec![]),
         };
-        let mut stmt = self.tx.prepare(sql).map_err(db)?;
+        let mut stmt = self.tx.prepare_cached(sql).map_err(db)?;
         stmt.query_map(rusqlite::params_from_iter(args), line_row)
             .map_err(db)?
             .collect::<Result<_, _>>()
@@ -642,11 +652,9 @@ impl Tx for SqliteTx<'_> {
 
     fn log_hash(&mut self, node: &str, seq: u64) -> Result<Option<String>, EngineError> {
         self.tx
-            .query_row(
-                "SELECT hash FROM legal_log WHERE node = ?1 AND seq = ?2",
-                params![node, i64::try_from(seq).unwrap_or(i64::MAX)],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT hash FROM legal_log WHERE node = ?1 AND seq = ?2")
+            .map_err(db)?
+            .query_row(params![node, i64::try_from(seq).unwrap_or(i64::MAX)], |r| r.get(0))
             .optional()
             .map_err(db)
     }
@@ -666,50 +674,55 @@ impl Tx for SqliteTx<'_> {
         let sql = format!(
             "SELECT node, seq, record, hash FROM legal_log WHERE {cond} ORDER BY at_ms, node, seq"
         );
-        let mut stmt = self.tx.prepare(&sql).map_err(db)?;
+        let mut stmt = self.tx.prepare_cached(&sql).map_err(db)?;
         stmt.query_map([arg], line_row).map_err(db)?.collect::<Result<_, _>>().map_err(db)
     }
 
     fn seal(&mut self, day: &str) -> Result<Option<Seal>, EngineError> {
         self.tx
-            .query_row(&format!("{SEAL_SELECT} WHERE day = ?1"), [day], seal_row)
+            .prepare_cached(&format!("{SEAL_SELECT} WHERE day = ?1"))
+            .map_err(db)?
+            .query_row([day], seal_row)
             .optional()
             .map_err(db)
     }
 
     fn seals(&mut self) -> Result<Vec<Seal>, EngineError> {
-        let mut stmt = self.tx.prepare(&format!("{SEAL_SELECT} ORDER BY day")).map_err(db)?;
+        let mut stmt =
+            self.tx.prepare_cached(&format!("{SEAL_SELECT} ORDER BY day")).map_err(db)?;
         stmt.query_map([], seal_row).map_err(db)?.collect::<Result<_, _>>().map_err(db)
     }
 
     fn put_seal(&mut self, s: &Seal) -> Result<(), EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "INSERT INTO log_seal (day, sha256, records, tails, kind, token, nonce, tsa_url,
                  sealed_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                params![
-                    s.day,
-                    s.sha256,
-                    i64::try_from(s.records).unwrap_or(i64::MAX),
-                    serde_json::to_string(&s.tails).unwrap_or_default(),
-                    s.kind,
-                    s.token,
-                    s.nonce,
-                    s.tsa_url,
-                    s.sealed_ms
-                ],
             )
+            .map_err(db)?
+            .execute(params![
+                s.day,
+                s.sha256,
+                i64::try_from(s.records).unwrap_or(i64::MAX),
+                serde_json::to_string(&s.tails).unwrap_or_default(),
+                s.kind,
+                s.token,
+                s.nonce,
+                s.tsa_url,
+                s.sealed_ms
+            ])
             .map_err(db)?;
         Ok(())
     }
 
     fn purge_log(&mut self, day: &str) -> Result<usize, EngineError> {
         self.tx
-            .execute(
+            .prepare_cached(
                 "DELETE FROM legal_log WHERE day < ?1
                  AND day IN (SELECT day FROM log_seal WHERE day < ?1)",
-                [day],
             )
+            .map_err(db)?
+            .execute([day])
             .map_err(db)
     }
 
