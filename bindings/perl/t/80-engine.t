@@ -19,6 +19,11 @@ my @DOMAINS = ('pec.example.it', 'pec.other.it');
 my $HOUR = 3600;
 
 my $tmp = tmpdir();
+# inside the repository libpec is built with test-clock and the fixtures come from cargo: what
+# is missing there fails under CI=true; a tarball built elsewhere against an installed libpec
+# (tests/install/perl-dist.sh) has no manual clock and gets its fixtures from
+# PEC_ENGINE_FIXTURES
+my $in_repo = -f File::Spec->catfile(repo_root(), 'pec-ffi', 'Cargo.toml');
 
 # the two providers' fixtures: PEC_ENGINE_FIXTURES, or pec-testkit's example through cargo
 sub fixtures {
@@ -36,7 +41,11 @@ sub fixtures {
 
 my $fx = fixtures();
 unless (defined $fx) {
-    fail('engine fixtures (cargo) required when CI=true') if ci();
+    if (ci() && $in_repo) {
+        plan tests => 1;
+        fail('engine fixtures (cargo run -p pec-testkit --example engine-fixtures) required when CI=true');
+        exit 1;
+    }
     plan skip_all => 'no engine fixtures (set PEC_ENGINE_FIXTURES or run inside the repository)';
 }
 
@@ -171,7 +180,7 @@ sub box { join ',', @{ $_[0]->{boxes}{ $_[1] } || [] } }
 
 SKIP: {
     skip 'libpec without test-clock: the manual clock tests need it', 1
-        unless Mail::PEC::Engine->has_test_clock || ci();
+        unless Mail::PEC::Engine->has_test_clock || (ci() && $in_repo);
 
     subtest 'happy path' => sub {
         my $n = net();
