@@ -603,27 +603,31 @@ void pec_digest_free(pec_digest *digest);
 
 // Opens the provider engine configured by the file at `config_path` (`path_len` bytes of
 // UTF-8; its relative paths resolve against its directory): the providers index, the
-// signer, the trust anchors and CRLs, the state store. `store_url` (`store_len` bytes), when
-// not NULL, replaces the file's `[store] url` (`sqlite:PATH`, a relative PATH resolving
-// against the working directory; `postgresql://` only in builds whose engine has it). Time
-// is the system clock. On success `*out_engine` receives a new engine the caller owns
+// signer, the trust anchors and CRLs, the state store of its `[store] url`. Time is the
+// system clock. On success `*out_engine` receives a new engine the caller owns
 // (`pec_engine_free`).
 //
 // Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_ENGINE_CONFIG`
 // (unreadable or invalid file, key, index, trust; or a libpec built without the engine),
 // `PEC_RESULT_ENGINE_STORE` (the store cannot be opened), `PEC_RESULT_PKCS11_*`.
 // Thread-safe.
-pec_result pec_engine_open(const char *config_path,
-                           size_t path_len,
-                           const char *store_url,
-                           size_t store_len,
-                           pec_engine **out_engine);
+pec_result pec_engine_open(const char *config_path, size_t path_len, pec_engine **out_engine);
+
+// Like `pec_engine_open`, with `store_url` (`store_len` bytes; NULL: the file's) replacing
+// the file's `[store] url`: `sqlite:PATH`, a relative PATH resolving against the working
+// directory (`pec-filter -S`). `postgresql://` only in builds whose engine has it.
+// Thread-safe.
+pec_result pec_engine_open_with_store(const char *config_path,
+                                      size_t path_len,
+                                      const char *store_url,
+                                      size_t store_len,
+                                      pec_engine **out_engine);
 
 #if defined(PEC_TEST_CLOCK)
-// Like `pec_engine_open`, but time is a manual clock standing at `start_unix` (seconds since
-// the Unix epoch, UTC) that moves only with `pec_engine_clock_advance`: the 12 h and 24 h
-// timers replayed in tests. Only in libpec built with the cargo feature `test-clock`
-// (declared when `PEC_TEST_CLOCK` is defined); never in a production build.
+// Like `pec_engine_open_with_store`, but time is a manual clock standing at `start_unix`
+// (seconds since the Unix epoch, UTC) that moves only with `pec_engine_clock_advance`: the
+// 12 h and 24 h timers replayed in tests. Only in libpec built with the cargo feature
+// `test-clock` (declared when `PEC_TEST_CLOCK` is defined); never in a production build.
 pec_result pec_engine_open_with_manual_clock(const char *config_path,
                                              size_t path_len,
                                              const char *store_url,

@@ -1682,7 +1682,7 @@ _open(klass, config, store)
     c = pec_arg_text(aTHX_ config, &clen, "config");
     if (SvOK(store))
         st = pec_arg_text(aTHX_ store, &slen, "store");
-    PEC_CHECK(pec_engine_open(c, clen, st, slen, &RETVAL));
+    PEC_CHECK(pec_engine_open_with_store(c, clen, st, slen, &RETVAL));
   OUTPUT:
     RETVAL
 

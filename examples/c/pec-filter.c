@@ -246,7 +246,7 @@ static int engine_main(int argc, char **argv)
         return EX_USAGE;
     }
     pec_engine *engine = NULL;
-    pec_result rc = pec_engine_open(config, strlen(config), store, strlen(store), &engine);
+    pec_result rc = pec_engine_open_with_store(config, strlen(config), store, strlen(store), &engine);
     if (rc != PEC_RESULT_OK)
         return engine_fail(config, rc);
 

@@ -614,10 +614,13 @@ static void misuse(void)
 {
     pec_engine *e = (pec_engine *)0x1;
     const char *bad = "/nonexistent/engine.toml";
-    CHECK(pec_engine_open(bad, strlen(bad), NULL, 0, &e) == PEC_RESULT_ENGINE_CONFIG,
+    CHECK(pec_engine_open(bad, strlen(bad), &e) == PEC_RESULT_ENGINE_CONFIG,
           "missing configuration file");
     CHECK(e == (pec_engine *)0x1, "output untouched on failure");
-    CHECK(pec_engine_open(NULL, 0, NULL, 0, &e) == PEC_RESULT_NULL_PARAMETER, "NULL path");
+    CHECK(pec_engine_open(NULL, 0, &e) == PEC_RESULT_NULL_PARAMETER, "NULL path");
+    CHECK(pec_engine_open_with_store(bad, strlen(bad), "sqlite:x.db", 11, &e) ==
+              PEC_RESULT_ENGINE_CONFIG,
+          "missing configuration file, store given");
     pec_outcome *o = (pec_outcome *)0x1;
     CHECK(pec_engine_run_due(NULL, 0, &o) == PEC_RESULT_NULL_PARAMETER, "NULL engine");
     CHECK(o == (pec_outcome *)0x1, "output untouched");

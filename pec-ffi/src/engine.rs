@@ -261,10 +261,8 @@ fn no_engine() -> Failure {
 
 /// Opens the provider engine configured by the file at `config_path` (`path_len` bytes of
 /// UTF-8; its relative paths resolve against its directory): the providers index, the
-/// signer, the trust anchors and CRLs, the state store. `store_url` (`store_len` bytes), when
-/// not NULL, replaces the file's `[store] url` (`sqlite:PATH`, a relative PATH resolving
-/// against the working directory; `postgresql://` only in builds whose engine has it). Time
-/// is the system clock. On success `*out_engine` receives a new engine the caller owns
+/// signer, the trust anchors and CRLs, the state store of its `[store] url`. Time is the
+/// system clock. On success `*out_engine` receives a new engine the caller owns
 /// (`pec_engine_free`).
 ///
 /// Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_ENGINE_CONFIG`
@@ -273,6 +271,19 @@ fn no_engine() -> Failure {
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn pec_engine_open(
+    config_path: *const c_char,
+    path_len: usize,
+    out_engine: *mut *mut pec_engine,
+) -> pec_result {
+    pec_engine_open_with_store(config_path, path_len, std::ptr::null(), 0, out_engine)
+}
+
+/// Like `pec_engine_open`, with `store_url` (`store_len` bytes; NULL: the file's) replacing
+/// the file's `[store] url`: `sqlite:PATH`, a relative PATH resolving against the working
+/// directory (`pec-filter -S`). `postgresql://` only in builds whose engine has it.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_engine_open_with_store(
     config_path: *const c_char,
     path_len: usize,
     store_url: *const c_char,
@@ -305,10 +316,10 @@ pub extern "C" fn pec_engine_open(
     })
 }
 
-/// Like `pec_engine_open`, but time is a manual clock standing at `start_unix` (seconds since
-/// the Unix epoch, UTC) that moves only with `pec_engine_clock_advance`: the 12 h and 24 h
-/// timers replayed in tests. Only in libpec built with the cargo feature `test-clock`
-/// (declared when `PEC_TEST_CLOCK` is defined); never in a production build.
+/// Like `pec_engine_open_with_store`, but time is a manual clock standing at `start_unix`
+/// (seconds since the Unix epoch, UTC) that moves only with `pec_engine_clock_advance`: the
+/// 12 h and 24 h timers replayed in tests. Only in libpec built with the cargo feature
+/// `test-clock` (declared when `PEC_TEST_CLOCK` is defined); never in a production build.
 #[cfg(feature = "test-clock")]
 #[unsafe(no_mangle)]
 pub extern "C" fn pec_engine_open_with_manual_clock(

@@ -57,13 +57,7 @@ fn engine_is_optional() {
     // it the call fails before reading anything
     let path = "/nonexistent/engine.toml";
     let mut out = std::ptr::null_mut();
-    let r = pec::engine::pec_engine_open(
-        path.as_ptr().cast(),
-        path.len(),
-        std::ptr::null(),
-        0,
-        &mut out,
-    );
+    let r = pec::engine::pec_engine_open(path.as_ptr().cast(), path.len(), &mut out);
     assert_eq!(r, pec_result::EngineConfig);
     assert!(out.is_null());
     let msg = last_error();
