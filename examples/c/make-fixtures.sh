@@ -110,7 +110,7 @@ printf '%s\r\n' \
     'Content-Type: text/plain; charset=utf-8' \
     '' \
     'In allegato la fattura.' > message.eml
-printf 'From: mario.rossi@pec.example.it\r\nTo: x@pec.cliente.example\r\nBcc: y@pec.cliente.example\r\nSubject: a Bcc\r\n\r\nbody\r\n' \
+printf 'From: mario.rossi@pec.example.it\r\nTo: x@pec.cliente.example\r\nBcc: nascosto@pec.cliente.example\r\nSubject: con Bcc\r\n\r\nbody\r\n' \
     > bad-original.eml
 
 if command -v softhsm2-util >/dev/null 2>&1; then

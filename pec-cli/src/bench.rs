@@ -2,7 +2,10 @@
 //! of the hot paths, on the test kit's generated PKI (no files, no network). The workloads
 //! are `pec_testkit::workload` (the same as `cargo bench -p pec-core --bench core`):
 //! `sign-envelope-10k`, `sign-envelope-1m`, `verify-envelope-10k`, `verify-envelope-1m`,
-//! `parse-10k`, `index-lookup` (a 20 000-domain providers index).
+//! `parse-10k`, `index-lookup` (a 20 000-domain providers index), and `engine-access`
+//! (submissions through the provider engine's access point: two signatures and a durable
+//! SQLite commit each, PostgreSQL too when `PEC_BENCH_PG` names a database; see
+//! [`crate::bench_engine`]). Its commits (fsyncs) per submission go to standard error.
 //!
 //! With `--threads N` every workload runs on N threads at once and the aggregate rate is
 //! reported (the scaling goal compares `--threads 2` with `--threads 1`).
@@ -16,6 +19,8 @@ use std::process::ExitCode;
 use pec_core::smime::Verdict;
 use pec_core::{Error, verify_message};
 use pec_testkit::workload::{WORKLOADS, Workloads, index_lookup, measure};
+
+use crate::bench_engine::engine_access;
 
 /// Arguments of `pec bench`.
 #[derive(Debug, clap::Args)]
@@ -49,16 +54,20 @@ pub fn run(a: &Args) -> ExitCode {
     }
 }
 
+/// The engine workload (after [`WORKLOADS`] in the output).
+const ENGINE_ACCESS: &str = "engine-access";
+
 fn bench(a: &Args) -> Result<(), Error> {
+    let known: Vec<&str> = WORKLOADS.iter().copied().chain([ENGINE_ACCESS]).collect();
     for w in &a.only {
-        if !WORKLOADS.contains(&w.as_str()) {
+        if !known.contains(&w.as_str()) {
             return Err(Error::InvalidArgument(format!(
                 "unknown workload {w:?} (known: {})",
-                WORKLOADS.join(", ")
+                known.join(", ")
             )));
         }
     }
-    let selected: Vec<&str> = WORKLOADS
+    let selected: Vec<&str> = known
         .iter()
         .copied()
         .filter(|w| a.only.is_empty() || a.only.iter().any(|o| o == w))
@@ -89,16 +98,34 @@ fn bench(a: &Args) -> Result<(), Error> {
         }
     }
     let mut results = serde_json::Map::new();
+    let mut runs: Vec<(String, f64)> = Vec::new();
     for w in selected {
-        let rate = match &fixture {
-            Some(f) if w != "index-lookup" => measure(a.threads, a.seconds, |_| f.step(w))?,
-            _ => index_lookup(a.threads, a.seconds)?,
-        };
+        match &fixture {
+            Some(f) if w == ENGINE_ACCESS => {
+                let stores = [(w.to_string(), None)].into_iter().chain(
+                    std::env::var("PEC_BENCH_PG").ok().map(|u| (format!("{w}-pg"), Some(u))),
+                );
+                for (name, url) in stores {
+                    let r = engine_access(f, url.as_deref(), a.threads, a.seconds)?;
+                    eprintln!(
+                        "pec bench: {name}: {:.3} commits (fsyncs) per submission",
+                        r.commits_per_submission
+                    );
+                    runs.push((name, r.rate));
+                }
+            }
+            Some(f) if w != "index-lookup" => {
+                runs.push((w.to_string(), measure(a.threads, a.seconds, |_| f.step(w))?));
+            }
+            _ => runs.push((w.to_string(), index_lookup(a.threads, a.seconds)?)),
+        }
+    }
+    for (w, rate) in runs {
         if !a.json {
             println!("{w:<22} {rate:>12.1} ops/s");
         }
         results.insert(
-            w.to_string(),
+            w,
             serde_json::Number::from_f64(rate)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),

@@ -5,12 +5,14 @@
 
 mod atrest;
 mod bench;
+mod bench_engine;
 mod build;
 mod demo;
 mod engine;
 mod index;
 mod input;
 mod inspect;
+mod log;
 mod mailsec;
 mod output;
 mod pkcs11;
@@ -96,6 +98,9 @@ enum Command {
     /// The provider engine's state and timers.
     #[command(subcommand)]
     Engine(engine::Command),
+    /// The legal log: export, seal (RFC 3161), verify, search, purge.
+    #[command(subcommand)]
+    Log(log::Command),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +131,7 @@ fn main() -> ExitCode {
         }
         Command::Man { dir } => man(dir.as_deref()),
         Command::Engine(c) => engine::run(&c),
+        Command::Log(c) => log::run(&c),
     }
 }
 

@@ -59,11 +59,16 @@ impl DigestAlgorithm {
         }
     }
 
-    /// Digest of `data`.
+    /// Digest of `data` (one pass, aws-lc-rs: the same assembly as OpenSSL's).
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        let mut h = Hasher::new(self);
-        h.update(data);
-        h.finish()
+        use aws_lc_rs::digest as d;
+        let alg = match self {
+            DigestAlgorithm::Sha1 => &d::SHA1_FOR_LEGACY_USE_ONLY,
+            DigestAlgorithm::Sha256 => &d::SHA256,
+            DigestAlgorithm::Sha384 => &d::SHA384,
+            DigestAlgorithm::Sha512 => &d::SHA512,
+        };
+        d::digest(alg, data).as_ref().to_vec()
     }
 }
 
@@ -159,28 +164,35 @@ pub fn verify_rsa_pkcs1(
 }
 
 /// Parsed RSA public keys, reused across verifications: a verifier sees the same few
-/// provider and CA keys again and again. Bounded; cleared when full.
+/// provider and CA keys again and again. Keyed by the key's DER (looked up borrowed: no
+/// allocation on a hit), one parsed key per digest algorithm. Bounded; cleared when full.
 fn parsed_key(
     alg: DigestAlgorithm,
     algorithm: &'static dyn VerificationAlgorithm,
     public_key: &[u8],
 ) -> Option<Arc<ParsedPublicKey>> {
-    type Cache = RwLock<HashMap<(DigestAlgorithm, Vec<u8>), Arc<ParsedPublicKey>>>;
+    type Slots = [Option<Arc<ParsedPublicKey>>; 4];
+    type Cache = RwLock<HashMap<Vec<u8>, Slots>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     const MAX_KEYS: usize = 256;
+    let slot = match alg {
+        DigestAlgorithm::Sha1 => 0,
+        DigestAlgorithm::Sha256 => 1,
+        DigestAlgorithm::Sha384 => 2,
+        DigestAlgorithm::Sha512 => 3,
+    };
     let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
-    let key = (alg, public_key.to_vec());
     if let Ok(map) = cache.read()
-        && let Some(k) = map.get(&key)
+        && let Some(k) = map.get(public_key).and_then(|s| s[slot].as_ref())
     {
         return Some(Arc::clone(k));
     }
     let parsed = Arc::new(ParsedPublicKey::new(algorithm, public_key).ok()?);
     if let Ok(mut map) = cache.write() {
-        if map.len() >= MAX_KEYS {
+        if map.len() >= MAX_KEYS && !map.contains_key(public_key) {
             map.clear();
         }
-        map.insert(key, Arc::clone(&parsed));
+        map.entry(public_key.to_vec()).or_default()[slot] = Some(Arc::clone(&parsed));
     }
     Some(parsed)
 }
@@ -200,5 +212,31 @@ mod tests {
             DigestAlgorithm::from_oid(&DigestAlgorithm::Sha384.oid()),
             Some(DigestAlgorithm::Sha384)
         );
+    }
+
+    #[test]
+    fn one_shot_digests_equal_the_streamed_ones() {
+        let data: Vec<u8> =
+            (0..10_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for alg in [
+            DigestAlgorithm::Sha1,
+            DigestAlgorithm::Sha256,
+            DigestAlgorithm::Sha384,
+            DigestAlgorithm::Sha512,
+        ] {
+            for len in [0, 1, 55, 64, 1000, data.len()] {
+                let mut h = Hasher::new(alg);
+                let (a, b) = data[..len].split_at(len / 3);
+                h.update(a);
+                h.update(b);
+                assert_eq!(alg.digest(&data[..len]), h.finish(), "{alg:?} {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn parsed_keys_are_cached_per_key_and_digest() {
+        // not a key: nothing is cached, the verification fails without a panic
+        assert!(!verify_rsa_pkcs1(DigestAlgorithm::Sha256, b"not a key", b"m", b"s"));
     }
 }

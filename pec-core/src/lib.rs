@@ -39,6 +39,7 @@ pub mod revocation;
 pub mod signer;
 pub mod smime;
 pub mod timeref;
+pub mod tsp;
 pub mod verify;
 #[cfg(feature = "view")]
 pub mod view;

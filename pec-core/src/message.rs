@@ -431,6 +431,19 @@ impl<'a> SignedMessage<'a> {
     /// # Errors
     /// Input that is not a message at all (empty, no header field) or exceeds the limits.
     pub fn parse(raw: &'a [u8], limits: &Limits) -> Result<SignedMessage<'a>> {
+        Self::locate(raw, limits, true)
+    }
+
+    /// [`SignedMessage::parse`]; `from` is left `None` unless `decode_from` (verification
+    /// reads the `From:` field by grammar from `headers`, never its decoded text).
+    pub(crate) fn locate(
+        raw: &'a [u8],
+        limits: &Limits,
+        decode_from: bool,
+    ) -> Result<SignedMessage<'a>> {
+        let decoded_from = |h: &Headers<'_>| {
+            if decode_from { h.get("From").map(|f| decode_unstructured(f.raw_value)) } else { None }
+        };
         if raw.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(ParseError::Empty.into());
         }
@@ -459,7 +472,7 @@ impl<'a> SignedMessage<'a> {
                         Some("base64") => crate::mime::decode_base64(sig_body).unwrap_or_default(),
                         _ => sig_body.to_vec(),
                     };
-                    let from = headers.get("From").map(|f| decode_unstructured(f.raw_value));
+                    let from = decoded_from(&headers);
                     return Ok(SignedMessage {
                         signed: Some(SignedParts {
                             content,
@@ -481,7 +494,7 @@ impl<'a> SignedMessage<'a> {
         }
         let mut warnings = Vec::new();
         let (_, signed, _) = signed_parts_of(&root, &mut warnings, true);
-        let from = root.headers.get("From").map(|f| decode_unstructured(f.raw_value));
+        let from = decoded_from(&root.headers);
         Ok(SignedMessage { signed, from, headers: root.headers })
     }
 

@@ -537,6 +537,8 @@ fn bad_crl(msg: &str) -> Error {
 
 #[cfg(feature = "crl-http")]
 pub use http::HttpCrlFetcher;
+#[cfg(feature = "crl-http")]
+pub(crate) use http::agent as http_agent;
 
 #[cfg(feature = "crl-http")]
 mod http {
@@ -589,30 +591,37 @@ mod http {
         }
 
         fn agent(&self) -> ureq::Agent {
-            let tls = TlsConfig::builder()
-                .provider(TlsProvider::Rustls)
-                .root_certs(roots())
-                .unversioned_rustls_crypto_provider(Arc::new(
-                    rustls::crypto::aws_lc_rs::default_provider(),
-                ))
-                .build();
-            ureq::Agent::config_builder()
-                .tls_config(tls)
-                .proxy(ureq::Proxy::try_from_env())
-                .https_only(false)
-                .http_status_as_error(false)
-                .max_redirects(u32::from(self.max_redirects))
-                .max_redirects_will_error(true)
-                .user_agent("pec-core")
-                .accept("application/pkix-crl, */*")
-                .timeout_global(Some(self.timeout.saturating_mul(4)))
-                .timeout_connect(Some(self.timeout))
-                .timeout_per_read(Some(self.timeout))
-                .timeout_per_write(Some(self.timeout))
-                .max_idle_connections(0)
-                .build()
-                .into()
+            agent(self.timeout, self.max_redirects, "application/pkix-crl, */*")
         }
+    }
+
+    /// The one HTTP(S) client configuration of the crate (CRL fetcher, RFC 3161 client): TLS
+    /// by rustls on aws-lc-rs with the system roots, proxies from the environment, every
+    /// connect, read and write bounded by `timeout` and the whole exchange by four times it.
+    pub(crate) fn agent(timeout: Duration, max_redirects: u8, accept: &str) -> ureq::Agent {
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(roots())
+            .unversioned_rustls_crypto_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .build();
+        ureq::Agent::config_builder()
+            .tls_config(tls)
+            .proxy(ureq::Proxy::try_from_env())
+            .https_only(false)
+            .http_status_as_error(false)
+            .max_redirects(u32::from(max_redirects))
+            .max_redirects_will_error(true)
+            .user_agent("pec-core")
+            .accept(accept)
+            .timeout_global(Some(timeout.saturating_mul(4)))
+            .timeout_connect(Some(timeout))
+            .timeout_per_read(Some(timeout))
+            .timeout_per_write(Some(timeout))
+            .max_idle_connections(0)
+            .build()
+            .into()
     }
 
     impl CrlFetcher for HttpCrlFetcher {

@@ -40,7 +40,7 @@ use crate::smime::{Reason, SignedScope, VerificationReport, VerifyOptions};
 /// Only when the bytes cannot be parsed as a message at all.
 pub fn verify_message(raw: &[u8], opts: &VerifyOptions) -> Result<VerificationReport> {
     let limits = Limits::default();
-    let msg = SignedMessage::parse(raw, &limits)?;
+    let msg = SignedMessage::locate(raw, &limits, false)?;
     let read = msg.signed.as_ref().map(|s| read_daticert(s.content, &limits));
     let daticert = match &read {
         Some(Ok(Some(d))) => SignedDaticert::Present(d),

@@ -32,7 +32,7 @@ const LAYERS: &[&[&str]] = &[
     &["chain"],
     &["signer", "pkcs11"],
     // CMS SignedData; CMS EnvelopedData (encryption at rest, keys in software or PKCS#11)
-    &["smime", "atrest"],
+    &["smime", "atrest", "tsp"],
     // message level: verification (and signed index loading), checks, providers, building;
     // mail security around PEC (TLS maps from the index, DKIM); the wire view (feature `view`)
     &["verify", "open", "checks", "provider", "build", "mailsec", "view"],

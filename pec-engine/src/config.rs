@@ -1,9 +1,9 @@
 //! The engine's configuration: the provider file extended with the sections of ENGINE.md
 //! §Config. The keys read here are the contract; every other key (`[listen]`, `[relay]`,
-//! `[mailbox]`, `[log]`, `[admin]`, `ldap`, PKCS#11 signing, ...) is accepted and ignored, for
+//! `[mailbox]`, `[admin]`, `ldap`, PKCS#11 signing, ...) is accepted and ignored, for
 //! the daemon to read.
 //!
-//! Keys this engine adds: `[limits] max_size` (formal-check limit of size × recipients, bytes,
+//! Keys this engine adds: `[log] tsa_ca` and `node` (see [`LogSection`]); `[limits] max_size` (formal-check limit of size × recipients, bytes,
 //! default 30 MB) and `hard_size` (above it the access point answers 552, default 100 MB).
 
 use std::path::{Path, PathBuf};
@@ -59,6 +59,9 @@ pub struct EngineConfig {
     /// `[limits]` (added by this engine).
     #[serde(default)]
     pub limits: Option<LimitsSection>,
+    /// `[log]`: the legal log's exports and seals.
+    #[serde(default)]
+    pub log: Option<LogSection>,
     /// The directory relative paths are resolved against (the file's own).
     #[serde(skip)]
     pub base: PathBuf,
@@ -126,6 +129,21 @@ pub struct TimeoutsSection {
     pub delivery_fire: Option<String>,
 }
 
+/// `[log]` (ENGINE.md §Config; docs/LEGAL-LOG.md).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct LogSection {
+    /// Where daily exports and seals are written (`DAY.jsonl`, `DAY.tsr` / `DAY.p7s`).
+    pub dir: Option<String>,
+    /// The RFC 3161 time-stamping authority (`http://` or `https://`); without it a day is
+    /// sealed with the provider's own CMS signature only.
+    pub tsa_url: Option<String>,
+    /// The TSA's CA (PEM): a token is checked against it when received (added by this engine).
+    pub tsa_ca: Option<String>,
+    /// This node's name: one hash chain per node (default: the host name; added by this
+    /// engine).
+    pub node: Option<String>,
+}
+
 /// `[limits]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct LimitsSection {
@@ -189,6 +207,32 @@ impl EngineConfig {
     pub fn path(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
         if p.is_absolute() { p.to_path_buf() } else { self.base.join(p) }
+    }
+
+    /// The provider's zone (`timezone`, default `Europe/Rome`).
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] for an unknown zone.
+    pub fn tz(&self) -> Result<chrono_tz::Tz, EngineError> {
+        let tz = self.timezone.as_deref().unwrap_or("Europe/Rome");
+        tz.parse().map_err(|_| cfg(format!("unknown time zone {tz:?}")))
+    }
+
+    /// This node's name for the legal log (`[log] node`, else the host name).
+    pub fn node(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|l| l.node.clone())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(crate::host_name)
+    }
+
+    /// Reads a file the configuration names (relative to its directory).
+    ///
+    /// # Errors
+    /// [`EngineError::Config`].
+    pub fn read_file(&self, p: &str) -> Result<Vec<u8>, EngineError> {
+        self.read(p)
     }
 
     fn read(&self, p: &str) -> Result<Vec<u8>, EngineError> {

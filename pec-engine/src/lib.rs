@@ -27,6 +27,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod legal;
 pub mod store;
 
 use std::sync::{Arc, Mutex};
@@ -134,8 +135,64 @@ pub struct Engine {
     signer: Arc<dyn Signer>,
     verify: VerifyOptions,
     store: Mutex<Box<dyn Store>>,
+    /// Submissions decided, built and signed, waiting for the group commit (see
+    /// [`Engine::commit_grouped`]).
+    queue: Mutex<Vec<Pending>>,
+    /// How many store transactions committed submissions, and how many submissions they
+    /// held (the group commit's ratio: commits, so fsyncs, per message).
+    commits: std::sync::atomic::AtomicU64,
+    grouped: std::sync::atomic::AtomicU64,
     clock: Arc<dyn Clock>,
     tz: Option<chrono_tz::Tz>,
+    node: String,
+}
+
+/// The host name (`/proc/sys/kernel/hostname`, else `localhost`): the default node name.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A submission waiting for the group commit: everything its transaction needs, owned, and
+/// the slot its outcome is written to.
+struct Pending {
+    key: String,
+    decision: Decision,
+    built: Vec<Option<Vec<u8>>>,
+    now: DateTime<Utc>,
+    bytes: Vec<u8>,
+    ctx: legal::EventContext,
+    slot: Arc<Mutex<Option<Result<Outcome, EngineError>>>>,
+}
+
+/// What one event's transaction body found: the stored outcome of an event seen before, or
+/// what it decided now.
+enum TxOut {
+    Replay(TxnRecord, Vec<Outgoing>),
+    Fresh(Option<Emitted>),
+}
+
+impl TxOut {
+    fn outcome(self) -> Outcome {
+        match self {
+            TxOut::Replay(rec, rows) => {
+                Outcome { reply: rec.reply, replies: rec.replies, emissions: rows, replayed: true }
+            }
+            TxOut::Fresh(out) => finish(out),
+        }
+    }
+}
+
+/// Counters of the access point's group commit ([`Engine::commit_stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Store transactions that committed submissions.
+    pub commits: u64,
+    /// Submissions those transactions held.
+    pub submissions: u64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -165,9 +222,24 @@ impl Engine {
             signer: parts.signer,
             verify: parts.verify,
             store: Mutex::new(parts.store),
+            queue: Mutex::new(Vec::new()),
+            commits: std::sync::atomic::AtomicU64::new(0),
+            grouped: std::sync::atomic::AtomicU64::new(0),
             clock: parts.clock,
             tz: None,
+            node: host_name(),
         }
+    }
+
+    /// Sets this node's name (one legal-log chain per node; default the host name).
+    pub fn with_node(mut self, node: impl Into<String>) -> Engine {
+        self.node = node.into();
+        self
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// An engine from a configuration file's contents (index, signer, trust, store).
@@ -194,6 +266,7 @@ impl Engine {
             clock,
         });
         e.tz = Some(tz);
+        e.node = cfg.node();
         Ok(e)
     }
 
@@ -216,13 +289,16 @@ impl Engine {
 
     fn now(&self) -> (DateTime<Utc>, TimeReference) {
         let now = self.clock.now();
-        let tr = match self.tz {
+        (now, self.time_ref(now))
+    }
+
+    fn time_ref(&self, now: DateTime<Utc>) -> TimeReference {
+        match self.tz {
             Some(tz) => TimeReference::from_datetime(now.with_timezone(&tz).fixed_offset()),
             None => TimeReference::from_datetime(
                 now.with_timezone(&chrono_tz::Europe::Rome).fixed_offset(),
             ),
-        };
-        (now, tr)
+        }
     }
 
     fn write(
@@ -256,10 +332,103 @@ impl Engine {
             .iter()
             .map(|e| self.build(e, bytes, None).map(Some))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut built = Some(built);
-        self.transaction(&key, "access", now, bytes, &mut |_tx| {
+        let mut ctx = legal::EventContext::from_bytes(bytes);
+        ctx.provider = Some(self.provider.name.clone());
+        self.commit_grouped(Pending {
+            key,
+            decision: d,
+            built,
+            now,
+            bytes: bytes.to_vec(),
+            ctx,
+            slot: Arc::default(),
+        })
+    }
+
+    /// Group commit of submissions: each caller queues its decided, built and signed
+    /// submission, then takes the store's lock; whoever holds it commits everything queued in
+    /// one store transaction (one fsync for all of them) and hands each caller its outcome.
+    /// A caller whose submission another committed finds its outcome when it gets the lock.
+    /// Nobody is answered before the transaction holding its submission has committed.
+    ///
+    /// When a grouped transaction fails, each of its submissions is tried again alone, so one
+    /// bad submission never fails the others.
+    fn commit_grouped(&self, job: Pending) -> Result<Outcome, EngineError> {
+        let slot = Arc::clone(&job.slot);
+        let take = |slot: &Mutex<Option<Result<Outcome, EngineError>>>| {
+            slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+        };
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).push(job);
+        loop {
+            if let Some(r) = take(&slot) {
+                return r;
+            }
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            // slots are filled under the store's lock, so a submission not done yet is queued
+            if let Some(r) = take(&slot) {
+                return r;
+            }
+            let mut jobs =
+                std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()));
+            if jobs.is_empty() {
+                continue;
+            }
+            self.commit_jobs(store.as_mut(), &mut jobs);
+            drop(store);
+        }
+    }
+
+    /// Commits `jobs` (submissions) in one transaction, else each alone; fills their slots.
+    fn commit_jobs(&self, store: &mut dyn Store, jobs: &mut [Pending]) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut outs: Vec<TxOut> = Vec::with_capacity(jobs.len());
+        let together = jobs.len() > 1
+            && store
+                .write(&mut |tx| {
+                    outs.clear();
+                    for j in jobs.iter_mut() {
+                        outs.push(self.submission_body(tx, j)?);
+                    }
+                    Ok(())
+                })
+                .is_ok();
+        if together {
+            self.commits.fetch_add(1, Relaxed);
+            self.grouped.fetch_add(jobs.len() as u64, Relaxed);
+            for (j, out) in jobs.iter().zip(outs) {
+                *j.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Ok(out.outcome()));
+            }
+            return;
+        }
+        for j in jobs.iter_mut() {
+            let mut out = None;
+            let r = store.write(&mut |tx| {
+                out = Some(self.submission_body(tx, j)?);
+                Ok(())
+            });
+            let r = r.map(|()| {
+                self.commits.fetch_add(1, Relaxed);
+                self.grouped.fetch_add(1, Relaxed);
+                out.take().map(TxOut::outcome).unwrap_or_else(|| finish(None))
+            });
+            *j.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        }
+    }
+
+    /// One queued submission's transaction body (its prebuilt emissions are used once; a
+    /// body run again builds them anew).
+    fn submission_body(&self, tx: &mut dyn Tx, j: &mut Pending) -> Result<TxOut, EngineError> {
+        let mut built = Some(std::mem::take(&mut j.built));
+        let d = &j.decision;
+        self.transaction_body(tx, &j.key, "access", j.now, &j.bytes, &j.ctx, &mut |_tx| {
             Ok((d.clone(), built.take().unwrap_or_default()))
         })
+    }
+
+    /// The access point's group-commit counters since the engine was made.
+    pub fn commit_stats(&self) -> CommitStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        CommitStats { commits: self.commits.load(Relaxed), submissions: self.grouped.load(Relaxed) }
     }
 
     /// An arrival at the incoming point: verified (against the engine's trust, CRLs and
@@ -281,7 +450,14 @@ impl Engine {
             verify_parsed(m, &opts)
         });
         let id = parsed.as_ref().ok().and_then(|m| m.identificativo.clone());
-        self.transaction(&key, "incoming", now, bytes, &mut |tx| {
+        let mut ctx = match &parsed {
+            Ok(m) => legal::EventContext::from_message(m),
+            Err(_) => legal::EventContext::from_bytes(bytes),
+        };
+        if let Some(p) = report.as_ref().and_then(|r| r.provider.as_ref()) {
+            ctx.provider = Some(p.name.clone());
+        }
+        self.transaction(&key, "incoming", now, bytes, &ctx, &mut |tx| {
             let (arrivals, sent) = match &id {
                 Some(id) => (tx.arrivals(id)?, tx.message(id)?.map(|m| m.state)),
                 None => (Vec::new(), None),
@@ -341,6 +517,7 @@ impl Engine {
             }
         };
         let id = msg.identificativo.clone();
+        let ctx = legal::EventContext::from_message(&msg);
         let mut out: Option<Emitted> = None;
         self.write(&mut |tx| {
             let arrivals = match &id {
@@ -350,7 +527,7 @@ impl Engine {
             let ev =
                 MailboxEvent { smtp, bytes, message: &msg, results, arrivals: &arrivals, time };
             let d = points::delivery(&self.policy, &ev);
-            let ids = self.apply(tx, &d, Vec::new(), "delivery", now, bytes)?;
+            let ids = self.apply(tx, &d, Vec::new(), "delivery", now, bytes, &ctx)?;
             out = Some((d, tx.outbox(&ids)?));
             Ok(())
         })?;
@@ -373,14 +550,17 @@ impl Engine {
                 out = None;
                 claim = tx.claim_due(now)?;
                 let store::Claim::Due(key) = &claim else { return Ok(()) };
-                let d = match tx.message(&key.identifier)? {
-                    Some(m) => points::timer(&self.policy, &m.state, key, time),
+                let (d, ctx) = match tx.message(&key.identifier)? {
+                    Some(m) => (
+                        points::timer(&self.policy, &m.state, key, time),
+                        legal::EventContext::from_state(&m.state, &self.provider.name),
+                    ),
                     None => {
                         tx.close_timer(key, "done")?;
                         return Ok(());
                     }
                 };
-                let ids = self.apply(tx, &d, Vec::new(), "timer", now, &[])?;
+                let ids = self.apply(tx, &d, Vec::new(), "timer", now, &[], &ctx)?;
                 out = Some((d, tx.outbox(&ids)?));
                 Ok(())
             });
@@ -397,7 +577,12 @@ impl Engine {
                 };
                 self.write(&mut |tx| {
                     tx.close_timer(key, "failed")?;
-                    tx.log("timer", &event, now)
+                    let ctx = match tx.message(&key.identifier)? {
+                        Some(m) => legal::EventContext::from_state(&m.state, &self.provider.name),
+                        None => legal::EventContext::default(),
+                    };
+                    let mut rec = legal::record("timer", &event, &ctx, self.date(now), Vec::new());
+                    tx.log(&self.node, &mut rec, now)
                 })?;
                 done += 1;
                 continue;
@@ -485,41 +670,46 @@ impl Engine {
         point: &'static str,
         now: DateTime<Utc>,
         bytes: &[u8],
+        ctx: &legal::EventContext,
         decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Prepared, EngineError>,
     ) -> Result<Outcome, EngineError> {
-        let mut out: Option<Emitted> = None;
-        let mut replay: Option<(TxnRecord, Vec<Outgoing>)> = None;
+        let mut out: Option<TxOut> = None;
         self.write(&mut |tx| {
-            out = None;
-            replay = None;
-            if let Some(rec) = tx.txn(key)? {
-                let rows = tx.outbox(&rec.outbox)?;
-                replay = Some((rec, rows));
-                return Ok(());
-            }
-            let (d, built) = decide(tx)?;
-            let ids = self.apply(tx, &d, built, point, now, bytes)?;
-            // refusals and temporary failures are not remembered: a retry decides again
-            if d.reply.is_ok() {
-                let rec = TxnRecord {
-                    reply: d.reply.clone(),
-                    replies: d.replies.clone(),
-                    outbox: ids.clone(),
-                };
-                tx.put_txn(key, point, &rec)?;
-            }
-            out = Some((d, tx.outbox(&ids)?));
+            out = Some(self.transaction_body(tx, key, point, now, bytes, ctx, decide)?);
             Ok(())
         })?;
-        if let Some((rec, rows)) = replay {
-            return Ok(Outcome {
-                reply: rec.reply,
-                replies: rec.replies,
-                emissions: rows,
-                replayed: true,
-            });
+        Ok(out.map(TxOut::outcome).unwrap_or_else(|| finish(None)))
+    }
+
+    /// The body of [`Engine::transaction`] inside an open store transaction `tx` (its
+    /// arguments and the transaction: one more than clippy's default count).
+    #[allow(clippy::too_many_arguments)]
+    fn transaction_body(
+        &self,
+        tx: &mut dyn Tx,
+        key: &str,
+        point: &'static str,
+        now: DateTime<Utc>,
+        bytes: &[u8],
+        ctx: &legal::EventContext,
+        decide: &mut dyn FnMut(&mut dyn Tx) -> Result<Prepared, EngineError>,
+    ) -> Result<TxOut, EngineError> {
+        if let Some(rec) = tx.txn(key)? {
+            let rows = tx.outbox(&rec.outbox)?;
+            return Ok(TxOut::Replay(rec, rows));
         }
-        Ok(finish(out))
+        let (d, built) = decide(tx)?;
+        let ids = self.apply(tx, &d, built, point, now, bytes, ctx)?;
+        // refusals and temporary failures are not remembered: a retry decides again
+        if d.reply.is_ok() {
+            let rec = TxnRecord {
+                reply: d.reply.clone(),
+                replies: d.replies.clone(),
+                outbox: ids.clone(),
+            };
+            tx.put_txn(key, point, &rec)?;
+        }
+        Ok(TxOut::Fresh(Some((d, tx.outbox(&ids)?))))
     }
 
     /// Builds and signs emission `e` over the event's `bytes` (or the stored transport
@@ -547,9 +737,16 @@ impl Engine {
         })
     }
 
+    /// The legal log's date of a transaction at `now`: its time reference, RFC 3339 with the
+    /// provider's offset.
+    fn date(&self, now: DateTime<Utc>) -> String {
+        self.time_ref(now).datetime().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    }
+
     /// Records a decision's emissions (built here unless `prebuilt` has them), state
-    /// changes, timers and log events in `tx`; returns the outbox ids of its emissions (the
-    /// stored ones for keys emitted before).
+    /// changes, timers and legal-log records in `tx`; returns the outbox ids of its emissions
+    /// (the stored ones for keys emitted before).
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &self,
         tx: &mut dyn Tx,
@@ -558,7 +755,10 @@ impl Engine {
         point: &str,
         now: DateTime<Utc>,
         bytes: &[u8],
+        ctx: &legal::EventContext,
     ) -> Result<Vec<i64>, EngineError> {
+        // the Message-ID of each emission (new or stored), for the log's `generated`
+        let mut generated: Vec<Option<String>> = Vec::new();
         let mut ids = Vec::new();
         let mut built: Vec<Option<Vec<u8>>> = Vec::new();
         let mut stored_envelope: Option<Vec<u8>> = None;
@@ -576,6 +776,7 @@ impl Engine {
                     ids.push(id);
                 }
                 built.push(None);
+                generated.push(tx.outbox(&[id])?.pop().and_then(|o| o.message_id));
                 continue;
             }
             let out = match prebuilt.get_mut(i).and_then(Option::take) {
@@ -606,6 +807,7 @@ impl Engine {
             for k in missing {
                 tx.insert_emitted(k, id)?;
             }
+            generated.push(message_id);
             ids.push(id);
             built.push(Some(out));
         }
@@ -633,8 +835,26 @@ impl Engine {
                 TimerOp::Done(key) => tx.close_timer(key, "done")?,
             }
         }
+        let date = self.date(now);
         for e in &d.log {
-            tx.log(point, e, now)?;
+            // the messages this event generated: the decision's emissions about the same
+            // identifier and, for an event about one recipient, about that recipient (or none)
+            let made: Vec<String> = d
+                .emissions
+                .iter()
+                .zip(&generated)
+                .filter(|(em, _)| e.identifier.is_none() || em.identifier == e.identifier)
+                .filter(|(em, _)| match &e.recipient {
+                    None => true,
+                    Some(r) => em
+                        .keys
+                        .iter()
+                        .any(|k| k.recipient.is_empty() || k.recipient.eq_ignore_ascii_case(r)),
+                })
+                .filter_map(|(_, m)| m.clone())
+                .collect();
+            let mut rec = legal::record(point, e, ctx, date.clone(), made);
+            tx.log(&self.node, &mut rec, now)?;
         }
         Ok(ids)
     }

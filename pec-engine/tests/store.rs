@@ -272,8 +272,8 @@ fn a_store_that_is_down_is_a_temporary_failure() {
 fn schema_migrations_are_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 1);
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 1, "idempotent");
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2);
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2, "idempotent");
     let c = rusqlite::Connection::open(&db).unwrap();
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
@@ -340,7 +340,11 @@ fn an_unbuildable_notice_does_not_block_the_others() {
     let timers = &s.sent.unwrap().recipients[0].timers;
     assert!(timers.iter().all(|t| t.status == "failed"), "{timers:?}");
     let logged: i64 = c
-        .query_row("SELECT count(*) FROM log WHERE event = 'errore-timer'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM legal_log WHERE record LIKE '%\"event\":\"errore-timer\"%'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(logged, 2);
 }

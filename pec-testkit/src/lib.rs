@@ -22,6 +22,7 @@ pub mod fuzz_seeds;
 pub mod pki;
 pub mod scenario;
 pub mod softhsm;
+pub mod tsa;
 pub mod workload;
 
 pub use env::{

@@ -16,6 +16,10 @@ use PECTest;
 use Mail::PEC;
 
 my $expected = File::Spec->catdir(repo_root(), 'tests', 'vectors', 'expected');
+# the golden files are the repository's, not the distribution's: a tarball unpacked elsewhere
+# (tests/install/perl-dist.sh) has none, and the in-tree run checks them
+plan skip_all => "golden files not found at $expected (outside the repository)"
+    unless -d $expected;
 my $json = JSON::PP->new->canonical;
 
 sub write_text {

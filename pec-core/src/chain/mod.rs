@@ -219,19 +219,23 @@ impl TrustStore {
     }
 
     /// Parses a certificate, through the store's cache of recently parsed certificates.
+    ///
+    /// The cache is looked up by [`quick_key`] (no digest, no allocation) and a hit is
+    /// confirmed by comparing the whole DER, so a look-up costs one `memcmp`.
     fn parse_cached(&self, der: &[u8]) -> Result<Arc<CertInfo>> {
-        let digest = sha256_of(der);
+        let key = quick_key(der);
         if let Ok(map) = self.cache.parsed.read()
-            && let Some(c) = map.get(&digest)
+            && let Some(c) = map.get(&key)
+            && c.der == der
         {
             return Ok(Arc::clone(c));
         }
-        let info = Arc::new(CertInfo::parse_with_sha256(der.to_vec(), digest)?);
+        let info = Arc::new(CertInfo::parse_with_sha256(der.to_vec(), sha256_of(der))?);
         if let Ok(mut map) = self.cache.parsed.write() {
             if map.len() >= PARSED_CACHE_SIZE {
                 map.clear();
             }
-            map.insert(digest, Arc::clone(&info));
+            map.insert(key, Arc::clone(&info));
         }
         Ok(info)
     }
@@ -258,8 +262,23 @@ impl std::fmt::Debug for TrustStore {
 struct VerifyCache {
     /// (issuer, subject) → signature verified.
     signatures: SignatureCache<SIGNATURE_CACHE_SIZE>,
-    /// SHA-256 of DER → parsed certificate.
-    parsed: RwLock<HashMap<[u8; 32], Arc<CertInfo>>>,
+    /// [`quick_key`] of DER → parsed certificate (a hit is confirmed by the whole DER).
+    parsed: RwLock<HashMap<QuickKey, Arc<CertInfo>>>,
+}
+
+/// The parsed-certificate cache key: the DER length and its last 32 bytes (the end of the
+/// signature value, which differs between any two certificates one issuer signs). Only a
+/// hint: a hit is confirmed by comparing the whole DER, so a crafted collision costs a
+/// re-parse, never a wrong certificate.
+type QuickKey = (usize, [u8; 32]);
+
+fn quick_key(der: &[u8]) -> QuickKey {
+    let mut tail = [0u8; 32];
+    let n = der.len().min(32);
+    if let (Some(dst), Some(src)) = (tail.get_mut(..n), der.get(der.len() - n..)) {
+        dst.copy_from_slice(src);
+    }
+    (der.len(), tail)
 }
 
 /// The outcome of path validation.
@@ -312,6 +331,44 @@ pub fn validate_path_at(
     source: TimeSource,
     crls: Option<&CrlStore>,
 ) -> PathOutcome {
+    validate_path_for(leaf, candidates, trust, at, source, crls, Purpose::EmailSigning)
+}
+
+/// What the signer certificate of a path must be good for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// S/MIME signing (docs/SPEC.md §7.2: extendedKeyUsage, when present, emailProtection).
+    #[default]
+    EmailSigning,
+    /// An RFC 3161 time-stamping authority (extendedKeyUsage id-kp-timeStamping required).
+    TimeStamping,
+}
+
+/// [`validate_path_at`] for a signer certificate used for `purpose`.
+pub fn validate_path_for(
+    leaf: &[u8],
+    candidates: &[Vec<u8>],
+    trust: &TrustStore,
+    at: DateTime<Utc>,
+    source: TimeSource,
+    crls: Option<&CrlStore>,
+    purpose: Purpose,
+) -> PathOutcome {
+    let refs: Vec<&[u8]> = candidates.iter().map(Vec::as_slice).collect();
+    validate_path_refs(leaf, &refs, trust, at, source, crls, purpose)
+}
+
+/// [`validate_path_for`] over borrowed candidates (the certificates of a CMS, not copied).
+pub(crate) fn validate_path_refs(
+    leaf: &[u8],
+    candidates: &[&[u8]],
+    trust: &TrustStore,
+    at: DateTime<Utc>,
+    source: TimeSource,
+    crls: Option<&CrlStore>,
+    purpose: Purpose,
+) -> PathOutcome {
     let Ok(leaf) = trust.parse_cached(leaf) else {
         return PathOutcome {
             chain: Vec::new(),
@@ -330,11 +387,11 @@ pub fn validate_path_at(
             cands.push(c);
         }
     }
-    let mut search = Search::new(trust, &cands, at, &leaf);
+    let mut search = Search::new(trust, &cands, at, &leaf, purpose);
     let found = if trust.sha1s.contains(&leaf.sha1) {
         // The signer certificate is itself a trust anchor.
         let path = vec![Arc::clone(&leaf)];
-        let eval = evaluate(&path, None, at);
+        let eval = evaluate(&path, None, at, purpose);
         if eval.sound { Some((path, None, eval)) } else { None }
     } else {
         let mut path = vec![Arc::clone(&leaf)];

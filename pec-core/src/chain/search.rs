@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::validate::{Evaluation, can_sign_certificates, evaluate};
-use super::{MAX_EDGES, MAX_PATH_LEN, MAX_SIGNATURE_CHECKS, TrustStore};
+use super::{MAX_EDGES, MAX_PATH_LEN, MAX_SIGNATURE_CHECKS, Purpose, TrustStore};
 use crate::x509::cert::CertInfo;
 
 /// A complete path: non-anchor certificates (signer first), the anchor (None when the signer
@@ -19,6 +19,7 @@ pub(super) struct Search<'a> {
     trust: &'a TrustStore,
     cands: &'a [Arc<CertInfo>],
     at: DateTime<Utc>,
+    purpose: Purpose,
     signature_checks: u32,
     edges: u32,
     /// The first sound path with validity findings, used when no fully valid path exists.
@@ -33,11 +34,13 @@ impl<'a> Search<'a> {
         cands: &'a [Arc<CertInfo>],
         at: DateTime<Utc>,
         leaf: &Arc<CertInfo>,
+        purpose: Purpose,
     ) -> Search<'a> {
         Search {
             trust,
             cands,
             at,
+            purpose,
             signature_checks: 0,
             edges: 0,
             fallback: None,
@@ -77,7 +80,7 @@ impl<'a> Search<'a> {
             if !self.signature_ok(&anchor, &cur) {
                 continue;
             }
-            let eval = evaluate(path, Some(&anchor), self.at);
+            let eval = evaluate(path, Some(&anchor), self.at, self.purpose);
             if eval.sound && eval.time.is_empty() {
                 return Some((path.clone(), Some(anchor), eval));
             }

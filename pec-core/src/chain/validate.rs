@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::TrustStore;
+use super::{Purpose, TrustStore};
 use crate::report::{Reason, RevocationStatus, Weakness};
 use crate::revocation::{CrlStore, CrlVerdict};
 use crate::x509::cert::{CertInfo, KU_DIGITAL_SIGNATURE, KU_KEY_CERT_SIGN, KU_NON_REPUDIATION};
@@ -26,6 +26,7 @@ pub(super) fn evaluate(
     path: &[Arc<CertInfo>],
     anchor: Option<&CertInfo>,
     at: DateTime<Utc>,
+    purpose: Purpose,
 ) -> Evaluation {
     let mut sound = true;
     let mut time = Vec::new();
@@ -34,7 +35,10 @@ pub(super) fn evaluate(
             sound = false;
         }
         if i == 0 {
-            sound &= usable_for_email_signing(c);
+            sound &= match purpose {
+                Purpose::EmailSigning => usable_for_email_signing(c),
+                Purpose::TimeStamping => usable_for_time_stamping(c),
+            };
         } else {
             sound &= can_sign_certificates(c);
             // pathLenConstraint: non-self-issued intermediates below this one.
@@ -90,6 +94,15 @@ fn usable_for_email_signing(c: &CertInfo) -> bool {
     let eku = c.eku.as_ref().is_none_or(|list| {
         list.iter().any(|o| *o == oid::ID_KP_EMAIL_PROTECTION || *o == oid::ANY_EXTENDED_KEY_USAGE)
     });
+    ku && eku
+}
+
+/// RFC 3161 §2.3: extendedKeyUsage present with id-kp-timeStamping (the TSA's only purpose;
+/// RFC 3161 asks for it critical and alone: openssl refuses other certificates); keyUsage, when
+/// present, digitalSignature or nonRepudiation.
+fn usable_for_time_stamping(c: &CertInfo) -> bool {
+    let ku = c.key_usage.is_none_or(|ku| ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION) != 0);
+    let eku = c.eku.as_ref().is_some_and(|list| list.contains(&oid::ID_KP_TIME_STAMPING));
     ku && eku
 }
 

@@ -27,7 +27,8 @@ mod quoted_printable;
 
 pub(crate) use base64::decode_base64_word;
 pub use base64::{
-    InvalidBase64, decode_base64, decode_base64_strict, encode_base64, encode_base64_mime,
+    InvalidBase64, decode_base64, decode_base64_into, decode_base64_strict, encode_base64,
+    encode_base64_mime,
 };
 pub use charset::{Charset, utf8_or_latin1};
 pub(crate) use quoted_printable::{decode_q, encode_q, hex_value, q_encoded_len};

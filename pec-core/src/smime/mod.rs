@@ -35,7 +35,9 @@ mod verify;
 
 pub use multipart::sign_message;
 pub use sign::{sign_attached, sign_detached};
-pub use verify::{MAX_ATTACHED_CMS_SIZE, MAX_CMS_SIZE, verify_attached, verify_detached};
+pub use verify::{
+    MAX_ATTACHED_CMS_SIZE, MAX_CMS_SIZE, verify_attached, verify_attached_for, verify_detached,
+};
 
 // The verification vocabulary lives in the leaf module `report`; these paths stay.
 pub use crate::report::{

@@ -12,6 +12,7 @@ use const_oid::ObjectIdentifier;
 
 use super::ber::{BerResult, Malformed, Tlv, tag};
 use super::{ProviderSummary, Reason, VerificationReport, VerifyOptions, VerifyTime, oid};
+use crate::chain::Purpose;
 use crate::crypto::{self, DigestAlgorithm, Hasher};
 
 /// Largest detached CMS structure accepted by [`verify_detached`] (16 MiB; a real
@@ -57,7 +58,7 @@ pub fn verify_detached(
     if cms_der.len() > MAX_CMS_SIZE {
         return VerificationReport::from_reasons(vec![Reason::MalformedSignature]);
     }
-    verify_cms(Some(content), cms_der, from_domain, opts).0
+    verify_cms(Some(content), cms_der, from_domain, opts, Purpose::EmailSigning).0
 }
 
 /// Verifies a CMS with encapsulated content (a `.p7m`, DER) and returns the report and the
@@ -70,7 +71,20 @@ pub fn verify_attached(
     if cms_der.len() > MAX_ATTACHED_CMS_SIZE {
         return (VerificationReport::from_reasons(vec![Reason::MalformedSignature]), None);
     }
-    verify_cms(None, cms_der, None, opts)
+    verify_cms(None, cms_der, None, opts, Purpose::EmailSigning)
+}
+
+/// [`verify_attached`] for a signer certificate used for `purpose` (an RFC 3161 token is
+/// signed by a certificate with the timeStamping extended key usage, [`Purpose::TimeStamping`]).
+pub fn verify_attached_for(
+    cms_der: &[u8],
+    opts: &VerifyOptions,
+    purpose: Purpose,
+) -> (VerificationReport, Option<Vec<u8>>) {
+    if cms_der.len() > MAX_ATTACHED_CMS_SIZE {
+        return (VerificationReport::from_reasons(vec![Reason::MalformedSignature]), None);
+    }
+    verify_cms(None, cms_der, None, opts, purpose)
 }
 
 /// The signer identifier of a SignerInfo.
@@ -443,6 +457,7 @@ fn verify_cms(
     cms: &[u8],
     from_domain: Option<&str>,
     opts: &VerifyOptions,
+    purpose: Purpose,
 ) -> (VerificationReport, Option<Vec<u8>>) {
     let Ok(sd) = parse_content_info(cms) else {
         return (malformed(), None);
@@ -527,9 +542,16 @@ fn verify_cms(
     if report.signing_time.zip(limit).is_some_and(|(t, limit)| t > limit) {
         report.add_reason(Reason::SigningTimeInFuture);
     }
-    let all: Vec<Vec<u8>> = sd.certificates.iter().map(|c| c.to_vec()).collect();
     let crls = opts.crls.as_deref();
-    let path = crate::chain::validate_path_at(signer_der, &all, &opts.trust, at, source, crls);
+    let path = crate::chain::validate_path_refs(
+        signer_der,
+        &sd.certificates,
+        &opts.trust,
+        at,
+        source,
+        crls,
+        purpose,
+    );
     for r in path.reasons {
         report.add_reason(r);
     }

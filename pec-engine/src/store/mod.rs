@@ -14,10 +14,70 @@ pub mod sqlite;
 
 use chrono::{DateTime, Utc};
 use pec_core::points::{
-    ArrivalState, EmissionKey, LogEvent, MessageState, RecipientStatus, Reply, RouteGroup, TimerKey,
+    ArrivalState, EmissionKey, MessageState, RecipientStatus, Reply, RouteGroup, TimerKey,
 };
 
 use crate::EngineError;
+use crate::legal::LogRecord;
+
+/// A stored legal-log record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredLine {
+    /// The node.
+    pub node: String,
+    /// Its sequence number.
+    pub seq: u64,
+    /// The canonical JSON.
+    pub line: String,
+    /// The SHA-256 (hex) stored beside it.
+    pub hash: String,
+}
+
+/// What `pec log search` looks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogQuery {
+    /// A PEC identifier.
+    Identifier(String),
+    /// A Message-ID (the user's original, or a generated message's).
+    Msgid(String),
+    /// An address (sender, recipient).
+    Address(String),
+}
+
+/// The last record of a node in a sealed day.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tail {
+    /// The node.
+    pub node: String,
+    /// Its last sequence number that day.
+    pub seq: u64,
+    /// That record's SHA-256 (hex).
+    pub hash: String,
+}
+
+/// The seal of one day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seal {
+    /// `YYYY-MM-DD` in the provider's zone.
+    pub day: String,
+    /// SHA-256 (hex) of the day's export (`DAY.jsonl`).
+    pub sha256: String,
+    /// How many records.
+    pub records: u64,
+    /// Each node's last record that day.
+    pub tails: Vec<Tail>,
+    /// `rfc3161` (a TSA's TimeStampResp, `DAY.tsr`) or `cms` (the provider's own detached
+    /// CMS signature, `DAY.p7s`).
+    pub kind: String,
+    /// The TimeStampResp or the CMS (DER).
+    pub token: Vec<u8>,
+    /// The request's nonce (hex), for `rfc3161`.
+    pub nonce: Option<String>,
+    /// The TSA asked.
+    pub tsa_url: Option<String>,
+    /// When it was sealed (ms since the epoch).
+    pub sealed_ms: i64,
+}
 
 /// One write transaction: everything read through it is locked until it commits.
 pub trait Tx {
@@ -70,8 +130,29 @@ pub trait Tx {
     fn close_timer(&mut self, key: &TimerKey, status: &str) -> Result<(), EngineError>;
     /// Claims the earliest pending timer due at `now` for this transaction.
     fn claim_due(&mut self, now: DateTime<Utc>) -> Result<Claim, EngineError>;
-    /// Appends a legal-log event.
-    fn log(&mut self, point: &str, e: &LogEvent, at: DateTime<Utc>) -> Result<(), EngineError>;
+    /// Appends a legal-log record to `node`'s chain: sets its `seq` and `prev` after the
+    /// node's last record (or the last one a seal remembers, after a purge) and stores its
+    /// canonical line and hash (serialised per node: PostgreSQL takes an advisory lock).
+    fn log(
+        &mut self,
+        node: &str,
+        rec: &mut LogRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError>;
+    /// The stored legal-log records of `day` (every day when `None`), by node then seq.
+    fn log_lines(&mut self, day: Option<&str>) -> Result<Vec<StoredLine>, EngineError>;
+    /// The stored hash of record (`node`, `seq`).
+    fn log_hash(&mut self, node: &str, seq: u64) -> Result<Option<String>, EngineError>;
+    /// The records matching `q`, oldest first.
+    fn log_search(&mut self, q: &LogQuery) -> Result<Vec<StoredLine>, EngineError>;
+    /// The seal of `day`.
+    fn seal(&mut self, day: &str) -> Result<Option<Seal>, EngineError>;
+    /// Every seal, by day.
+    fn seals(&mut self) -> Result<Vec<Seal>, EngineError>;
+    /// Stores a seal (append-only).
+    fn put_seal(&mut self, s: &Seal) -> Result<(), EngineError>;
+    /// Deletes the records of the sealed days before `day`; returns how many.
+    fn purge_log(&mut self, day: &str) -> Result<usize, EngineError>;
     /// What an operator sees of `identifier`.
     fn status(&mut self, identifier: &str) -> Result<Option<Status>, EngineError>;
     /// The identifiers of messages with a recipient still awaiting receipts.

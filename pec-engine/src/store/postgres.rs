@@ -14,16 +14,18 @@ use chrono::{DateTime, TimeZone, Utc};
 use pec_core::build::Timeout;
 use pec_core::model::{ReceiptType, RecipientType};
 use pec_core::points::{
-    AddressField, ArrivalState, ArrivalStatus, EmissionKey, LogEvent, MessageState, RecipientState,
+    AddressField, ArrivalState, ArrivalStatus, EmissionKey, MessageState, RecipientState,
     RecipientStatus, Reply, Route, RouteGroup, TimerKey,
 };
 use postgres::{Client, NoTls};
 
 use super::{
-    ArrivalView, Claim, NewOutgoing, Outgoing, ReceiptView, RecipientView, SentStatus, Status,
-    Store, StoredMessage, TimerView, Tx, TxnRecord,
+    ArrivalView, Claim, LogQuery, NewOutgoing, Outgoing, ReceiptView, RecipientView, Seal,
+    SentStatus, Status, Store, StoredLine, StoredMessage, TimerView, Tx, TxnRecord,
 };
 use crate::EngineError;
+use crate::legal::LogRecord;
+use pec_core::identifier::strip_angle;
 
 /// The schema, one migration per version (table `pec_schema`), applied in order on open
 /// under an advisory lock (several nodes may start at once).
@@ -63,6 +65,42 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE log (
         seq BIGSERIAL PRIMARY KEY, at_ms BIGINT NOT NULL, point TEXT NOT NULL,
         event TEXT NOT NULL, identifier TEXT, recipient TEXT, detail TEXT NOT NULL);",
+    // 2: the legal log (docs/LEGAL-LOG.md): hash-chained records per node, append-only for
+    // the application role (UPDATE and TRUNCATE revoked from it, a trigger refusing UPDATE,
+    // TRUNCATE and any DELETE but the purge of sealed days older than 30 months; seals are
+    // never updated or deleted)
+    "CREATE TABLE legal_log (
+        node TEXT NOT NULL, seq BIGINT NOT NULL, day TEXT NOT NULL, at_ms BIGINT NOT NULL,
+        identifier TEXT, msgid TEXT, generated TEXT NOT NULL, addresses TEXT NOT NULL,
+        record TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (node, seq));
+     CREATE INDEX legal_log_day ON legal_log (day);
+     CREATE INDEX legal_log_identifier ON legal_log (identifier);
+     CREATE INDEX legal_log_msgid ON legal_log (msgid);
+     CREATE TABLE log_seal (
+        day TEXT PRIMARY KEY, sha256 TEXT NOT NULL, records BIGINT NOT NULL,
+        tails TEXT NOT NULL, kind TEXT NOT NULL, token BYTEA NOT NULL, nonce TEXT,
+        tsa_url TEXT, sealed_ms BIGINT NOT NULL);
+     CREATE FUNCTION pec_legal_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'legal_log'
+          AND EXISTS (SELECT 1 FROM log_seal WHERE day = OLD.day)
+          AND OLD.at_ms < (extract(epoch FROM now()) * 1000)::bigint - 910::bigint * 86400000
+       THEN
+         RETURN OLD;
+       END IF;
+       RAISE EXCEPTION 'the legal log is append-only (% on %)', TG_OP, TG_TABLE_NAME
+         USING ERRCODE = 'insufficient_privilege';
+     END $$;
+     CREATE TRIGGER legal_log_guard BEFORE UPDATE OR DELETE ON legal_log
+       FOR EACH ROW EXECUTE FUNCTION pec_legal_log_guard();
+     CREATE TRIGGER log_seal_guard BEFORE UPDATE OR DELETE ON log_seal
+       FOR EACH ROW EXECUTE FUNCTION pec_legal_log_guard();
+     CREATE TRIGGER legal_log_no_truncate BEFORE TRUNCATE ON legal_log
+       FOR EACH STATEMENT EXECUTE FUNCTION pec_legal_log_guard();
+     CREATE TRIGGER log_seal_no_truncate BEFORE TRUNCATE ON log_seal
+       FOR EACH STATEMENT EXECUTE FUNCTION pec_legal_log_guard();
+     REVOKE UPDATE, TRUNCATE ON legal_log FROM PUBLIC, CURRENT_USER;
+     REVOKE UPDATE, DELETE, TRUNCATE ON log_seal FROM PUBLIC, CURRENT_USER;",
 ];
 
 /// The advisory lock key of the migrations.
@@ -237,6 +275,32 @@ fn groups_from(s: &str) -> Vec<RouteGroup> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+const SEAL_SELECT: &str =
+    "SELECT day, sha256, records, tails, kind, token, nonce, tsa_url, sealed_ms FROM log_seal";
+
+fn line_row(r: &postgres::Row) -> StoredLine {
+    StoredLine {
+        node: r.get(0),
+        seq: u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+        line: r.get(2),
+        hash: r.get(3),
+    }
+}
+
+fn seal_row(r: &postgres::Row) -> Seal {
+    Seal {
+        day: r.get(0),
+        sha256: r.get(1),
+        records: u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+        tails: serde_json::from_str(&r.get::<_, String>(3)).unwrap_or_default(),
+        kind: r.get(4),
+        token: r.get(5),
+        nonce: r.get(6),
+        tsa_url: r.get(7),
+        sealed_ms: r.get(8),
+    }
 }
 
 impl PgTx<'_, '_> {
@@ -714,15 +778,138 @@ impl Tx for PgTx<'_, '_> {
         Ok(if busy { Claim::Busy } else { Claim::Nothing })
     }
 
-    fn log(&mut self, point: &str, e: &LogEvent, at: DateTime<Utc>) -> Result<(), EngineError> {
+    fn log(
+        &mut self,
+        node: &str,
+        rec: &mut LogRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        // one writer per node chain at a time (taken last, held to the commit)
+        self.lock(&format!("log:{node}"))?;
+        let last = self
+            .tx
+            .query_opt(
+                "SELECT seq, hash FROM legal_log WHERE node = $1 ORDER BY seq DESC LIMIT 1",
+                &[&node],
+            )
+            .map_err(db)?
+            .map(|r| (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get::<_, String>(1)));
+        let last = match last {
+            Some(l) => Some(l),
+            None => crate::legal::last_in_seals(&self.seals()?, node),
+        };
+        let (line, hash) = rec.link(node, last);
+        let seq = i64::try_from(rec.seq).unwrap_or(i64::MAX);
+        let generated = format!(" {} ", rec.generated.join(" "));
         self.tx
             .execute(
-                "INSERT INTO log (at_ms, point, event, identifier, recipient, detail)
-                 VALUES ($1,$2,$3,$4,$5,$6)",
-                &[&ms(at), &point, &e.event, &e.identifier, &e.recipient, &e.detail],
+                "INSERT INTO legal_log (node, seq, day, at_ms, identifier, msgid, generated,
+                 addresses, record, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                &[
+                    &node,
+                    &seq,
+                    &rec.day(),
+                    &ms(at),
+                    &rec.identifier,
+                    &rec.msgid,
+                    &generated,
+                    &rec.addresses(),
+                    &line,
+                    &hash,
+                ],
             )
             .map_err(db)?;
         Ok(())
+    }
+
+    fn log_lines(&mut self, day: Option<&str>) -> Result<Vec<StoredLine>, EngineError> {
+        let rows = match day {
+            Some(d) => self.tx.query(
+                "SELECT node, seq, record, hash FROM legal_log WHERE day = $1 ORDER BY node, seq",
+                &[&d],
+            ),
+            None => self
+                .tx
+                .query("SELECT node, seq, record, hash FROM legal_log ORDER BY node, seq", &[]),
+        }
+        .map_err(db)?;
+        Ok(rows.iter().map(line_row).collect())
+    }
+
+    fn log_hash(&mut self, node: &str, seq: u64) -> Result<Option<String>, EngineError> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        Ok(self
+            .tx
+            .query_opt("SELECT hash FROM legal_log WHERE node = $1 AND seq = $2", &[&node, &seq])
+            .map_err(db)?
+            .map(|r| r.get(0)))
+    }
+
+    fn log_search(&mut self, q: &LogQuery) -> Result<Vec<StoredLine>, EngineError> {
+        let (cond, arg) = match q {
+            LogQuery::Identifier(i) => ("identifier = $1", strip_angle(i).to_string()),
+            LogQuery::Msgid(m) => (
+                "(msgid = $1 OR strpos(generated, ' ' || $1 || ' ') > 0)",
+                strip_angle(m.trim()).to_string(),
+            ),
+            LogQuery::Address(a) => (
+                "strpos(addresses, ' ' || $1 || ' ') > 0",
+                strip_angle(a.trim()).to_ascii_lowercase(),
+            ),
+        };
+        let sql = format!(
+            "SELECT node, seq, record, hash FROM legal_log WHERE {cond} ORDER BY at_ms, node, seq"
+        );
+        let rows = self.tx.query(&sql, &[&arg]).map_err(db)?;
+        Ok(rows.iter().map(line_row).collect())
+    }
+
+    fn seal(&mut self, day: &str) -> Result<Option<Seal>, EngineError> {
+        Ok(self
+            .tx
+            .query_opt(&format!("{SEAL_SELECT} WHERE day = $1"), &[&day])
+            .map_err(db)?
+            .map(|r| seal_row(&r)))
+    }
+
+    fn seals(&mut self) -> Result<Vec<Seal>, EngineError> {
+        let rows = self.tx.query(&format!("{SEAL_SELECT} ORDER BY day"), &[]).map_err(db)?;
+        Ok(rows.iter().map(seal_row).collect())
+    }
+
+    fn put_seal(&mut self, s: &Seal) -> Result<(), EngineError> {
+        let records = i64::try_from(s.records).unwrap_or(i64::MAX);
+        let tails = serde_json::to_string(&s.tails).unwrap_or_default();
+        self.tx
+            .execute(
+                "INSERT INTO log_seal (day, sha256, records, tails, kind, token, nonce, tsa_url,
+                 sealed_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                &[
+                    &s.day,
+                    &s.sha256,
+                    &records,
+                    &tails,
+                    &s.kind,
+                    &s.token,
+                    &s.nonce,
+                    &s.tsa_url,
+                    &s.sealed_ms,
+                ],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn purge_log(&mut self, day: &str) -> Result<usize, EngineError> {
+        let n = self
+            .tx
+            .execute(
+                "DELETE FROM legal_log WHERE day < $1
+                 AND day IN (SELECT day FROM log_seal WHERE day < $1)",
+                &[&day],
+            )
+            .map_err(db)?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     fn status(&mut self, identifier: &str) -> Result<Option<Status>, EngineError> {

@@ -11,16 +11,18 @@ use chrono::{DateTime, TimeZone, Utc};
 use pec_core::build::Timeout;
 use pec_core::model::{ReceiptType, RecipientType};
 use pec_core::points::{
-    AddressField, ArrivalState, ArrivalStatus, EmissionKey, LogEvent, MessageState, RecipientState,
+    AddressField, ArrivalState, ArrivalStatus, EmissionKey, MessageState, RecipientState,
     RecipientStatus, Reply, Route, RouteGroup, TimerKey,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    ArrivalView, Claim, NewOutgoing, Outgoing, ReceiptView, RecipientView, SentStatus, Status,
-    Store, StoredMessage, TimerView, Tx, TxnRecord,
+    ArrivalView, Claim, LogQuery, NewOutgoing, Outgoing, ReceiptView, RecipientView, Seal,
+    SentStatus, Status, Store, StoredLine, StoredMessage, TimerView, Tx, TxnRecord,
 };
 use crate::EngineError;
+use crate::legal::LogRecord;
+use pec_core::identifier::strip_angle;
 
 /// How long a writer waits for another's lock before the event fails temporarily.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,6 +65,30 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE log (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, point TEXT NOT NULL,
         event TEXT NOT NULL, identifier TEXT, recipient TEXT, detail TEXT NOT NULL);",
+    // 2: the legal log (docs/LEGAL-LOG.md): hash-chained records per node, append-only;
+    // records are deleted only once their day is sealed and 30 months old (910 days here,
+    // the shortest 30 months, as a floor under the engine's calendar rule); seals are kept
+    "CREATE TABLE legal_log (
+        node TEXT NOT NULL, seq INTEGER NOT NULL, day TEXT NOT NULL, at_ms INTEGER NOT NULL,
+        identifier TEXT, msgid TEXT, generated TEXT NOT NULL, addresses TEXT NOT NULL,
+        record TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (node, seq));
+     CREATE INDEX legal_log_day ON legal_log (day);
+     CREATE INDEX legal_log_identifier ON legal_log (identifier);
+     CREATE INDEX legal_log_msgid ON legal_log (msgid);
+     CREATE TABLE log_seal (
+        day TEXT PRIMARY KEY, sha256 TEXT NOT NULL, records INTEGER NOT NULL,
+        tails TEXT NOT NULL, kind TEXT NOT NULL, token BLOB NOT NULL, nonce TEXT,
+        tsa_url TEXT, sealed_ms INTEGER NOT NULL);
+     CREATE TRIGGER legal_log_no_update BEFORE UPDATE ON legal_log
+     BEGIN SELECT RAISE(ABORT, 'the legal log is append-only'); END;
+     CREATE TRIGGER legal_log_no_delete BEFORE DELETE ON legal_log
+     WHEN NOT EXISTS (SELECT 1 FROM log_seal WHERE day = OLD.day)
+       OR OLD.at_ms > (CAST(strftime('%s', 'now') AS INTEGER) - 910 * 86400) * 1000
+     BEGIN SELECT RAISE(ABORT, 'the legal log is append-only (records are purged only once sealed and 30 months old)'); END;
+     CREATE TRIGGER log_seal_no_update BEFORE UPDATE ON log_seal
+     BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;
+     CREATE TRIGGER log_seal_no_delete BEFORE DELETE ON log_seal
+     BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;",
 ];
 
 /// The SQLite store.
@@ -557,15 +583,134 @@ impl Tx for SqliteTx<'_> {
         Ok(key.map_or(Claim::Nothing, Claim::Due))
     }
 
-    fn log(&mut self, point: &str, e: &LogEvent, at: DateTime<Utc>) -> Result<(), EngineError> {
+    fn log(
+        &mut self,
+        node: &str,
+        rec: &mut LogRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        // the database is write-locked (BEGIN IMMEDIATE): nobody else appends meanwhile
+        let last: Option<(i64, String)> = self
+            .tx
+            .query_row(
+                "SELECT seq, hash FROM legal_log WHERE node = ?1 ORDER BY seq DESC LIMIT 1",
+                [node],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        let last = match last {
+            Some((seq, hash)) => Some((u64::try_from(seq).unwrap_or(0), hash)),
+            None => crate::legal::last_in_seals(&self.seals()?, node),
+        };
+        let (line, hash) = rec.link(node, last);
         self.tx
             .execute(
-                "INSERT INTO log (at_ms, point, event, identifier, recipient, detail)
-                 VALUES (?1,?2,?3,?4,?5,?6)",
-                params![ms(at), point, e.event, e.identifier, e.recipient, e.detail],
+                "INSERT INTO legal_log (node, seq, day, at_ms, identifier, msgid, generated,
+                 addresses, record, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                params![
+                    node,
+                    i64::try_from(rec.seq).unwrap_or(i64::MAX),
+                    rec.day(),
+                    ms(at),
+                    rec.identifier,
+                    rec.msgid,
+                    format!(" {} ", rec.generated.join(" ")),
+                    rec.addresses(),
+                    line,
+                    hash
+                ],
             )
             .map_err(db)?;
         Ok(())
+    }
+
+    fn log_lines(&mut self, day: Option<&str>) -> Result<Vec<StoredLine>, EngineError> {
+        let (sql, args): (&str, Vec<&str>) = match day {
+            Some(d) => (
+                "SELECT node, seq, record, hash FROM legal_log WHERE day = ?1 ORDER BY node, seq",
+                vec![d],
+            ),
+            None => ("SELECT node, seq, record, hash FROM legal_log ORDER BY node, seq", vec![]),
+        };
+        let mut stmt = self.tx.prepare(sql).map_err(db)?;
+        stmt.query_map(rusqlite::params_from_iter(args), line_row)
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)
+    }
+
+    fn log_hash(&mut self, node: &str, seq: u64) -> Result<Option<String>, EngineError> {
+        self.tx
+            .query_row(
+                "SELECT hash FROM legal_log WHERE node = ?1 AND seq = ?2",
+                params![node, i64::try_from(seq).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn log_search(&mut self, q: &LogQuery) -> Result<Vec<StoredLine>, EngineError> {
+        let (cond, arg) = match q {
+            LogQuery::Identifier(i) => ("identifier = ?1", strip_angle(i).to_string()),
+            LogQuery::Msgid(m) => (
+                "(msgid = ?1 OR instr(generated, ' ' || ?1 || ' ') > 0)",
+                strip_angle(m.trim()).to_string(),
+            ),
+            LogQuery::Address(a) => (
+                "instr(addresses, ' ' || ?1 || ' ') > 0",
+                strip_angle(a.trim()).to_ascii_lowercase(),
+            ),
+        };
+        let sql = format!(
+            "SELECT node, seq, record, hash FROM legal_log WHERE {cond} ORDER BY at_ms, node, seq"
+        );
+        let mut stmt = self.tx.prepare(&sql).map_err(db)?;
+        stmt.query_map([arg], line_row).map_err(db)?.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn seal(&mut self, day: &str) -> Result<Option<Seal>, EngineError> {
+        self.tx
+            .query_row(&format!("{SEAL_SELECT} WHERE day = ?1"), [day], seal_row)
+            .optional()
+            .map_err(db)
+    }
+
+    fn seals(&mut self) -> Result<Vec<Seal>, EngineError> {
+        let mut stmt = self.tx.prepare(&format!("{SEAL_SELECT} ORDER BY day")).map_err(db)?;
+        stmt.query_map([], seal_row).map_err(db)?.collect::<Result<_, _>>().map_err(db)
+    }
+
+    fn put_seal(&mut self, s: &Seal) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO log_seal (day, sha256, records, tails, kind, token, nonce, tsa_url,
+                 sealed_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                params![
+                    s.day,
+                    s.sha256,
+                    i64::try_from(s.records).unwrap_or(i64::MAX),
+                    serde_json::to_string(&s.tails).unwrap_or_default(),
+                    s.kind,
+                    s.token,
+                    s.nonce,
+                    s.tsa_url,
+                    s.sealed_ms
+                ],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn purge_log(&mut self, day: &str) -> Result<usize, EngineError> {
+        self.tx
+            .execute(
+                "DELETE FROM legal_log WHERE day < ?1
+                 AND day IN (SELECT day FROM log_seal WHERE day < ?1)",
+                [day],
+            )
+            .map_err(db)
     }
 
     fn status(&mut self, identifier: &str) -> Result<Option<Status>, EngineError> {
@@ -635,6 +780,32 @@ impl Tx for SqliteTx<'_> {
             .map_err(db)?;
         stmt.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<_, _>>().map_err(db)
     }
+}
+
+const SEAL_SELECT: &str =
+    "SELECT day, sha256, records, tails, kind, token, nonce, tsa_url, sealed_ms FROM log_seal";
+
+fn line_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredLine> {
+    Ok(StoredLine {
+        node: r.get(0)?,
+        seq: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+        line: r.get(2)?,
+        hash: r.get(3)?,
+    })
+}
+
+fn seal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Seal> {
+    Ok(Seal {
+        day: r.get(0)?,
+        sha256: r.get(1)?,
+        records: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+        tails: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+        kind: r.get(4)?,
+        token: r.get(5)?,
+        nonce: r.get(6)?,
+        tsa_url: r.get(7)?,
+        sealed_ms: r.get(8)?,
+    })
 }
 
 impl SqliteTx<'_> {
