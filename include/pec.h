@@ -26,6 +26,15 @@
 #define PEC_DEPRECATED_FUNC(why)
 #endif
 
+// The mailbox stored the message (`pec_mailbox_answer.outcome`).
+#define PEC_MAILBOX_STORED 0
+
+// The mailbox refused the message for now (a 4.x.y status).
+#define PEC_MAILBOX_TEMPORARY 1
+
+// The mailbox refused the message for good (a 5.x.y status).
+#define PEC_MAILBOX_PERMANENT 2
+
 // The largest signature a callback may return (an 8192-bit RSA key).
 #define PEC_SIGNATURE_MAX 1024
 
@@ -42,8 +51,8 @@
 // A result code. `PEC_RESULT_OK` (0) is success; every other value is an error whose static
 // text `pec_result_message` returns. The numbers are stable and never renumbered: blocks of
 // 100 per area (1xx API, 2xx parsing, 3xx S/MIME, 4xx certificates and CRLs, 5xx PKCS#11,
-// 6xx providers index, 7xx building). The verification reason codes (3xx, 4xx, 6xx) are the
-// same numbers as the reasons of a `pec_report`.
+// 6xx providers index, 7xx building, 8xx provider engine). The verification reason codes
+// (3xx, 4xx, 6xx) are the same numbers as the reasons of a `pec_report`.
 //
 // Functions return this type; functions that take a code from C take a `uint32_t`.
 enum pec_result
@@ -159,6 +168,11 @@ enum pec_result
   PEC_RESULT_FORMAL_CHECKS = 703,
   // Invalid provider configuration.
   PEC_RESULT_PROVIDER_CONFIG = 704,
+  // The engine's state store is unavailable, locked or failed to commit: nothing was
+  // committed, try again later (the MTA's 451, `EX_TEMPFAIL`).
+  PEC_RESULT_ENGINE_STORE = 800,
+  // The engine's configuration is invalid (or this build has no engine).
+  PEC_RESULT_ENGINE_CONFIG = 801,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -196,6 +210,12 @@ typedef struct pec_daticert pec_daticert;
 // with `pec_digest_free`.
 typedef struct pec_digest pec_digest;
 
+// The provider engine: its configuration, signer, trust, index and state store. Made by
+// `pec_engine_open`, released by `pec_engine_free`. Thread-safe: any number of threads may
+// call the event functions on one engine at once (store transactions are serialised inside;
+// signing runs in parallel).
+typedef struct pec_engine pec_engine;
+
 // The providers index, immutable once loaded: any number of threads may look up at once.
 // Release with `pec_index_free`; verifiers and providers given it keep their own reference.
 typedef struct pec_index pec_index;
@@ -204,6 +224,12 @@ typedef struct pec_index pec_index;
 // bytes it was parsed from; everything it hands out is a view valid until
 // `pec_message_free`. Immutable: any number of threads may read one at once.
 typedef struct pec_message pec_message;
+
+// What an event produced: the reply owed to the MTA, per-recipient replies (LMTP, delivery
+// point) and the messages to send. Made by the `pec_engine_*` event functions, owned by the
+// caller, released with `pec_outcome_free`; everything it hands out is a view valid until
+// then. Immutable: any number of threads may read one at once.
+typedef struct pec_outcome pec_outcome;
 
 // The issuing provider: its name (`gestore-emittente`), mail domain, how it classifies
 // recipients (certified domains of the provider file, or the providers index) and its PEC
@@ -232,6 +258,25 @@ typedef struct pec_trust_store pec_trust_store;
 // Configure it with `pec_verifier_set_*` (which mutate: one thread, no concurrent verify),
 // then `pec_verifier_verify` may be called from any number of threads at once.
 typedef struct pec_verifier pec_verifier;
+
+// The answer of the mailbox store for one recipient, given to `pec_engine_mailbox_result`.
+// Strings are UTF-8 pointer + length (no NUL needed), read during the call only.
+typedef struct {
+  // The recipient (`RCPT TO`, without angle brackets).
+  const char *rcpt;
+  // Its length in bytes.
+  size_t rcpt_len;
+  // `PEC_MAILBOX_STORED`, `PEC_MAILBOX_TEMPORARY` or `PEC_MAILBOX_PERMANENT`.
+  uint32_t outcome;
+  // The enhanced status code (`4.2.2`, `5.1.1`; NULL: `4.0.0` / `5.0.0`).
+  const char *status;
+  // Its length in bytes.
+  size_t status_len;
+  // The mailbox's text (NULL: a generic text).
+  const char *text;
+  // Its length in bytes.
+  size_t text_len;
+} pec_mailbox_answer;
 
 // A caller-supplied signing function for keys this library does not know (an HSM with its own
 // API, a remote signing service).
@@ -555,6 +600,274 @@ pec_result pec_digest_finish(const pec_digest *digest, pec_bytes **out_bytes);
 
 // Releases a digest (NULL is a no-op).
 void pec_digest_free(pec_digest *digest);
+
+// Opens the provider engine configured by the file at `config_path` (`path_len` bytes of
+// UTF-8; its relative paths resolve against its directory): the providers index, the
+// signer, the trust anchors and CRLs, the state store of its `[store] url`. Time is the
+// system clock. On success `*out_engine` receives a new engine the caller owns
+// (`pec_engine_free`).
+//
+// Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`, `PEC_RESULT_ENGINE_CONFIG`
+// (unreadable or invalid file, key, index, trust; or a libpec built without the engine),
+// `PEC_RESULT_ENGINE_STORE` (the store cannot be opened), `PEC_RESULT_PKCS11_*`.
+// Thread-safe.
+pec_result pec_engine_open(const char *config_path, size_t path_len, pec_engine **out_engine);
+
+// Like `pec_engine_open`, with `store_url` (`store_len` bytes; NULL: the file's) replacing
+// the file's `[store] url`: `sqlite:PATH`, a relative PATH resolving against the working
+// directory (`pec-filter -S`). `postgresql://` only in builds whose engine has it.
+// Thread-safe.
+pec_result pec_engine_open_with_store(const char *config_path,
+                                      size_t path_len,
+                                      const char *store_url,
+                                      size_t store_len,
+                                      pec_engine **out_engine);
+
+#if defined(PEC_TEST_CLOCK)
+// Like `pec_engine_open_with_store`, but time is a manual clock standing at `start_unix`
+// (seconds since the Unix epoch, UTC) that moves only with `pec_engine_clock_advance`: the
+// 12 h and 24 h timers replayed in tests. Only in libpec built with the cargo feature
+// `test-clock` (declared when `PEC_TEST_CLOCK` is defined); never in a production build.
+pec_result pec_engine_open_with_manual_clock(const char *config_path,
+                                             size_t path_len,
+                                             const char *store_url,
+                                             size_t store_len,
+                                             int64_t start_unix,
+                                             pec_engine **out_engine);
+#endif
+
+#if defined(PEC_TEST_CLOCK)
+// Moves the manual clock of `engine` forward by `seconds` (>= 0). `PEC_RESULT_INVALID_PARAMETER`
+// for an engine on the system clock or a negative step. Only with `test-clock`
+// (`PEC_TEST_CLOCK`). Thread-safe.
+pec_result pec_engine_clock_advance(const pec_engine *engine, int64_t seconds);
+#endif
+
+#if defined(PEC_TEST_CLOCK)
+// The manual clock's time (seconds since the Unix epoch) into `*out_unix`. Only with
+// `test-clock` (`PEC_TEST_CLOCK`). Thread-safe.
+pec_result pec_engine_clock_now(const pec_engine *engine, int64_t *out_unix);
+#endif
+
+// Releases an engine (NULL is a no-op). Outcomes it made stay valid (they own their data).
+// No other thread may be using the engine.
+void pec_engine_free(pec_engine *engine);
+
+// A submission at the access point: the message `bytes` (`len` bytes, as received after
+// DATA) from the authenticated user, with the SMTP envelope (`mail_from`,
+// `mail_from_len`: the reverse path without angle brackets, NULL for `<>`; `rcpt_to`,
+// `rcpt_lens`, `rcpt_count`: the forward paths) and the antivirus verdict (`virus`,
+// `virus_len`: the virus name, NULL when clean). Everything is read during the call only.
+//
+// On success `*out_outcome` receives a new `pec_outcome` the caller owns
+// (`pec_outcome_free`): the reply to give the client (`pec_outcome_reply_code`: 250 with
+// an acceptance or non-acceptance to send, 552 over the hard size limit, ...) and the
+// messages to send (the acceptance and the transport envelope). Send them, then
+// `pec_engine_ack` their ids. Calling again with the same envelope and bytes (the MTA's
+// retry after a crash) returns the stored outcome with the same bytes.
+//
+// Errors: `PEC_RESULT_NULL_PARAMETER`, `PEC_RESULT_INVALID_UTF8`,
+// `PEC_RESULT_ENGINE_STORE` (temporary: answer 451 / exit `EX_TEMPFAIL`, the message
+// stays queued), a build or signing code (`PEC_RESULT_SIGNING_FAILED`,
+// `PEC_RESULT_PKCS11_*`: temporary too). Thread-safe.
+pec_result pec_engine_submission(const pec_engine *engine,
+                                 const char *mail_from,
+                                 size_t mail_from_len,
+                                 const char *const *rcpt_to,
+                                 const size_t *rcpt_lens,
+                                 size_t rcpt_count,
+                                 const uint8_t *bytes,
+                                 size_t len,
+                                 const char *virus,
+                                 size_t virus_len,
+                                 pec_outcome **out_outcome);
+
+// An arrival at the incoming point (a message from another provider or from the
+// Internet): arguments, ownership and errors as `pec_engine_submission`. The message is
+// verified against the engine's trust anchors, CRLs and index at the engine's clock. The
+// outcome's messages are the take-charge receipt, the message passed on for delivery
+// (route `deliver`), anomaly and virus notices, receipts for this provider's own mail
+// (route `service-mailbox` or `deliver`).
+pec_result pec_engine_inbound(const pec_engine *engine,
+                              const char *mail_from,
+                              size_t mail_from_len,
+                              const char *const *rcpt_to,
+                              const size_t *rcpt_lens,
+                              size_t rcpt_count,
+                              const uint8_t *bytes,
+                              size_t len,
+                              const char *virus,
+                              size_t virus_len,
+                              pec_outcome **out_outcome);
+
+// The mailbox store's answers at the delivery point for a message the incoming point passed
+// on (route `deliver`): `bytes` (`len`) as it was passed on, `mail_from` (NULL for `<>`) and
+// one `pec_mailbox_answer` per recipient (`answers`, `count`; their `rcpt` are the forward
+// paths). Read during the call only.
+//
+// On success `*out_outcome` receives a new outcome: one LMTP reply per recipient
+// (`pec_outcome_rcpt_reply_*`) and the delivery or non-delivery receipts to send. Errors as
+// `pec_engine_submission`, and `PEC_RESULT_INVALID_PARAMETER` for an unknown outcome value.
+// Thread-safe.
+pec_result pec_engine_mailbox_result(const pec_engine *engine,
+                                     const char *mail_from,
+                                     size_t mail_from_len,
+                                     const pec_mailbox_answer *answers,
+                                     size_t count,
+                                     const uint8_t *bytes,
+                                     size_t len,
+                                     pec_outcome **out_outcome);
+
+// Runs the 12 h / 24 h timers due at the engine's clock, at most `limit` (0: 100), each in
+// its own transaction (a timer fires once whatever the number of processes running this).
+// On success `*out_outcome` receives a new outcome (reply 250) whose messages are the
+// notices to send; ack them once sent. Errors: `PEC_RESULT_ENGINE_STORE`, a build code
+// (what was done before the failure stays done: call again). Thread-safe.
+pec_result pec_engine_run_due(const pec_engine *engine, size_t limit, pec_outcome **out_outcome);
+
+// The messages committed but not acknowledged yet, oldest first, at most `limit` (0: 100),
+// as a new outcome (reply 250): after a crash, send these again (the same bytes) and ack
+// them. Errors: `PEC_RESULT_ENGINE_STORE`. Thread-safe.
+pec_result pec_engine_unsent(const pec_engine *engine, size_t limit, pec_outcome **out_outcome);
+
+// Marks the messages `ids` (`count` outbox ids from `pec_outcome_message_id`) as sent;
+// `*out_acked` (NULL allowed) receives how many were not acknowledged before. Ack only what
+// was sent: an unacknowledged message is returned again by a retry and by
+// `pec_engine_unsent`. Errors: `PEC_RESULT_ENGINE_STORE`. Thread-safe.
+pec_result pec_engine_ack(const pec_engine *engine,
+                          const int64_t *ids,
+                          size_t count,
+                          size_t *out_acked);
+
+// The state of one PEC identifier (`identifier`, `len`; angle brackets accepted) as JSON,
+// the object of `pec engine status --json IDENTIFIER` (`identifier`, `sent` with its
+// recipients, receipts and timers, `received`), or `null` for an identifier the engine does
+// not know. With `identifier` NULL: the array of every message sent with a recipient still
+// awaiting receipts. On success `*out_json` receives a new `pec_bytes` the caller owns
+// (UTF-8, no NUL). Errors: `PEC_RESULT_ENGINE_STORE`. Thread-safe.
+pec_result pec_engine_status(const pec_engine *engine,
+                             const char *identifier,
+                             size_t len,
+                             pec_bytes **out_json);
+
+// Releases an outcome (NULL is a no-op); its views become invalid.
+void pec_outcome_free(pec_outcome *outcome);
+
+// The reply owed to the MTA after DATA (`250`, `451`, `550`, `552`, `554`; 0 for NULL).
+// Thread-safe.
+uint16_t pec_outcome_reply_code(const pec_outcome *outcome);
+
+// The reply's enhanced status code (`2.0.0`, `4.3.0`, ...) as a view owned by the outcome.
+// Thread-safe.
+pec_result pec_outcome_reply_status(const pec_outcome *outcome, const char **out, size_t *out_len);
+
+// The reply's free text, as a view owned by the outcome. Thread-safe.
+pec_result pec_outcome_reply_text(const pec_outcome *outcome, const char **out, size_t *out_len);
+
+// The whole reply line (`250 2.0.0 text`), as a view owned by the outcome. Thread-safe.
+pec_result pec_outcome_reply_line(const pec_outcome *outcome, const char **out, size_t *out_len);
+
+// Whether this is the stored outcome of an event seen before (a retry): its messages are
+// the same bytes as the first time; those already acknowledged say so
+// (`pec_outcome_message_sent`). False for NULL. Thread-safe.
+bool pec_outcome_replayed(const pec_outcome *outcome);
+
+// The number of per-recipient replies (LMTP, `pec_engine_mailbox_result`; 0 otherwise).
+// Thread-safe.
+size_t pec_outcome_rcpt_reply_count(const pec_outcome *outcome);
+
+// The recipient of the `i`-th per-recipient reply, a view owned by the outcome.
+// `PEC_RESULT_INVALID_PARAMETER` when `i` is out of range. Thread-safe.
+pec_result pec_outcome_rcpt_reply_recipient(const pec_outcome *outcome,
+                                            size_t i,
+                                            const char **out,
+                                            size_t *out_len);
+
+// The code of the `i`-th per-recipient reply into `*out_code` (250, 451, 550).
+// Thread-safe.
+pec_result pec_outcome_rcpt_reply_code(const pec_outcome *outcome, size_t i, uint16_t *out_code);
+
+// The whole line of the `i`-th per-recipient reply (`250 2.0.0 stored`), a view owned by
+// the outcome. Thread-safe.
+pec_result pec_outcome_rcpt_reply_line(const pec_outcome *outcome,
+                                       size_t i,
+                                       const char **out,
+                                       size_t *out_len);
+
+// The number of messages to send (0 for NULL). Thread-safe.
+size_t pec_outcome_message_count(const pec_outcome *outcome);
+
+// The outbox id of the `i`-th message into `*out_id` (what `pec_engine_ack` takes).
+// `PEC_RESULT_INVALID_PARAMETER` when `i` is out of range. Thread-safe.
+pec_result pec_outcome_message_id(const pec_outcome *outcome, size_t i, int64_t *out_id);
+
+// Whether the `i`-th message was already acknowledged (a replayed outcome): do not send it
+// again. Thread-safe.
+pec_result pec_outcome_message_sent(const pec_outcome *outcome, size_t i, bool *out_sent);
+
+// The kind of the `i`-th message (`posta-certificata`, `accettazione`,
+// `avvenuta-consegna`, ... or `forward` for received bytes passed on unchanged), a view
+// owned by the outcome. Thread-safe.
+pec_result pec_outcome_message_kind(const pec_outcome *outcome,
+                                    size_t i,
+                                    const char **out,
+                                    size_t *out_len);
+
+// The PEC identifier the `i`-th message concerns (NULL and 0 when none), a view owned by the
+// outcome. Thread-safe.
+pec_result pec_outcome_message_identifier(const pec_outcome *outcome,
+                                          size_t i,
+                                          const char **out,
+                                          size_t *out_len);
+
+// The `Message-ID` of the `i`-th message without angle brackets (NULL when none), a view
+// owned by the outcome. Thread-safe.
+pec_result pec_outcome_message_message_id(const pec_outcome *outcome,
+                                          size_t i,
+                                          const char **out,
+                                          size_t *out_len);
+
+// The `MAIL FROM` of the `i`-th message (empty for the null reverse path), a view owned by
+// the outcome. Thread-safe.
+pec_result pec_outcome_message_mail_from(const pec_outcome *outcome,
+                                         size_t i,
+                                         const char **out,
+                                         size_t *out_len);
+
+// The bytes of the `i`-th message (signed, for built messages), a view owned by the
+// outcome: send exactly these. Thread-safe.
+pec_result pec_outcome_message_bytes(const pec_outcome *outcome,
+                                     size_t i,
+                                     const uint8_t **out,
+                                     size_t *out_len);
+
+// The number of recipient groups of the `i`-th message (recipients sharing a route; 0 for
+// NULL or an index out of range). Thread-safe.
+size_t pec_outcome_message_group_count(const pec_outcome *outcome, size_t i);
+
+// The route of group `g` of the `i`-th message, a view owned by the outcome: `relay`
+// (re-inject into the MTA for another provider or the Internet), `loopback` (to this
+// provider's own incoming point), `deliver` (store in the local mailboxes, then report with
+// `pec_engine_mailbox_result`), `service-mailbox` (store in this provider's service
+// mailbox). Thread-safe.
+pec_result pec_outcome_message_group_route(const pec_outcome *outcome,
+                                           size_t i,
+                                           size_t g,
+                                           const char **out,
+                                           size_t *out_len);
+
+// The number of recipients (`RCPT TO`) of group `g` of the `i`-th message (0 when out of
+// range). Thread-safe.
+size_t pec_outcome_message_rcpt_count(const pec_outcome *outcome, size_t i, size_t g);
+
+// Recipient `j` of group `g` of the `i`-th message, a view owned by the outcome.
+// Thread-safe.
+pec_result pec_outcome_message_rcpt(const pec_outcome *outcome,
+                                    size_t i,
+                                    size_t g,
+                                    size_t j,
+                                    const char **out,
+                                    size_t *out_len);
 
 // Writes the static English text of `code` (e.g. "the message is truncated") into `buf`.
 //
@@ -1130,6 +1443,13 @@ pec_result pec_verifier_set_time_now(pec_verifier *verifier);
 // Evaluates certificates at `unix_time` (seconds since 1970-01-01T00:00:00Z).
 // `PEC_RESULT_INVALID_TIME` when out of range. Mutates `verifier`.
 pec_result pec_verifier_set_time_unix(pec_verifier *verifier, int64_t unix_time);
+
+// Sets the verifier's "now" to `unix_time` (seconds since the Unix epoch): the instant
+// `pec_verifier_set_time_now` evaluates at and the clock a signingTime claim is compared
+// with (`signing-time-in-future`). For a program with its own clock (a provider engine on a
+// manual clock in tests); by default it is the system clock. `PEC_RESULT_INVALID_TIME` when
+// out of range. Mutates `verifier`.
+pec_result pec_verifier_set_clock_unix(pec_verifier *verifier, int64_t unix_time);
 
 // Evaluates certificates at the signature's CMS signingTime (legal evidence is judged when
 // it was signed; falls back to now without one). Mutates `verifier`.

@@ -19,6 +19,7 @@
 #define PEC_CLASS_pec_providerPtr "Mail::PEC::Provider"
 #define PEC_CLASS_pec_indexPtr "Mail::PEC::Index"
 #define PEC_CLASS_pec_digestPtr "Mail::PEC::Digest"
+#define PEC_CLASS_pec_enginePtr "Mail::PEC::Engine"
 
 /* Returns the first failing code from a helper that fills a Perl structure. */
 #define TRY(call)                                                                              \
@@ -735,6 +736,133 @@ static const message_flag_fn MESSAGE_FLAG[] = {
     pec_message_security_error,
 };
 
+/* ---- the provider engine: an outcome as Perl structures -------------------------------- */
+
+/* A Perl hash { code, status, text, line } of the outcome's reply. */
+static pec_result
+pec_reply_fill(pTHX_ const pec_outcome *o, HV *hv)
+{
+    const char *p;
+    size_t n;
+    hv_stores(hv, "code", newSVuv(pec_outcome_reply_code(o)));
+    TRY(pec_outcome_reply_status(o, &p, &n));
+    hv_stores(hv, "status", pec_text(aTHX_ p, n));
+    TRY(pec_outcome_reply_text(o, &p, &n));
+    hv_stores(hv, "text", pec_text(aTHX_ p, n));
+    TRY(pec_outcome_reply_line(o, &p, &n));
+    hv_stores(hv, "line", pec_text(aTHX_ p, n));
+    return PEC_RESULT_OK;
+}
+
+/* Fills `hv` with the outcome: reply, replies, messages, replayed (blessed by the caller). */
+static pec_result
+pec_outcome_fill(pTHX_ const pec_outcome *o, HV *hv)
+{
+    const char *p;
+    size_t n, i, g, j;
+    HV *reply = newHV();
+    AV *replies = newAV(), *messages = newAV();
+    hv_stores(hv, "reply", newRV_noinc((SV *)reply));
+    hv_stores(hv, "replies", newRV_noinc((SV *)replies));
+    hv_stores(hv, "messages", newRV_noinc((SV *)messages));
+    hv_stores(hv, "replayed", newSViv(pec_outcome_replayed(o) ? 1 : 0));
+    TRY(pec_reply_fill(aTHX_ o, reply));
+    for (i = 0; i < pec_outcome_rcpt_reply_count(o); i++) {
+        HV *r = newHV();
+        uint16_t code = 0;
+        av_push(replies, newRV_noinc((SV *)r));
+        TRY(pec_outcome_rcpt_reply_recipient(o, i, &p, &n));
+        hv_stores(r, "rcpt", pec_text(aTHX_ p, n));
+        TRY(pec_outcome_rcpt_reply_code(o, i, &code));
+        hv_stores(r, "code", newSVuv(code));
+        TRY(pec_outcome_rcpt_reply_line(o, i, &p, &n));
+        hv_stores(r, "line", pec_text(aTHX_ p, n));
+    }
+    for (i = 0; i < pec_outcome_message_count(o); i++) {
+        HV *m = newHV();
+        AV *groups = newAV(), *all = newAV();
+        int64_t id = 0;
+        bool sent = false;
+        const uint8_t *b;
+        SV *rv = newRV_noinc((SV *)m);
+        sv_bless(rv, gv_stashpv("Mail::PEC::Engine::Message", GV_ADD));
+        av_push(messages, rv);
+        hv_stores(m, "groups", newRV_noinc((SV *)groups));
+        hv_stores(m, "rcpt_to", newRV_noinc((SV *)all));
+        TRY(pec_outcome_message_id(o, i, &id));
+        hv_stores(m, "id", newSViv((IV)id));
+        TRY(pec_outcome_message_sent(o, i, &sent));
+        hv_stores(m, "sent", newSViv(sent ? 1 : 0));
+        TRY(pec_outcome_message_kind(o, i, &p, &n));
+        hv_stores(m, "kind", pec_text(aTHX_ p, n));
+        TRY(pec_outcome_message_identifier(o, i, &p, &n));
+        hv_stores(m, "identifier", pec_text(aTHX_ p, n));
+        TRY(pec_outcome_message_message_id(o, i, &p, &n));
+        hv_stores(m, "message_id", pec_text(aTHX_ p, n));
+        TRY(pec_outcome_message_mail_from(o, i, &p, &n));
+        hv_stores(m, "mail_from", pec_text(aTHX_ p, n));
+        TRY(pec_outcome_message_bytes(o, i, &b, &n));
+        hv_stores(m, "data", pec_bytes_sv(aTHX_ b, n));
+        for (g = 0; g < pec_outcome_message_group_count(o, i); g++) {
+            HV *gh = newHV();
+            AV *rcpts = newAV();
+            av_push(groups, newRV_noinc((SV *)gh));
+            hv_stores(gh, "rcpt_to", newRV_noinc((SV *)rcpts));
+            TRY(pec_outcome_message_group_route(o, i, g, &p, &n));
+            hv_stores(gh, "route", pec_text(aTHX_ p, n));
+            for (j = 0; j < pec_outcome_message_rcpt_count(o, i, g); j++) {
+                TRY(pec_outcome_message_rcpt(o, i, g, j, &p, &n));
+                av_push(rcpts, pec_text(aTHX_ p, n));
+                av_push(all, pec_text(aTHX_ p, n));
+            }
+        }
+    }
+    return PEC_RESULT_OK;
+}
+
+/* Takes an outcome: a blessed Mail::PEC::Engine::Outcome hash; releases the C outcome (also
+ * when filling failed, then croaks). */
+static SV *
+pec_take_outcome(pTHX_ pec_outcome *o)
+{
+    HV *hv = newHV();
+    SV *rv = newRV_noinc((SV *)hv);
+    pec_result rc = pec_outcome_fill(aTHX_ o, hv);
+    pec_outcome_free(o);
+    if (rc != PEC_RESULT_OK) {
+        SvREFCNT_dec(rv);
+        pec_croak(aTHX_ rc, NULL);
+    }
+    return sv_bless(rv, gv_stashpv("Mail::PEC::Engine::Outcome", GV_ADD));
+}
+
+/* The strings of an array reference (rcpt_to) as pointer and length arrays, on the mortal
+ * stack (freed with the statement). */
+static size_t
+pec_rcpt_args(pTHX_ SV *ref, const char ***ptrs, size_t **lens, const char *var)
+{
+    AV *av;
+    SSize_t i, n;
+    char msg[256];
+    if (!SvROK(ref) || SvTYPE(SvRV(ref)) != SVt_PVAV) {
+        snprintf(msg, sizeof msg, "%s must be an array reference", var);
+        pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER, msg);
+    }
+    av = (AV *)SvRV(ref);
+    n = av_len(av) + 1;
+    *ptrs = (const char **)SvPVX(sv_2mortal(newSV((n + 1) * sizeof(char *))));
+    *lens = (size_t *)SvPVX(sv_2mortal(newSV((n + 1) * sizeof(size_t))));
+    for (i = 0; i < n; i++) {
+        SV **e = av_fetch(av, i, 0);
+        STRLEN l;
+        if (!e)
+            pec_croak(aTHX_ PEC_RESULT_NULL_PARAMETER, "a recipient is undef");
+        (*ptrs)[i] = pec_arg_text(aTHX_ *e, &l, var);
+        (*lens)[i] = l;
+    }
+    return (size_t)n;
+}
+
 MODULE = Mail::PEC    PACKAGE = Mail::PEC    PREFIX = pec_perl_
 
 PROTOTYPES: DISABLE
@@ -1048,6 +1176,13 @@ set_time_unix(self, t)
     IV t
   CODE:
     PEC_CHECK(pec_verifier_set_time_unix(self, (int64_t)t));
+
+void
+set_clock_unix(self, t)
+    pec_verifier *self
+    IV t
+  CODE:
+    PEC_CHECK(pec_verifier_set_clock_unix(self, (int64_t)t));
 
 SV *
 _verify(self, bytes)
@@ -1530,3 +1665,238 @@ DESTROY(self)
     SV *self
   CODE:
     pec_digest_free((pec_digest *)pec_take_handle(aTHX_ self));
+
+
+MODULE = Mail::PEC    PACKAGE = Mail::PEC::Engine
+
+pec_engine *
+_open(klass, config, store)
+    SV *klass
+    SV *config
+    SV *store
+  PREINIT:
+    STRLEN clen, slen = 0;
+    const char *c, *st = NULL;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    c = pec_arg_text(aTHX_ config, &clen, "config");
+    if (SvOK(store))
+        st = pec_arg_text(aTHX_ store, &slen, "store");
+    PEC_CHECK(pec_engine_open_with_store(c, clen, st, slen, &RETVAL));
+  OUTPUT:
+    RETVAL
+
+int
+has_test_clock(klass)
+    SV *klass
+  CODE:
+    PERL_UNUSED_VAR(klass);
+#ifdef PEC_TEST_CLOCK
+    RETVAL = 1;
+#else
+    RETVAL = 0;
+#endif
+  OUTPUT:
+    RETVAL
+
+pec_engine *
+_open_manual(klass, config, store, start)
+    SV *klass
+    SV *config
+    SV *store
+    IV start
+  PREINIT:
+    STRLEN clen, slen = 0;
+    const char *c, *st = NULL;
+  CODE:
+    PERL_UNUSED_VAR(klass);
+    c = pec_arg_text(aTHX_ config, &clen, "config");
+    if (SvOK(store))
+        st = pec_arg_text(aTHX_ store, &slen, "store");
+#ifdef PEC_TEST_CLOCK
+    PEC_CHECK(pec_engine_open_with_manual_clock(c, clen, st, slen, (int64_t)start, &RETVAL));
+#else
+    PERL_UNUSED_VAR(start);
+    RETVAL = NULL;
+    pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER,
+              "manual_clock needs libpec built with the cargo feature test-clock");
+#endif
+  OUTPUT:
+    RETVAL
+
+void
+clock_advance(self, seconds)
+    pec_engine *self
+    IV seconds
+  CODE:
+#ifdef PEC_TEST_CLOCK
+    PEC_CHECK(pec_engine_clock_advance(self, (int64_t)seconds));
+#else
+    PERL_UNUSED_VAR(self);
+    PERL_UNUSED_VAR(seconds);
+    pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER, "libpec was built without test-clock");
+#endif
+
+IV
+clock_now(self)
+    pec_engine *self
+  PREINIT:
+    int64_t t = 0;
+  CODE:
+#ifdef PEC_TEST_CLOCK
+    PEC_CHECK(pec_engine_clock_now(self, &t));
+#else
+    PERL_UNUSED_VAR(self);
+    pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER, "libpec was built without test-clock");
+#endif
+    RETVAL = (IV)t;
+  OUTPUT:
+    RETVAL
+
+SV *
+_smtp_event(self, point, data, mail_from, rcpt_to, virus)
+    pec_engine *self
+    int point
+    SV *data
+    SV *mail_from
+    SV *rcpt_to
+    SV *virus
+  PREINIT:
+    STRLEN len, flen = 0, vlen = 0;
+    const char *d, *f = NULL, *v = NULL;
+    const char **rcpts;
+    size_t *lens, count;
+    pec_outcome *o = NULL;
+  CODE:
+    d = pec_arg_bytes(aTHX_ data, &len, "data");
+    if (SvOK(mail_from))
+        f = pec_arg_text(aTHX_ mail_from, &flen, "mail_from");
+    if (SvOK(virus))
+        v = pec_arg_text(aTHX_ virus, &vlen, "virus");
+    count = pec_rcpt_args(aTHX_ rcpt_to, &rcpts, &lens, "rcpt_to");
+    if (point == 0)
+        PEC_CHECK(pec_engine_submission(self, f, flen, rcpts, lens, count, (const uint8_t *)d,
+                                        len, v, vlen, &o));
+    else
+        PEC_CHECK(pec_engine_inbound(self, f, flen, rcpts, lens, count, (const uint8_t *)d,
+                                     len, v, vlen, &o));
+    RETVAL = pec_take_outcome(aTHX_ o);
+  OUTPUT:
+    RETVAL
+
+SV *
+_mailbox_result(self, data, mail_from, results)
+    pec_engine *self
+    SV *data
+    SV *mail_from
+    SV *results
+  PREINIT:
+    STRLEN len, flen = 0;
+    const char *d, *f = NULL;
+    AV *av;
+    SSize_t i, n;
+    pec_mailbox_answer *answers;
+    pec_outcome *o = NULL;
+  CODE:
+    d = pec_arg_bytes(aTHX_ data, &len, "data");
+    if (SvOK(mail_from))
+        f = pec_arg_text(aTHX_ mail_from, &flen, "mail_from");
+    if (!SvROK(results) || SvTYPE(SvRV(results)) != SVt_PVAV)
+        pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER, "results must be an array reference");
+    av = (AV *)SvRV(results);
+    n = av_len(av) + 1;
+    answers = (pec_mailbox_answer *)SvPVX(sv_2mortal(newSV((n + 1) * sizeof *answers)));
+    for (i = 0; i < n; i++) {
+        SV **e = av_fetch(av, i, 0);
+        AV *r;
+        SV **rcpt, **outcome, **status, **text;
+        STRLEN l;
+        if (!e || !SvROK(*e) || SvTYPE(SvRV(*e)) != SVt_PVAV)
+            pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER, "each result must be [rcpt, outcome, status, text]");
+        r = (AV *)SvRV(*e);
+        rcpt = av_fetch(r, 0, 0);
+        outcome = av_fetch(r, 1, 0);
+        status = av_fetch(r, 2, 0);
+        text = av_fetch(r, 3, 0);
+        if (!rcpt || !outcome)
+            pec_croak(aTHX_ PEC_RESULT_NULL_PARAMETER, "a result lacks rcpt or outcome");
+        memset(&answers[i], 0, sizeof answers[i]);
+        answers[i].rcpt = pec_arg_text(aTHX_ *rcpt, &l, "rcpt");
+        answers[i].rcpt_len = l;
+        answers[i].outcome = (uint32_t)SvUV(*outcome);
+        if (status && SvOK(*status)) {
+            answers[i].status = pec_arg_text(aTHX_ *status, &l, "status");
+            answers[i].status_len = l;
+        }
+        if (text && SvOK(*text)) {
+            answers[i].text = pec_arg_text(aTHX_ *text, &l, "text");
+            answers[i].text_len = l;
+        }
+    }
+    PEC_CHECK(pec_engine_mailbox_result(self, f, flen, answers, (size_t)n, (const uint8_t *)d,
+                                        len, &o));
+    RETVAL = pec_take_outcome(aTHX_ o);
+  OUTPUT:
+    RETVAL
+
+SV *
+_run_due(self, limit, unsent)
+    pec_engine *self
+    UV limit
+    int unsent
+  PREINIT:
+    pec_outcome *o = NULL;
+  CODE:
+    if (unsent)
+        PEC_CHECK(pec_engine_unsent(self, (size_t)limit, &o));
+    else
+        PEC_CHECK(pec_engine_run_due(self, (size_t)limit, &o));
+    RETVAL = pec_take_outcome(aTHX_ o);
+  OUTPUT:
+    RETVAL
+
+UV
+_ack(self, ids)
+    pec_engine *self
+    SV *ids
+  PREINIT:
+    AV *av;
+    SSize_t i, n;
+    int64_t *v;
+    size_t acked = 0;
+  CODE:
+    if (!SvROK(ids) || SvTYPE(SvRV(ids)) != SVt_PVAV)
+        pec_croak(aTHX_ PEC_RESULT_INVALID_PARAMETER, "ids must be an array reference");
+    av = (AV *)SvRV(ids);
+    n = av_len(av) + 1;
+    v = (int64_t *)SvPVX(sv_2mortal(newSV((n + 1) * sizeof *v)));
+    for (i = 0; i < n; i++) {
+        SV **e = av_fetch(av, i, 0);
+        v[i] = e ? (int64_t)SvIV(*e) : 0;
+    }
+    PEC_CHECK(pec_engine_ack(self, v, (size_t)n, &acked));
+    RETVAL = (UV)acked;
+  OUTPUT:
+    RETVAL
+
+SV *
+_status(self, identifier)
+    pec_engine *self
+    SV *identifier
+  PREINIT:
+    STRLEN len = 0;
+    const char *id = NULL;
+    pec_bytes *out = NULL;
+  CODE:
+    if (SvOK(identifier))
+        id = pec_arg_text(aTHX_ identifier, &len, "identifier");
+    PEC_CHECK(pec_engine_status(self, id, len, &out));
+    RETVAL = pec_take_text(aTHX_ out);
+  OUTPUT:
+    RETVAL
+
+void
+DESTROY(self)
+    SV *self
+  CODE:
+    pec_engine_free((pec_engine *)pec_take_handle(aTHX_ self));

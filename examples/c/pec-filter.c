@@ -14,6 +14,12 @@
  *   pec-filter [-p PROVIDER.toml] [-k KEY.pem | -u PKCS11_URI -m MODULE.so] [-c CERT.pem]
  *              [-C CHAIN.pem] [-i INDEX.ldif] [-t UNIX_TIME] [-f SENDER] [--] [RECIPIENT...]
  *
+ * Engine mode (-S): the provider engine decides, keeps the state and signs, and this program
+ * is only its transport (see engine_main below):
+ *
+ *   pec-filter -S sqlite:PATH -c ENGINE.toml [-P access|incoming|delivery|run-due]
+ *              [-s SENDMAIL] [-D DELIVER_CMD] [-V VIRUS] [-f SENDER] [--] [RECIPIENT...]
+ *
  * Defaults come from the environment: PEC_PROVIDER, PEC_KEY, PEC_CERT, PEC_CHAIN, PEC_INDEX,
  * PEC_PKCS11_URI, PEC_PKCS11_MODULE. With a PKCS#11 URI the key stays in the HSM: the PIN
  * comes from the URI's pin-source (`?pin-source=file:/run/pec/pin`), and the certificate from
@@ -70,12 +76,282 @@ static int write_all(const pec_bytes *b)
     return EX_OK;
 }
 
+/*
+ * Engine mode (-S STORE -c ENGINE.toml): the provider engine of libpec (pec_engine_*) makes
+ * the decisions, keeps the state (SQLite), signs and remembers what it emitted; this program
+ * is its transport, run by Postfix pipe(8) once per message:
+ *
+ *   -P access     (default) the user's message on stdin is a submission at the access point
+ *   -P incoming   a message from another provider or the Internet (the incoming point)
+ *   -P delivery   a message the incoming point passed on (route `deliver`): each RECIPIENT
+ *                 is stored by running DELIVER_CMD RECIPIENT with the message on stdin (exit
+ *                 0 stored, 75 try later, anything else refused for good), then the engine
+ *                 issues the delivery / non-delivery receipts (one recipient per run:
+ *                 `<transport>_destination_recipient_limit = 1` in main.cf)
+ *   -P run-due    no input: the 12 h / 24 h notices due now, and anything committed but never
+ *                 sent (run it from cron or a systemd timer every minute)
+ *
+ * Every message the engine emits is handed to SENDMAIL (-s, default /usr/sbin/sendmail) as
+ * `SENDMAIL -i -f MAIL_FROM -- RCPT...`, one run per recipient group, with PEC_ROUTE (relay,
+ * loopback, deliver, service-mailbox) and PEC_KIND in its environment so that the MTA can
+ * pick the transport; once every group of a message went out, the message is acknowledged.
+ * A failure before the ack leaves it unacknowledged: Postfix retries (exit 75), the engine
+ * recognises the same message and hands back the same bytes, and nothing is signed twice.
+ * -V VIRUS is the antivirus verdict (the virus name) for access and incoming.
+ *
+ * Exit status: 0 done; 75 (EX_TEMPFAIL) the engine answered 4xx, the store or the signer is
+ * unavailable, or SENDMAIL failed (Postfix keeps the message and retries); 69
+ * (EX_UNAVAILABLE) the engine refused the message for good (5xx; the reply is on stderr and
+ * Postfix bounces it); 64 bad usage.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#define EX_UNAVAILABLE 69
+
+static int engine_fail(const char *what, pec_result rc)
+{
+    fprintf(stderr, "pec-filter: engine: %s: %s\n", what, last_error());
+    return rc == PEC_RESULT_PANIC ? EX_SOFTWARE : EX_TEMPFAIL;
+}
+
+/* Runs `argv` with `data` on its stdin and `route`, `kind` in its environment; its exit
+ * status (-1 when it could not run). */
+static int run_with_input(char *const *argv, const char *route, const char *kind,
+                          const uint8_t *data, size_t len)
+{
+    int fds[2];
+    fflush(stdout);
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[1]);
+        if (dup2(fds[0], 0) < 0)
+            _exit(127);
+        close(fds[0]);
+        if (route != NULL)
+            setenv("PEC_ROUTE", route, 1);
+        if (kind != NULL)
+            setenv("PEC_KIND", kind, 1);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[0]);
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fds[1], data + off, len - off);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    close(fds[1]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0) {
+    }
+    if (off < len)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Sends every unsent message of `o` through `sendmail` and acks it; EX_OK or EX_TEMPFAIL. */
+static int send_outcome(const pec_engine *engine, const pec_outcome *o, const char *sendmail)
+{
+    for (size_t i = 0; i < pec_outcome_message_count(o); i++) {
+        bool sent = false;
+        int64_t id = 0;
+        const uint8_t *bytes = NULL;
+        size_t len = 0, kl = 0, fl = 0;
+        const char *kind = NULL, *from = NULL;
+        if (pec_outcome_message_sent(o, i, &sent) != PEC_RESULT_OK || sent)
+            continue;
+        if (pec_outcome_message_id(o, i, &id) != PEC_RESULT_OK ||
+            pec_outcome_message_bytes(o, i, &bytes, &len) != PEC_RESULT_OK ||
+            pec_outcome_message_kind(o, i, &kind, &kl) != PEC_RESULT_OK ||
+            pec_outcome_message_mail_from(o, i, &from, &fl) != PEC_RESULT_OK)
+            return engine_fail("outcome", PEC_RESULT_INVALID_PARAMETER);
+        for (size_t g = 0; g < pec_outcome_message_group_count(o, i); g++) {
+            const char *route = NULL;
+            size_t rl = 0, count = pec_outcome_message_rcpt_count(o, i, g);
+            if (pec_outcome_message_group_route(o, i, g, &route, &rl) != PEC_RESULT_OK)
+                return engine_fail("outcome", PEC_RESULT_INVALID_PARAMETER);
+            /* views are NUL-terminated: usable as C strings */
+            char **argv = calloc(count + 7, sizeof *argv);
+            if (argv == NULL)
+                return EX_TEMPFAIL;
+            size_t a = 0;
+            argv[a++] = (char *)sendmail;
+            argv[a++] = "-i";
+            argv[a++] = "-f";
+            argv[a++] = fl > 0 ? (char *)from : "<>";
+            argv[a++] = "--";
+            for (size_t j = 0; j < count; j++) {
+                const char *r = NULL;
+                size_t rlen = 0;
+                if (pec_outcome_message_rcpt(o, i, g, j, &r, &rlen) == PEC_RESULT_OK)
+                    argv[a++] = (char *)r;
+            }
+            int st = run_with_input(argv, route, kind, bytes, len);
+            free(argv);
+            if (st != 0) {
+                fprintf(stderr, "pec-filter: %s exited %d for %s (%s): not acknowledged\n",
+                        sendmail, st, kind, route);
+                return EX_TEMPFAIL;
+            }
+        }
+        pec_result rc = pec_engine_ack(engine, &id, 1, NULL);
+        if (rc != PEC_RESULT_OK)
+            return engine_fail("ack", rc);
+    }
+    return EX_OK;
+}
+
+/* The exit status for a reply code (2xx, 4xx, 5xx). */
+static int status_of_reply(unsigned code)
+{
+    if (code >= 200 && code < 300)
+        return EX_OK;
+    return code >= 500 ? EX_UNAVAILABLE : EX_TEMPFAIL;
+}
+
+static int engine_main(int argc, char **argv)
+{
+    const char *store = NULL, *config = NULL, *point = "access", *sendmail = "/usr/sbin/sendmail";
+    const char *deliver = NULL, *virus = NULL, *sender = NULL;
+    int opt;
+    while ((opt = getopt(argc, argv, "S:c:P:s:D:V:f:")) != -1) {
+        switch (opt) {
+        case 'S': store = optarg; break;
+        case 'c': config = optarg; break;
+        case 'P': point = optarg; break;
+        case 's': sendmail = optarg; break;
+        case 'D': deliver = optarg; break;
+        case 'V': virus = optarg; break;
+        case 'f': sender = optarg; break;
+        default: point = ""; break;
+        }
+    }
+    int known = strcmp(point, "access") == 0 || strcmp(point, "incoming") == 0 ||
+                strcmp(point, "delivery") == 0 || strcmp(point, "run-due") == 0;
+    if (store == NULL || config == NULL || !known ||
+        (strcmp(point, "delivery") == 0 && deliver == NULL)) {
+        fprintf(stderr, "usage: pec-filter -S STORE_URL -c ENGINE.toml "
+                        "[-P access|incoming|delivery|run-due] [-s SENDMAIL] [-D DELIVER_CMD] "
+                        "[-V VIRUS] [-f SENDER] [--] [RECIPIENT...]\n");
+        return EX_USAGE;
+    }
+    pec_engine *engine = NULL;
+    pec_result rc = pec_engine_open_with_store(config, strlen(config), store, strlen(store), &engine);
+    if (rc != PEC_RESULT_OK)
+        return engine_fail(config, rc);
+
+    int status = EX_TEMPFAIL;
+    pec_outcome *o = NULL;
+    unsigned char *message = NULL;
+    size_t message_len = 0;
+    size_t count = (size_t)(argc - optind);
+    const char **rcpts = calloc(count + 1, sizeof *rcpts);
+    size_t *lens = calloc(count + 1, sizeof *lens);
+    pec_mailbox_answer *answers = calloc(count + 1, sizeof *answers);
+    if (rcpts == NULL || lens == NULL || answers == NULL)
+        goto out;
+    for (size_t i = 0; i < count; i++) {
+        rcpts[i] = argv[optind + (int)i];
+        lens[i] = strlen(rcpts[i]);
+    }
+    if (strcmp(point, "run-due") == 0) {
+        rc = pec_engine_run_due(engine, 0, &o);
+        if (rc != PEC_RESULT_OK) {
+            status = engine_fail("run-due", rc);
+            goto out;
+        }
+        status = send_outcome(engine, o, sendmail);
+        pec_outcome_free(o);
+        o = NULL;
+        if (status != EX_OK)
+            goto out;
+        rc = pec_engine_unsent(engine, 0, &o);
+        if (rc != PEC_RESULT_OK) {
+            status = engine_fail("unsent", rc);
+            goto out;
+        }
+        status = send_outcome(engine, o, sendmail);
+        goto out;
+    }
+    if ((message = read_stream(stdin, &message_len)) == NULL) {
+        perror("pec-filter: stdin");
+        goto out;
+    }
+    const char *from = sender != NULL && sender[0] != '\0' ? sender : NULL;
+    size_t from_len = from != NULL ? strlen(from) : 0;
+    if (strcmp(point, "delivery") == 0) {
+        for (size_t i = 0; i < count; i++) {
+            char *dargv[] = {(char *)deliver, (char *)rcpts[i], NULL};
+            int st = run_with_input(dargv, NULL, NULL, message, message_len);
+            answers[i] = (pec_mailbox_answer){
+                .rcpt = rcpts[i],
+                .rcpt_len = lens[i],
+                .outcome = st == 0    ? PEC_MAILBOX_STORED
+                           : st == 75 ? PEC_MAILBOX_TEMPORARY
+                                      : PEC_MAILBOX_PERMANENT,
+            };
+        }
+        rc = pec_engine_mailbox_result(engine, from, from_len, answers, count, message,
+                                       message_len, &o);
+    } else if (strcmp(point, "incoming") == 0) {
+        rc = pec_engine_inbound(engine, from, from_len, rcpts, lens, count, message,
+                                message_len, virus, virus != NULL ? strlen(virus) : 0, &o);
+    } else {
+        rc = pec_engine_submission(engine, from, from_len, rcpts, lens, count, message,
+                                   message_len, virus, virus != NULL ? strlen(virus) : 0, &o);
+    }
+    if (rc != PEC_RESULT_OK) {
+        status = engine_fail(point, rc);
+        goto out;
+    }
+    const char *line = NULL;
+    size_t line_len = 0;
+    if (pec_outcome_reply_line(o, &line, &line_len) == PEC_RESULT_OK)
+        fprintf(stderr, "pec-filter: %s: %s\n", point, line);
+    for (size_t i = 0; i < pec_outcome_rcpt_reply_count(o); i++)
+        if (pec_outcome_rcpt_reply_line(o, i, &line, &line_len) == PEC_RESULT_OK)
+            fprintf(stderr, "pec-filter: %s: %s: %s\n", point, rcpts[i], line);
+    status = send_outcome(engine, o, sendmail);
+    if (status == EX_OK)
+        status = status_of_reply(pec_outcome_reply_code(o));
+    /* a recipient the mailbox could not take now: Postfix retries (run the delivery point
+     * with one recipient per run, `pec-delivery_destination_recipient_limit = 1`, so that a
+     * retry stores nothing twice) */
+    for (size_t i = 0; status == EX_OK && i < pec_outcome_rcpt_reply_count(o); i++) {
+        uint16_t code = 0;
+        if (pec_outcome_rcpt_reply_code(o, i, &code) == PEC_RESULT_OK && code >= 400 &&
+            code < 500)
+            status = EX_TEMPFAIL;
+    }
+out:
+    pec_outcome_free(o);
+    pec_engine_free(engine);
+    free(message);
+    free(rcpts);
+    free(lens);
+    free(answers);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     const char *provider_path = NULL, *key_path = NULL, *cert_path = NULL, *chain_path = NULL;
     const char *index_path = NULL, *sender = NULL, *pkcs11_uri = NULL, *pkcs11_module = NULL;
     long long unix_time = -1;
     int opt;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strncmp(argv[i], "-S", 2) == 0)
+            return engine_main(argc, argv);
     while ((opt = getopt(argc, argv, "p:k:c:C:i:t:f:u:m:")) != -1) {
         switch (opt) {
         case 'p': provider_path = optarg; break;

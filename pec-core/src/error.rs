@@ -479,9 +479,9 @@ code_table! {
     /// The stable result codes shared by every language layer.
     ///
     /// Blocks of 100 per area: 1xx API/FFI, 2xx parsing, 3xx S/MIME, 4xx certificates and
-    /// CRLs, 5xx PKCS#11, 6xx providers index, 7xx building. The verification reason codes
-    /// ([`crate::report::Reason`]) map onto 3xx, 4xx and 6xx codes. Never renumber; retire a code
-    /// by leaving a reserved comment.
+    /// CRLs, 5xx PKCS#11, 6xx providers index, 7xx building, 8xx provider engine. The
+    /// verification reason codes ([`crate::report::Reason`]) map onto 3xx, 4xx and 6xx codes.
+    /// Never renumber; retire a code by leaving a reserved comment.
     ///
     /// This is the one table of codes: a row gives the variant (its doc is also the comment in
     /// `pec.h`), the number, the stable name and the English message. Adding a code is one row
@@ -611,6 +611,13 @@ code_table! {
         FormalChecks = 703, "formal_checks", "the original failed the access point's formal checks";
         /// Invalid provider configuration.
         ProviderConfig = 704, "provider_config", "invalid provider configuration";
+        // 8xx: provider engine
+        /// The engine's state store is unavailable, locked or failed to commit: nothing was
+        /// committed, try again later (the MTA's 451, `EX_TEMPFAIL`).
+        EngineStore = 800, "engine_store",
+            "the engine's state store is unavailable (temporary: try again later)";
+        /// The engine's configuration is invalid (or this build has no engine).
+        EngineConfig = 801, "engine_config", "the engine configuration is invalid";
     }
 }
 
@@ -673,5 +680,7 @@ mod tests {
         assert_eq!(Code::HeaderMismatch.as_u32(), 308);
         assert_eq!(Code::DaticertMismatch.as_u32(), 607);
         assert_eq!(Code::FormalChecks.as_u32(), 703);
+        assert_eq!(Code::EngineStore.as_u32(), 800);
+        assert_eq!(Code::EngineConfig.as_u32(), 801);
     }
 }

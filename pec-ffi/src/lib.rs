@@ -20,6 +20,7 @@
 
 pub mod build;
 pub mod cert;
+pub mod engine;
 pub mod error;
 mod ffi;
 pub mod index;

@@ -6,8 +6,8 @@
 /// A result code. `PEC_RESULT_OK` (0) is success; every other value is an error whose static
 /// text `pec_result_message` returns. The numbers are stable and never renumbered: blocks of
 /// 100 per area (1xx API, 2xx parsing, 3xx S/MIME, 4xx certificates and CRLs, 5xx PKCS#11,
-/// 6xx providers index, 7xx building). The verification reason codes (3xx, 4xx, 6xx) are the
-/// same numbers as the reasons of a `pec_report`.
+/// 6xx providers index, 7xx building, 8xx provider engine). The verification reason codes
+/// (3xx, 4xx, 6xx) are the same numbers as the reasons of a `pec_report`.
 ///
 /// Functions return this type; functions that take a code from C take a `uint32_t`.
 #[repr(u32)]
@@ -121,6 +121,11 @@ pub enum pec_result {
     FormalChecks = 703,
     /// Invalid provider configuration.
     ProviderConfig = 704,
+    /// The engine's state store is unavailable, locked or failed to commit: nothing was
+    /// committed, try again later (the MTA's 451, `EX_TEMPFAIL`).
+    EngineStore = 800,
+    /// The engine's configuration is invalid (or this build has no engine).
+    EngineConfig = 801,
 }
 
 impl pec_result {
@@ -180,5 +185,7 @@ impl pec_result {
         pec_result::WrongInput,
         pec_result::FormalChecks,
         pec_result::ProviderConfig,
+        pec_result::EngineStore,
+        pec_result::EngineConfig,
     ];
 }

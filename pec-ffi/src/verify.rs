@@ -364,6 +364,26 @@ pub extern "C" fn pec_verifier_set_time_unix(
     })
 }
 
+/// Sets the verifier's "now" to `unix_time` (seconds since the Unix epoch): the instant
+/// `pec_verifier_set_time_now` evaluates at and the clock a signingTime claim is compared
+/// with (`signing-time-in-future`). For a program with its own clock (a provider engine on a
+/// manual clock in tests); by default it is the system clock. `PEC_RESULT_INVALID_TIME` when
+/// out of range. Mutates `verifier`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pec_verifier_set_clock_unix(
+    verifier: *mut pec_verifier,
+    unix_time: i64,
+) -> pec_result {
+    boundary(|| {
+        // SAFETY: NULL or a live handle used by this thread only.
+        let v = unsafe { arg_mut(verifier, "verifier") }?;
+        let t = DateTime::<Utc>::from_timestamp(unix_time, 0)
+            .ok_or_else(|| Failure::new(pec_result::InvalidTime, "unix time out of range"))?;
+        v.options.now = Some(t);
+        Ok(())
+    })
+}
+
 /// Evaluates certificates at the signature's CMS signingTime (legal evidence is judged when
 /// it was signed; falls back to now without one). Mutates `verifier`.
 #[unsafe(no_mangle)]

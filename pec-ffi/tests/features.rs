@@ -1,4 +1,4 @@
-//! The optional features of libpec (`ldap`, `pkcs11`): with or without them the functions are
+//! The optional features of libpec (`ldap`, `pkcs11`, `engine`): with or without them the functions are
 //! exported; without them they fail with the documented code and say why. Run both ways:
 //! `cargo test -p pec-ffi --test features` and
 //! `cargo test -p pec-ffi --test features --no-default-features` (scripts/test-all.sh does).
@@ -49,4 +49,21 @@ fn pkcs11_is_optional() {
     assert!(out.is_null());
     let msg = last_error();
     assert_eq!(msg.contains("built without PKCS#11"), cfg!(not(feature = "pkcs11")), "{msg}");
+}
+
+#[test]
+fn engine_is_optional() {
+    // a configuration that does not exist: with the engine it is a configuration error, without
+    // it the call fails before reading anything
+    let path = "/nonexistent/engine.toml";
+    let mut out = std::ptr::null_mut();
+    let r = pec::engine::pec_engine_open(path.as_ptr().cast(), path.len(), &mut out);
+    assert_eq!(r, pec_result::EngineConfig);
+    assert!(out.is_null());
+    let msg = last_error();
+    assert_eq!(
+        msg.contains("built without the provider engine"),
+        cfg!(not(feature = "engine")),
+        "{msg}"
+    );
 }

@@ -18,8 +18,8 @@ const ENUM_DOC: &str = "\
 A result code. `PEC_RESULT_OK` (0) is success; every other value is an error whose static
 text `pec_result_message` returns. The numbers are stable and never renumbered: blocks of
 100 per area (1xx API, 2xx parsing, 3xx S/MIME, 4xx certificates and CRLs, 5xx PKCS#11,
-6xx providers index, 7xx building). The verification reason codes (3xx, 4xx, 6xx) are the
-same numbers as the reasons of a `pec_report`.
+6xx providers index, 7xx building, 8xx provider engine). The verification reason codes
+(3xx, 4xx, 6xx) are the same numbers as the reasons of a `pec_report`.
 
 Functions return this type; functions that take a code from C take a `uint32_t`.
 ";

@@ -198,6 +198,30 @@ impl TwoProviders {
         Ok(())
     }
 
+    /// [`TwoProviders::write_files`], plus one provider engine configuration per provider
+    /// (`a-engine.toml`, `b-engine.toml`: ENGINE.md §Config with the index, the software key,
+    /// the root as trust anchor and the store `sqlite:a.db` / `sqlite:b.db` beside them), as
+    /// the engine's C, Python and Perl tests open them.
+    ///
+    /// # Errors
+    /// A write fails.
+    pub fn write_engine_files(&self, dir: &Path) -> Result<()> {
+        self.write_files(dir)?;
+        for (i, tag) in ["a", "b"].into_iter().enumerate() {
+            let toml = format!(
+                "name = \"{name}\"\ndomain = \"{domain}\"\nindex = \"index.ldif\"\n\
+                 timezone = \"Europe/Rome\"\n\n[signing]\nkey = \"{tag}.key\"\n\
+                 cert = \"{tag}.pem\"\nchain = \"chain.pem\"\n\n[trust]\n\
+                 ca_files = [\"root.pem\"]\n\n[store]\nurl = \"sqlite:{tag}.db\"\n",
+                name = self.name(i),
+                domain = self.domain(i),
+            );
+            let path = dir.join(format!("{tag}-engine.toml"));
+            std::fs::write(&path, toml).map_err(|e| Error::io(path.display(), &e))?;
+        }
+        Ok(())
+    }
+
     fn issued(&self, i: usize) -> Result<&crate::pki::Issued> {
         self.pki
             .providers

@@ -5,12 +5,14 @@
 //! Rules of this crate: every entry point runs inside [`errors::guard`] or
 //! [`errors::detached`] (a panic becomes `pec.InternalError`, never `PanicException`); every
 //! core error goes through [`errors::map_error`]; the GIL is released around parsing of
-//! large messages, signing and verification; objects hold owned data or immutable `bytes`.
+//! large messages, signing and verification (and around every event of `pec.Engine`); objects
+//! hold owned data or immutable `bytes`.
 
 use pec_core::Code;
 use pec_core::model::MessageKind;
 use pyo3::prelude::*;
 
+mod engine;
 mod errors;
 mod index;
 mod message;
@@ -44,6 +46,12 @@ fn _rust(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<signer::Pkcs11Signer>()?;
     m.add_class::<provider::Provider>()?;
     m.add_function(wrap_pyfunction!(signer::sign, m)?)?;
+    m.add_class::<engine::Engine>()?;
+    m.add_class::<engine::Outcome>()?;
+    m.add_class::<engine::OutgoingMessage>()?;
+    m.add_class::<engine::RouteGroup>()?;
+    m.add_class::<engine::Reply>()?;
+    m.add_class::<engine::MailboxAnswer>()?;
     #[cfg(feature = "test-support")]
     test_support::register(m)?;
     Ok(())

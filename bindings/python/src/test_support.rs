@@ -132,10 +132,61 @@ fn panic(py: Python<'_>, detached: bool) -> PyResult<()> {
     }
 }
 
+/// A clock that moves only when told, for `open_engine`: the 12 h / 24 h timers replayed in
+/// a test.
+#[pyclass(module = "pec._rust.test_support", frozen, name = "ManualClock")]
+#[derive(Debug)]
+pub struct ManualClock {
+    inner: std::sync::Arc<pec_engine::ManualClock>,
+}
+
+#[pymethods]
+impl ManualClock {
+    /// A clock standing at `start` (timezone-aware).
+    #[new]
+    fn new(start: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let t = aware_datetime(start)?.with_timezone(&Utc);
+        Ok(ManualClock { inner: std::sync::Arc::new(pec_engine::ManualClock::new(t)) })
+    }
+
+    /// Moves the clock forward by `seconds`.
+    fn advance(&self, seconds: i64) {
+        self.inner.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// Now, as seconds since the Unix epoch.
+    #[getter]
+    fn timestamp(&self) -> i64 {
+        pec_engine::Clock::now(self.inner.as_ref()).timestamp()
+    }
+}
+
+/// `pec.Engine` on `clock` instead of the system clock.
+#[pyfunction]
+#[pyo3(signature = (config_path, clock, store=None))]
+fn open_engine(
+    py: Python<'_>,
+    config_path: std::path::PathBuf,
+    clock: &ManualClock,
+    store: Option<String>,
+) -> PyResult<crate::engine::Engine> {
+    crate::engine::open(py, config_path, store, clock.inner.clone())
+}
+
+/// Writes two providers' engine fixtures into `dir` (`a-engine.toml`, `b-engine.toml`,
+/// keys, `root.pem`, `index.ldif`: pec-testkit's `TwoProviders::write_engine_files`).
+#[pyfunction]
+fn write_engine_fixtures(py: Python<'_>, dir: std::path::PathBuf) -> PyResult<()> {
+    detached(py, || pec_testkit::TwoProviders::generate(30)?.write_engine_files(&dir))
+}
+
 /// Adds the `test_support` submodule.
 pub fn register(parent: &Bound<'_, PyModule>) -> PyResult<()> {
     let m = PyModule::new(parent.py(), "test_support")?;
     m.add_class::<TestPki>()?;
+    m.add_class::<ManualClock>()?;
+    m.add_function(wrap_pyfunction!(open_engine, &m)?)?;
+    m.add_function(wrap_pyfunction!(write_engine_fixtures, &m)?)?;
     m.add_function(wrap_pyfunction!(panic, &m)?)?;
     parent.add_submodule(&m)?;
     Ok(())

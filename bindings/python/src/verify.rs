@@ -251,9 +251,12 @@ impl Verifier {
     /// Loads trust anchors (`ca_file`: PEM bundle or DER; `ca_path`: a directory such as
     /// `/etc/ssl/certs`), CRL files (PEM or DER), an optional `pec.Index` used as trust list,
     /// and the evaluation time `at` (a timezone-aware `datetime`, `"signing-time"`, or `None`
-    /// for now).
+    /// for now). `now` (a timezone-aware `datetime`, default the system clock) is the
+    /// verifier's clock: the instant `at=None` means and what a signingTime claim is compared
+    /// with (`signing-time-in-future`), for a service on its own clock (an engine's manual
+    /// clock in tests).
     #[new]
-    #[pyo3(signature = (ca_file=None, ca_path=None, crl_files=Vec::new(), index=None, at=None))]
+    #[pyo3(signature = (ca_file=None, ca_path=None, crl_files=Vec::new(), index=None, at=None, now=None))]
     fn new(
         py: Python<'_>,
         ca_file: Option<PathBuf>,
@@ -261,12 +264,17 @@ impl Verifier {
         crl_files: Vec<PathBuf>,
         index: Option<PyRef<'_, Index>>,
         at: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let time = parse_at(at)?;
+        let now = match now {
+            Some(n) if !n.is_none() => Some(aware_datetime(n)?.with_timezone(&Utc)),
+            _ => None,
+        };
         let directory = index.map(|i| i.directory());
         let sources = trust_sources(ca_file, ca_path, crl_files);
         let opened = detached(py, move || sources.verify_options())?;
-        Ok(Verifier { opts: VerifyOptions { index: directory, time, ..opened } })
+        Ok(Verifier { opts: VerifyOptions { index: directory, time, now, ..opened } })
     }
 
     /// Verifies a signed message given as `bytes`, with the GIL released; returns a

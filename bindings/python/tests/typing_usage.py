@@ -71,3 +71,23 @@ def codes(e: pec.PecError) -> bool:
 def file_error(e: pec.FileError) -> Optional[str]:
     n: Optional[int] = e.errno
     return e.filename if n is not None else None
+
+
+def engine(config: str, data: bytes) -> tuple[str, int]:
+    e = pec.Engine(config, store="sqlite:/var/lib/pec/state.db")
+    try:
+        out = e.submission(data, "mario@pec.example.it", ["luigi@pec.other.it"], virus=None)
+    except pec.EngineError as x:
+        return ("451 4.3.0 try again later" if x.temporary else "554 5.6.0", 0)
+    for m in out.messages:
+        if m.sent:
+            continue
+        groups: list[pec.RouteGroup] = m.groups
+        payload: bytes = m.data
+        assert groups and payload and m.kind
+    answers = [pec.MailboxAnswer("luigi@pec.other.it", "temporary", "4.2.2", "full")]
+    lmtp = e.mailbox_result(data, None, answers)
+    lines: list[str] = [r.line for _, r in lmtp.replies]
+    acked: int = e.ack(out) + e.ack(out.ids) + e.ack(e.run_due().messages) + e.ack(e.unsent(10))
+    status = e.status(out.messages[0].identifier)
+    return (out.reply.line + "".join(lines) + str(status), acked)

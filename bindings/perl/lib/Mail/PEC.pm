@@ -19,6 +19,7 @@ use Mail::PEC::Provider ();
 use Mail::PEC::Index ();
 use Mail::PEC::Certificate ();
 use Mail::PEC::Digest ();
+use Mail::PEC::Engine ();
 
 sub CLONE_SKIP { 1 }
 

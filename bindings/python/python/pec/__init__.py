@@ -14,6 +14,16 @@ Strings are the wire values (``"accettazione"``, ``"valid"``, ``"no-signature"``
 datetimes are timezone-aware, in and out. Errors are :class:`pec.PecError` subclasses with a
 stable ``code`` (see :mod:`pec.exceptions`). The GIL is released while parsing large
 messages, verifying and signing, so threads scale.
+
+:class:`pec.Engine` is the provider engine (the access, incoming and delivery points of RFC
+6109 with their state, timers and receipts) for a mail service that keeps its own transport::
+
+    engine = pec.Engine("/etc/pec/engine.toml")
+    out = engine.submission(data, mail_from="mario@pec.example.it", rcpt_to=["luigi@pec.other.it"])
+    for m in out.messages:            # acceptance, transport envelope
+        send(m.mail_from, m.rcpt_to, m.data)
+    engine.ack(out)                   # until then a retry returns the same bytes
+
 """
 
 from __future__ import annotations
@@ -26,12 +36,18 @@ from pec import _rust
 from pec._rust import (
     CertificateInfo,
     Daticert,
+    Engine,
     Index,
+    MailboxAnswer,
     Message,
+    Outcome,
+    OutgoingMessage,
     Pkcs11Signer,
     Provider,
     ProviderInfo,
     ProviderRecord,
+    Reply,
+    RouteGroup,
     SignedParts,
     SoftwareSigner,
     VerificationReport,
@@ -42,6 +58,7 @@ from pec.exceptions import (
     CertificateError,
     Code,
     DirectoryError,
+    EngineError,
     FileError,
     HsmError,
     InternalError,
@@ -59,18 +76,25 @@ __all__ = [
     "Code",
     "Daticert",
     "DirectoryError",
+    "Engine",
+    "EngineError",
     "FileError",
     "HsmError",
     "Index",
     "InternalError",
     "InvalidArgumentError",
+    "MailboxAnswer",
     "Message",
+    "Outcome",
+    "OutgoingMessage",
     "ParseError",
     "PecError",
     "Pkcs11Signer",
     "Provider",
     "ProviderInfo",
     "ProviderRecord",
+    "Reply",
+    "RouteGroup",
     "SignatureError",
     "SignedParts",
     "SoftwareSigner",

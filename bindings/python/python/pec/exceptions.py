@@ -31,6 +31,7 @@ __all__ = [
     "BuildError",
     "InvalidArgumentError",
     "FileError",
+    "EngineError",
     "InternalError",
 ]
 
@@ -96,6 +97,8 @@ class Code(enum.IntEnum):
     WRONG_INPUT = 702
     FORMAL_CHECKS = 703
     PROVIDER_CONFIG = 704
+    ENGINE_STORE = 800
+    ENGINE_CONFIG = 801
 
 
 class PecError(Exception):
@@ -188,6 +191,19 @@ class FileError(PecError, OSError):
         self,
     ) -> tuple[type[FileError], tuple[str, int, str, Optional[int], Optional[str]]]:
         return (type(self), (str(self), self.code, self.name, self.errno, self.filename))
+
+
+class EngineError(PecError):
+    """The provider engine (:class:`pec.Engine`) failed outside the message itself: its state
+    store is unavailable, locked or failed to commit (``Code.ENGINE_STORE``: temporary, nothing
+    was committed; answer the MTA 451 so that it retries) or its configuration is invalid
+    (``Code.ENGINE_CONFIG``). Signing failures are :class:`HsmError` / :class:`SignatureError`
+    (temporary too)."""
+
+    @property
+    def temporary(self) -> bool:
+        """Whether the MTA should retry later (the store was unavailable)."""
+        return self.code == Code.ENGINE_STORE
 
 
 class InternalError(PecError):

@@ -70,7 +70,7 @@ Every method of L<Mail::PEC> croaks with an object of this class. It carries:
 
 The stable numeric code: the same number as C<pec_result> in F<include/pec.h> and the
 C<code> of the Python exceptions (1xx API, 2xx parsing, 3xx S/MIME, 4xx certificates and
-CRLs, 5xx PKCS#11, 6xx providers index, 7xx building).
+CRLs, 5xx PKCS#11, 6xx providers index, 7xx building, 8xx provider engine).
 
 =item name
 

@@ -9,7 +9,7 @@ use Mail::PEC::Report ();
 
 sub CLONE_SKIP { 1 }
 
-my %OPTIONS = map { $_ => 1 } qw(ca_file ca_pem ca_path crl index at);
+my %OPTIONS = map { $_ => 1 } qw(ca_file ca_pem ca_path crl index at now);
 
 sub _list {
     my ($v) = @_;
@@ -59,6 +59,7 @@ sub new {
     $self->_set_crls($crls, $crl_files) if @$crls || @$crl_files;
     $self->set_index($opts{index}) if defined $opts{index};
     $self->set_time($opts{at}) if defined $opts{at};
+    $self->set_clock_unix($opts{now}) if defined $opts{now};
     return $self;
 }
 
@@ -117,7 +118,8 @@ threads of the library at once). Methods croak with a L<Mail::PEC::Error>.
 =item new(%options)
 
 Options C<ca_file>, C<ca_pem>, C<ca_path>, C<crl>, C<index>, C<at> as in
-L<Mail::PEC/verify>. Without trust anchors nothing is trusted (C<untrusted-chain>).
+L<Mail::PEC/verify>. Without trust anchors nothing is trusted (C<untrusted-chain>). C<now>
+(epoch seconds) is the verifier's clock (C<set_clock_unix>).
 
 =item set_trust(ca_file => ..., ca_pem => ..., ca_path => ...)
 
@@ -136,6 +138,12 @@ Uses a L<Mail::PEC::Index> as trust list (undef removes it).
 
 When certificates are evaluated (also C<set_time_now>, C<set_time_signing>,
 C<set_time_unix($epoch)>).
+
+=item set_clock_unix($epoch)
+
+The verifier's "now" (default: the system clock): what C<at =E<gt> 'now'> means and what a
+signingTime claim is compared with (C<signing-time-in-future>), for a service on its own clock
+(an engine on a manual clock in tests).
 
 =item verify($bytes)
 
