@@ -471,49 +471,20 @@ pub extern "C" fn pec_engine_submission(
     virus_len: usize,
     out_outcome: *mut *mut pec_outcome,
 ) -> pec_result {
-    boundary(|| {
-        #[cfg(feature = "engine")]
-        {
-            // SAFETY: the C contract documented above.
-            let a = unsafe {
-                smtp_args(
-                    engine,
-                    mail_from,
-                    mail_from_len,
-                    rcpt_to,
-                    rcpt_lens,
-                    rcpt_count,
-                    bytes,
-                    len,
-                    virus,
-                    virus_len,
-                )
-            }?;
-            // SAFETY: NULL or a valid `pec_outcome **`.
-            let o = unsafe { out(out_outcome, "out_outcome") }?;
-            let av = imp::antivirus(a.virus);
-            let r = a.engine.engine.on_submission(&a.smtp, a.bytes, &av)?;
-            o.set(into_handle(imp::outcome(&r)));
-            Ok(())
-        }
-        #[cfg(not(feature = "engine"))]
-        {
-            let _ = (
-                engine,
-                mail_from,
-                mail_from_len,
-                rcpt_to,
-                rcpt_lens,
-                rcpt_count,
-                bytes,
-                len,
-                virus,
-                virus_len,
-                out_outcome,
-            );
-            Err(no_engine())
-        }
-    })
+    smtp_event(
+        SmtpPoint::Access,
+        engine,
+        mail_from,
+        mail_from_len,
+        rcpt_to,
+        rcpt_lens,
+        rcpt_count,
+        bytes,
+        len,
+        virus,
+        virus_len,
+        out_outcome,
+    )
 }
 
 /// An arrival at the incoming point (a message from another provider or from the
@@ -537,49 +508,20 @@ pub extern "C" fn pec_engine_inbound(
     virus_len: usize,
     out_outcome: *mut *mut pec_outcome,
 ) -> pec_result {
-    boundary(|| {
-        #[cfg(feature = "engine")]
-        {
-            // SAFETY: the C contract documented above.
-            let a = unsafe {
-                smtp_args(
-                    engine,
-                    mail_from,
-                    mail_from_len,
-                    rcpt_to,
-                    rcpt_lens,
-                    rcpt_count,
-                    bytes,
-                    len,
-                    virus,
-                    virus_len,
-                )
-            }?;
-            // SAFETY: NULL or a valid `pec_outcome **`.
-            let o = unsafe { out(out_outcome, "out_outcome") }?;
-            let av = imp::antivirus(a.virus);
-            let r = a.engine.engine.on_inbound(&a.smtp, a.bytes, &av)?;
-            o.set(into_handle(imp::outcome(&r)));
-            Ok(())
-        }
-        #[cfg(not(feature = "engine"))]
-        {
-            let _ = (
-                engine,
-                mail_from,
-                mail_from_len,
-                rcpt_to,
-                rcpt_lens,
-                rcpt_count,
-                bytes,
-                len,
-                virus,
-                virus_len,
-                out_outcome,
-            );
-            Err(no_engine())
-        }
-    })
+    smtp_event(
+        SmtpPoint::Incoming,
+        engine,
+        mail_from,
+        mail_from_len,
+        rcpt_to,
+        rcpt_lens,
+        rcpt_count,
+        bytes,
+        len,
+        virus,
+        virus_len,
+        out_outcome,
+    )
 }
 
 /// The mailbox store's answers at the delivery point for a message the incoming point passed
@@ -1139,5 +1081,80 @@ pub extern "C" fn pec_outcome_message_rcpt(
         };
         // SAFETY: pointers as documented.
         unsafe { give_text(Some(r), out, out_len) }
+    })
+}
+
+/// The SMTP point a message arrives at ([`pec_engine_submission`], [`pec_engine_inbound`]).
+#[derive(Clone, Copy, Debug)]
+enum SmtpPoint {
+    /// The access point (a user's submission).
+    Access,
+    /// The incoming point (a message from another provider or the Internet).
+    Incoming,
+}
+
+/// The body of [`pec_engine_submission`] and [`pec_engine_inbound`].
+#[allow(clippy::too_many_arguments)]
+fn smtp_event(
+    point: SmtpPoint,
+    engine: *const pec_engine,
+    mail_from: *const c_char,
+    mail_from_len: usize,
+    rcpt_to: *const *const c_char,
+    rcpt_lens: *const usize,
+    rcpt_count: usize,
+    bytes: *const u8,
+    len: usize,
+    virus: *const c_char,
+    virus_len: usize,
+    out_outcome: *mut *mut pec_outcome,
+) -> pec_result {
+    boundary(|| {
+        #[cfg(feature = "engine")]
+        {
+            // SAFETY: the C contract documented above.
+            let a = unsafe {
+                smtp_args(
+                    engine,
+                    mail_from,
+                    mail_from_len,
+                    rcpt_to,
+                    rcpt_lens,
+                    rcpt_count,
+                    bytes,
+                    len,
+                    virus,
+                    virus_len,
+                )
+            }?;
+            // SAFETY: NULL or a valid `pec_outcome **`.
+            let o = unsafe { out(out_outcome, "out_outcome") }?;
+            let av = imp::antivirus(a.virus);
+            let e = &a.engine.engine;
+            let r = match point {
+                SmtpPoint::Access => e.on_submission(&a.smtp, a.bytes, &av)?,
+                SmtpPoint::Incoming => e.on_inbound(&a.smtp, a.bytes, &av)?,
+            };
+            o.set(into_handle(imp::outcome(&r)));
+            Ok(())
+        }
+        #[cfg(not(feature = "engine"))]
+        {
+            let _ = (
+                point,
+                engine,
+                mail_from,
+                mail_from_len,
+                rcpt_to,
+                rcpt_lens,
+                rcpt_count,
+                bytes,
+                len,
+                virus,
+                virus_len,
+                out_outcome,
+            );
+            Err(no_engine())
+        }
     })
 }
