@@ -371,7 +371,8 @@ impl Engine {
             let mut jobs =
                 std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()));
             if jobs.is_empty() {
-                continue;
+                // unreachable: a submission not answered is queued; never spin on it
+                return Err(EngineError::Store("group commit: submission lost".into()));
             }
             self.commit_jobs(store.as_mut(), &mut jobs);
             drop(store);

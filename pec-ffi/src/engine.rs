@@ -603,23 +603,7 @@ pub extern "C" fn pec_engine_run_due(
     limit: usize,
     out_outcome: *mut *mut pec_outcome,
 ) -> pec_result {
-    boundary(|| {
-        #[cfg(feature = "engine")]
-        {
-            // SAFETY: NULL or a live engine.
-            let e = unsafe { arg_ref(engine, "engine") }?;
-            // SAFETY: NULL or a valid `pec_outcome **`.
-            let o = unsafe { out(out_outcome, "out_outcome") }?;
-            let rows = e.engine.run_due(if limit == 0 { 100 } else { limit })?;
-            o.set(into_handle(imp::rows(&rows)));
-            Ok(())
-        }
-        #[cfg(not(feature = "engine"))]
-        {
-            let _ = (engine, limit, out_outcome);
-            Err(no_engine())
-        }
-    })
+    rows_query(RowsQuery::Due, engine, limit, out_outcome)
 }
 
 /// The messages committed but not acknowledged yet, oldest first, at most `limit` (0: 100),
@@ -631,23 +615,7 @@ pub extern "C" fn pec_engine_unsent(
     limit: usize,
     out_outcome: *mut *mut pec_outcome,
 ) -> pec_result {
-    boundary(|| {
-        #[cfg(feature = "engine")]
-        {
-            // SAFETY: NULL or a live engine.
-            let e = unsafe { arg_ref(engine, "engine") }?;
-            // SAFETY: NULL or a valid `pec_outcome **`.
-            let o = unsafe { out(out_outcome, "out_outcome") }?;
-            let rows = e.engine.unsent(if limit == 0 { 100 } else { limit })?;
-            o.set(into_handle(imp::rows(&rows)));
-            Ok(())
-        }
-        #[cfg(not(feature = "engine"))]
-        {
-            let _ = (engine, limit, out_outcome);
-            Err(no_engine())
-        }
-    })
+    rows_query(RowsQuery::Unsent, engine, limit, out_outcome)
 }
 
 /// Marks the messages `ids` (`count` outbox ids from `pec_outcome_message_id`) as sent;
@@ -1154,6 +1122,45 @@ fn smtp_event(
                 virus_len,
                 out_outcome,
             );
+            Err(no_engine())
+        }
+    })
+}
+
+/// What [`pec_engine_run_due`] and [`pec_engine_unsent`] ask the engine for.
+#[derive(Clone, Copy, Debug)]
+enum RowsQuery {
+    /// The due timers, fired.
+    Due,
+    /// The committed messages not acknowledged yet.
+    Unsent,
+}
+
+/// The body of [`pec_engine_run_due`] and [`pec_engine_unsent`] (`limit` 0: 100).
+fn rows_query(
+    query: RowsQuery,
+    engine: *const pec_engine,
+    limit: usize,
+    out_outcome: *mut *mut pec_outcome,
+) -> pec_result {
+    boundary(|| {
+        #[cfg(feature = "engine")]
+        {
+            // SAFETY: NULL or a live engine.
+            let e = unsafe { arg_ref(engine, "engine") }?;
+            // SAFETY: NULL or a valid `pec_outcome **`.
+            let o = unsafe { out(out_outcome, "out_outcome") }?;
+            let limit = if limit == 0 { 100 } else { limit };
+            let rows = match query {
+                RowsQuery::Due => e.engine.run_due(limit)?,
+                RowsQuery::Unsent => e.engine.unsent(limit)?,
+            };
+            o.set(into_handle(imp::rows(&rows)));
+            Ok(())
+        }
+        #[cfg(not(feature = "engine"))]
+        {
+            let _ = (query, engine, limit, out_outcome);
             Err(no_engine())
         }
     })
