@@ -139,6 +139,21 @@ fn via_daemon(config: &std::path::Path, req: &Value) -> Option<Result<Value, Eng
     Some(crate::serve::admin::request(&socket, req)?.map_err(EngineError::Store))
 }
 
+/// The clock of a command working on the store itself: the system clock, moved by the test
+/// clock's stored offset in a build with the feature test-clock.
+fn offline_clock(cfg: &EngineConfig) -> Result<Arc<dyn pec_engine::Clock>, EngineError> {
+    if !cfg!(feature = "test-clock") {
+        return Ok(Arc::new(SystemClock));
+    }
+    let mut store = pec_engine::store::open(&cfg.store_url())?;
+    let mut ms = 0i64;
+    store.write(&mut |tx| {
+        ms = tx.setting(crate::serve::CLOCK_KEY)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(())
+    })?;
+    Ok(Arc::new(pec_engine::OffsetClock::new(ms)))
+}
+
 fn from_daemon(v: &Value) -> Rendered {
     Rendered {
         stdout: v["stdout"].as_str().unwrap_or_default().to_string(),
@@ -277,7 +292,7 @@ fn run_due(a: &RunDueArgs) -> ExitCode {
     }
     let result = (|| -> Result<Vec<Outgoing>, EngineError> {
         let cfg = EngineConfig::load(&a.config)?;
-        let engine = Engine::from_config(&cfg, Arc::new(SystemClock))?;
+        let engine = Engine::from_config(&cfg, offline_clock(&cfg)?)?;
         engine.run_due(a.limit)
     })();
     match result {

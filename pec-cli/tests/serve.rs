@@ -525,10 +525,28 @@ fn serve_end_to_end() {
     let n = silent.read(&mut buf).unwrap();
     assert!(buf[..n].starts_with(b"220"));
 
+    // 8. a day later (by the serve clock) the finished days of the legal log are sealed
+    let o = pec(&["engine", "clock", "advance", "1d", "--config", &cfg]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t0 = Instant::now();
+    let sealed = |ext: &str| {
+        std::fs::read_dir(env.dir.join("log"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(ext))
+    };
+    while !(sealed(".jsonl") && sealed(".p7s")) {
+        assert!(t0.elapsed() < DEADLINE, "no seal: {}", d.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     let (st, log) = d.stop();
     assert_eq!(st.code(), Some(0), "{log}");
     assert!(log.contains("stopped"), "{log}");
-    let _ = std::fs::remove_dir_all(&env.dir);
+    if std::env::var_os("PEC_TEST_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&env.dir);
+    }
 }
 
 #[test]

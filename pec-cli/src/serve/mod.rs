@@ -543,15 +543,14 @@ fn accept_loop(
 /// 5 min); kicked when something new is committed.
 fn worker_loop(d: &Daemon) {
     let mut backoff: std::collections::HashMap<i64, (Instant, Duration)> = Default::default();
-    loop {
-        let halting = d.halt.load(Ordering::SeqCst);
+    while !d.halt.load(Ordering::SeqCst) {
         match d.engine.unsent(500) {
             Ok(rows) => {
                 backoff.retain(|id, _| rows.iter().any(|o| o.id == *id));
                 let now = Instant::now();
                 for o in &rows {
-                    if d.halt.load(Ordering::SeqCst) && !halting {
-                        break;
+                    if d.halt.load(Ordering::SeqCst) {
+                        return;
                     }
                     if backoff.get(&o.id).is_some_and(|(at, _)| *at > now) {
                         continue;
@@ -575,9 +574,6 @@ fn worker_loop(d: &Daemon) {
                 }
             }
             Err(e) => warn(&format!("outbox: {e}")),
-        }
-        if halting {
-            return;
         }
         d.worker.wait(Duration::from_secs(1));
     }
