@@ -117,7 +117,7 @@ pub struct ServeSection {
     pub idle_timeout: Option<String>,
     /// How long a stop waits for transactions in flight (default `60s`).
     pub shutdown_timeout: Option<String>,
-    /// The name in the greeting and EHLO (default the host name).
+    /// The name in the greeting and EHLO (default `pec-serve.` and the host name).
     pub hostname: Option<String>,
 }
 
@@ -394,7 +394,10 @@ fn serve(a: &Args) -> Result<(), String> {
     };
     let max_conn = s.max_connections.unwrap_or(64).max(1);
     let grace = duration(s.shutdown_timeout.as_deref(), Duration::from_secs(60))?;
-    let helo = s.hostname.clone().unwrap_or_else(pec_engine::host_name);
+    // not the bare host name: Postfix's smtp client defers mail to a peer that greets with
+    // its own $myhostname ("mail for … loops back to myself"), the host name by default
+    let helo =
+        s.hostname.clone().unwrap_or_else(|| format!("pec-serve.{}", pec_engine::host_name()));
 
     let clock = Arc::new(OffsetClock::new(0));
     let engine = Arc::new(Engine::from_config(&cfg, clock.clone()).map_err(|e| e.to_string())?);
