@@ -18,11 +18,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use pec_engine::legal::{LegalLog, LogRecord, VerifyReport, parse_day, verify_export};
 use pec_engine::store::LogQuery;
-use pec_engine::{EngineConfig, EngineError, SystemClock};
+use pec_engine::{EngineConfig, EngineError};
 use serde_json::json;
 
 /// `pec log ...`
@@ -147,7 +146,8 @@ fn fail(e: &EngineError, json: bool) -> ExitCode {
 
 fn open(config: &Path) -> Result<(EngineConfig, LegalLog), EngineError> {
     let cfg = EngineConfig::load(config)?;
-    let log = LegalLog::from_config(&cfg, Arc::new(SystemClock))?;
+    // a test-clock build lives at the time `pec serve`'s clock reached (its stored offset)
+    let log = LegalLog::from_config(&cfg, crate::engine::offline_clock(&cfg)?)?;
     Ok((cfg, log))
 }
 

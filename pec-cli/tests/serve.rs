@@ -165,6 +165,8 @@ fn sink_session(s: TcpStream, got: &Mutex<Vec<Got>>, down: &AtomicBool) {
 struct Client {
     r: BufReader<TcpStream>,
     w: TcpStream,
+    /// Sent after EHLO, as Postfix does to a content filter.
+    xforward: Option<String>,
 }
 
 impl Client {
@@ -172,7 +174,7 @@ impl Client {
         let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(DEADLINE)).unwrap();
         let w = s.try_clone().unwrap();
-        let mut c = Client { r: BufReader::new(s), w };
+        let mut c = Client { r: BufReader::new(s), w, xforward: None };
         let (code, _) = c.reply();
         assert_eq!(code, 220);
         c
@@ -207,6 +209,9 @@ impl Client {
     /// A whole transaction; the replies after the data (one, or one per recipient for LMTP).
     fn send(&mut self, hello: &str, from: &str, rcpts: &[&str], data: &[u8]) -> Vec<u16> {
         self.ok(&format!("{hello} client.test"), 250);
+        if let Some(x) = self.xforward.take() {
+            self.ok(&x, 250);
+        }
         self.ok(&format!("MAIL FROM:<{from}> BODY=8BITMIME SIZE={}", data.len()), 250);
         for r in rcpts {
             self.ok(&format!("RCPT TO:<{r}>"), 250);
@@ -371,12 +376,10 @@ fn serve_end_to_end() {
     // point via the MTA) and the transport envelope re-injected, each exactly once
     let original =
         message("mario@pec.alpha.test", "luigi@pec.beta.test", "prova", "m1@client.test");
-    let codes = Client::connect(env.access).send(
-        "EHLO",
-        "mario@pec.alpha.test",
-        &["luigi@pec.beta.test"],
-        &original,
-    );
+    let mut c = Client::connect(env.access);
+    c.xforward =
+        Some("XFORWARD NAME=mua.test ADDR=192.0.2.7 HELO=mua-helo.test PROTO=ESMTP".into());
+    let codes = c.send("EHLO", "mario@pec.alpha.test", &["luigi@pec.beta.test"], &original);
     assert_eq!(codes, [250], "{}", d.stderr());
     let envelope = env.sink.wait("posta-certificata", "luigi@pec.beta.test", 1);
     assert_eq!(envelope.from, "mario@pec.alpha.test");
@@ -437,6 +440,19 @@ fn serve_end_to_end() {
     assert!(v.as_array().is_some_and(|a| !a.is_empty()), "{v}");
     let o = pec(&["engine", "status", "--config", &cfg, "unknown@x"]);
     assert_eq!(o.status.code(), Some(1));
+
+    // the legal log names the original client as XFORWARD gave it
+    let o = pec(&["log", "search", "--config", &cfg, "--msgid", "m1@client.test", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let records: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let accepted = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["event"] == "accettazione")
+        .unwrap_or_else(|| panic!("{records}"))
+        .clone();
+    assert_eq!(accepted["client"], "mua-helo.test (mua.test [192.0.2.7])", "{accepted}");
 
     // 3. 12 hours later: exactly one 12 h notice to mario (luigi never answered)
     let o = pec(&["engine", "clock", "advance", "12h", "--config", &cfg]);
@@ -544,6 +560,13 @@ fn serve_end_to_end() {
     let (st, log) = d.stop();
     assert_eq!(st.code(), Some(0), "{log}");
     assert!(log.contains("stopped"), "{log}");
+    let o = pec(&["log", "verify", "--config", &cfg]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     if std::env::var_os("PEC_TEST_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&env.dir);
     }

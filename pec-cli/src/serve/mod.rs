@@ -211,10 +211,11 @@ impl Daemon {
     fn point(&self, incoming: bool, env: &Envelope) -> Reply {
         let smtp = envelope(env);
         let name = if incoming { "incoming" } else { "access" };
+        let client = env.forwarded_client();
         let out = if incoming {
-            self.engine.on_inbound(&smtp, &env.data, &Antivirus::Clean)
+            self.engine.on_inbound_from(&smtp, &env.data, &Antivirus::Clean, client.as_deref())
         } else {
-            self.engine.on_submission(&smtp, &env.data, &Antivirus::Clean)
+            self.engine.on_submission_from(&smtp, &env.data, &Antivirus::Clean, client.as_deref())
         };
         let out = match out {
             Ok(o) => o,

@@ -55,14 +55,27 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The original client as XFORWARD named it (`ADDR`, else the TCP peer).
+    /// The original client as XFORWARD named it, in the form of Postfix's `Received:`
+    /// (`HELO (NAME [ADDR])`); `None` without XFORWARD `ADDR`.
+    pub fn forwarded_client(&self) -> Option<String> {
+        let get = |k: &str| {
+            self.xforward
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty() && v != "[UNAVAILABLE]" && v != "[TEMPUNAVAIL]")
+        };
+        let addr = get("ADDR")?;
+        let name = get("NAME").unwrap_or_else(|| "unknown".into());
+        Some(match get("HELO") {
+            Some(h) => format!("{h} ({name} [{addr}])"),
+            None => format!("{name} [{addr}]"),
+        })
+    }
+
+    /// The client for the daemon's log: XFORWARD's, else the TCP peer.
     pub fn client(&self) -> String {
-        let get = |k: &str| self.xforward.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        match (get("ADDR"), get("HELO")) {
-            (Some(a), Some(h)) => format!("{a} (helo {h})"),
-            (Some(a), None) => a,
-            _ => self.peer.clone(),
-        }
+        self.forwarded_client().unwrap_or_else(|| self.peer.clone())
     }
 }
 
