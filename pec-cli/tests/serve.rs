@@ -312,10 +312,20 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// SIGTERM, then the exit status.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
+    /// SIGTERM (by the daemon's pid).
+    fn signal(&self) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(self) -> (std::process::ExitStatus, String) {
+        self.signal();
+        self.wait()
+    }
+
+    /// The exit status.
+    fn wait(mut self) -> (std::process::ExitStatus, String) {
         let t0 = Instant::now();
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -463,8 +473,27 @@ fn serve_end_to_end() {
     assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), serde_json::json!([]));
     let before = env.sink.all().len();
 
-    // 4. SIGTERM: clean exit 0
-    let (st, log) = d.stop();
+    // 4. SIGTERM in the middle of a DATA: that transaction finishes (250, its emissions
+    // handed over), the next command gets 421, and the daemon exits 0
+    let third = message("mario@pec.alpha.test", "luigi@pec.beta.test", "terza", "m3@client.test");
+    let mut c = Client::connect(env.access);
+    c.ok("EHLO client.test", 250);
+    c.ok("MAIL FROM:<mario@pec.alpha.test>", 250);
+    c.ok("RCPT TO:<luigi@pec.beta.test>", 250);
+    c.ok("DATA", 354);
+    let (head, tail) = third.split_at(third.len() / 2);
+    c.w.write_all(head).unwrap();
+    d.signal();
+    let t0 = Instant::now();
+    while !d.stderr().contains("stopping") {
+        assert!(t0.elapsed() < DEADLINE, "no stop: {}", d.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.w.write_all(tail).unwrap();
+    c.w.write_all(b".\r\n").unwrap();
+    assert_eq!(c.reply().0, 250, "{}", d.stderr());
+    assert_eq!(c.reply().0, 421, "then the session closes");
+    let (st, log) = d.wait();
     assert_eq!(st.code(), Some(0), "{log}");
     assert!(!env.dir.join("admin.sock").exists());
 
@@ -475,8 +504,8 @@ fn serve_end_to_end() {
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stdout), "0 emitted\n");
     assert_eq!(env.sink.count("preavviso-errore-consegna", "mario@pec.alpha.test"), 1);
-    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 1);
-    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 1);
+    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
+    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 2);
 
     // 6. the relay down: the submission is committed, the reply is 451; once the relay is
     // back the worker sends it, and the MTA's retry is answered from the stored outcome
@@ -491,7 +520,7 @@ fn serve_end_to_end() {
     );
     assert_eq!(codes, [451], "{}", d.stderr());
     env.sink.down.store(false, Ordering::SeqCst);
-    env.sink.wait("posta-certificata", "luigi@pec.beta.test", 2);
+    env.sink.wait("posta-certificata", "luigi@pec.beta.test", 3);
     let codes = Client::connect(env.access).send(
         "EHLO",
         "mario@pec.alpha.test",
@@ -499,9 +528,9 @@ fn serve_end_to_end() {
         &second,
     );
     assert_eq!(codes, [250], "{}", d.stderr());
-    env.sink.wait("accettazione", "mario@pec.alpha.test", 2);
-    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
-    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 2);
+    env.sink.wait("accettazione", "mario@pec.alpha.test", 3);
+    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 3);
+    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 3);
     assert!(env.sink.all().len() >= before + 2);
 
     // 7. hostile clients get protocol errors; a silent one blocks nobody
