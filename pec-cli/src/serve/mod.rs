@@ -385,6 +385,15 @@ fn serve(a: &Args) -> Result<(), String> {
     if file.listen.delivery.is_some() && mailbox.is_none() {
         return Err("[listen] delivery needs [mailbox] store".into());
     }
+    if file.listen.incoming.is_some() && mailbox.is_none() {
+        warn("no [mailbox] store: take-charge receipts for the service mailbox stay queued");
+    }
+    if [&file.listen.access, &file.listen.incoming, &file.listen.delivery]
+        .iter()
+        .all(|l| l.is_none())
+    {
+        warn("no [listen] address: only re-injection, timers, seals and the admin socket run");
+    }
     let s = &file.serve;
     let policy = cfg.policy().map_err(|e| e.to_string())?;
     let limits = Limits {
