@@ -507,8 +507,9 @@ fn serve_end_to_end() {
     assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
     assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 2);
 
-    // 6. the relay down: the submission is committed, the reply is 451; once the relay is
-    // back the worker sends it, and the MTA's retry is answered from the stored outcome
+    // 6. the relay down: the submission is committed, the reply is 451; the daemon stops
+    // with the emissions unsent (they persist in the outbox); restarted with the relay back,
+    // it sends them once, and the MTA's retry is answered from the stored outcome
     env.sink.down.store(true, Ordering::SeqCst);
     let second =
         message("mario@pec.alpha.test", "luigi@pec.beta.test", "seconda", "m2@client.test");
@@ -519,8 +520,13 @@ fn serve_end_to_end() {
         &second,
     );
     assert_eq!(codes, [451], "{}", d.stderr());
+    let (st, log) = d.stop();
+    assert_eq!(st.code(), Some(0), "{log}");
+    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
     env.sink.down.store(false, Ordering::SeqCst);
+    let d = Daemon::start(&env, 3);
     env.sink.wait("posta-certificata", "luigi@pec.beta.test", 3);
+    env.sink.wait("accettazione", "mario@pec.alpha.test", 3);
     let codes = Client::connect(env.access).send(
         "EHLO",
         "mario@pec.alpha.test",
@@ -528,7 +534,7 @@ fn serve_end_to_end() {
         &second,
     );
     assert_eq!(codes, [250], "{}", d.stderr());
-    env.sink.wait("accettazione", "mario@pec.alpha.test", 3);
+    assert!(d.stderr().contains("(replayed)"), "{}", d.stderr());
     assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 3);
     assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 3);
     assert!(env.sink.all().len() >= before + 2);
