@@ -141,7 +141,7 @@ fn via_daemon(config: &std::path::Path, req: &Value) -> Option<Result<Value, Eng
 
 /// The clock of a command working on the store itself: the system clock, moved by the test
 /// clock's stored offset in a build with the feature test-clock.
-pub fn offline_clock(cfg: &EngineConfig) -> Result<Arc<dyn pec_engine::Clock>, EngineError> {
+fn offline_clock(cfg: &EngineConfig) -> Result<Arc<dyn pec_engine::Clock>, EngineError> {
     if !cfg!(feature = "test-clock") {
         return Ok(Arc::new(SystemClock));
     }

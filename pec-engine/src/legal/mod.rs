@@ -634,7 +634,7 @@ impl LegalLog {
                     notes.push(format!("{}: provider seal's chain not checked", s.day));
                 }
                 let now = self.clock.now();
-                check_cms(bytes, &s.token, Arc::unwrap_or_clone(trust), notes, &s.day, now)
+                check_cms(bytes, &s.token, Arc::unwrap_or_clone(trust), now, notes, &s.day)
             }
             k => Err(format!("unknown seal kind {k:?}")),
         }
@@ -685,15 +685,15 @@ fn check_token(
     Ok(())
 }
 
-/// Checks a provider's detached CMS seal over `bytes` (its signing time not after `now`, the
-/// log's clock).
+/// Checks a provider's detached CMS seal over `bytes`; `now` is the verifier's clock (the
+/// log's, so a seal made on a test clock is not a signing time in the future).
 fn check_cms(
     bytes: &[u8],
     p7s: &[u8],
     trust: TrustStore,
+    now: DateTime<Utc>,
     notes: &mut Vec<String>,
     day: &str,
-    now: DateTime<Utc>,
 ) -> Result<(), String> {
     let checked = !trust.is_empty();
     let opts = VerifyOptions {
@@ -815,7 +815,7 @@ pub fn verify_export(dir: &Path, ca: &TrustStore) -> Result<VerifyReport, Engine
                 .and_then(|t| check_token(&t, &bytes, None, Some(ca), &mut r.notes, &day))
         } else if p7s.exists() {
             let sig = std::fs::read(&p7s).map_err(|err| io(&p7s, err))?;
-            check_cms(&bytes, &sig, ca.clone(), &mut r.notes, &day, Utc::now())
+            check_cms(&bytes, &sig, ca.clone(), Utc::now(), &mut r.notes, &day)
         } else {
             Err("no seal (DAY.tsr or DAY.p7s)".to_string())
         };
