@@ -258,7 +258,7 @@ fn setup() -> Env {
          delivery = \"127.0.0.1:{delivery}\"\n\n[relay]\nsmtp = \"127.0.0.1:{}\"\n\n\
          [mailbox]\nstore = \"maildir:{}/mail/{{domain}}/{{local}}\"\n\n[log]\ndir = \"log\"\n\n\
          [admin]\nsocket = \"admin.sock\"\n\n[serve]\nmax_message_size = 200000\n\
-         max_line_length = 2000\nmax_recipients = 3\nidle_timeout = \"60s\"\n",
+         max_line_length = 2000\nmax_recipients = 3\nidle_timeout = \"60s\"\nmax_connections = 6\n",
         sink.port,
         dir.display()
     ));
@@ -575,6 +575,39 @@ fn serve_end_to_end() {
     let mut buf = [0u8; 64];
     let n = silent.read(&mut buf).unwrap();
     assert!(buf[..n].starts_with(b"220"));
+
+    // more connections than max_connections: 421 at the greeting, never a crash; once they
+    // are gone the next client is served
+    let greeting = |s: &mut TcpStream| {
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+        let mut b = [0u8; 64];
+        let n = s.read(&mut b).unwrap_or(0);
+        String::from_utf8_lossy(&b[..n]).to_string()
+    };
+    let mut held = Vec::new();
+    let mut refused = false;
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(("127.0.0.1", env.incoming)).unwrap();
+        let g = greeting(&mut s);
+        if g.starts_with("421") {
+            refused = true;
+            break;
+        }
+        assert!(g.starts_with("220"), "{g}");
+        held.push(s);
+    }
+    assert!(refused && held.len() <= 6, "{} sessions held", held.len());
+    drop(held);
+    drop(silent);
+    let t0 = Instant::now();
+    loop {
+        let mut s = TcpStream::connect(("127.0.0.1", env.access)).unwrap();
+        if greeting(&mut s).starts_with("220") {
+            break;
+        }
+        assert!(t0.elapsed() < DEADLINE, "never served again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // 8. a day later (by the serve clock) the finished days of the legal log are sealed
     let o = pec(&["engine", "clock", "advance", "1d", "--config", &cfg]);
