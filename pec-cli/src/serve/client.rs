@@ -2,7 +2,7 @@
 //! one LMTP transaction to an upstream mailbox server (`[mailbox] store = "lmtp:…"`). The
 //! bytes are sent unchanged (dot-stuffed on the wire).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read as _, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
@@ -86,8 +86,6 @@ impl Client {
         self.reply()
     }
 }
-
-use std::io::Read as _;
 
 fn expect(r: ServerReply, what: &str, want: u16) -> Result<ServerReply, String> {
     if r.code == want { Ok(r) } else { Err(format!("{what}: {} {}", r.code, r.text)) }
