@@ -9,7 +9,7 @@ use std::time::Duration;
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the server may take to answer a command (DATA's end included).
-const REPLY_TIMEOUT: Duration = Duration::from_secs(300);
+const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A server reply: the code and its text (the enhanced status code first when given).
 #[derive(Clone, Debug, PartialEq, Eq)]

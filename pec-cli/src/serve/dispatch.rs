@@ -205,7 +205,7 @@ impl Dispatcher {
     }
 
     fn send_row_inner(&self, o: &Outgoing, wait: bool) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(330);
+        let deadline = Instant::now() + Duration::from_secs(150);
         loop {
             {
                 let mut f = self.flight();
