@@ -598,9 +598,10 @@ fn scheduler_loop(d: &Daemon, legal: &mut LegalLog) {
     let mut next_seal = Instant::now();
     while !d.halt.load(Ordering::SeqCst) {
         if cfg!(feature = "test-clock") {
-            // an offset moved in the store by `pec engine clock advance` without the socket
+            // an offset moved forward in the store by `pec engine clock advance` without the
+            // socket (the clock only moves forward: a read older than an advance is ignored)
             let stored = d.engine.setting(CLOCK_KEY).ok().flatten().and_then(|v| v.parse().ok());
-            if let Some(ms) = stored.filter(|ms| *ms != d.clock.offset_ms()) {
+            if let Some(ms) = stored.filter(|ms| *ms > d.clock.offset_ms()) {
                 d.clock.set_offset_ms(ms);
                 info(&format!("test clock: offset {} s (from the store)", ms / 1000));
                 next_seal = Instant::now();
