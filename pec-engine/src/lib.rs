@@ -50,7 +50,7 @@ use pec_core::smime::VerifyOptions;
 use pec_core::timeref::TimeReference;
 use pec_core::verify::verify_parsed;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use config::EngineConfig;
 pub use store::{Outgoing, Status, Store, Tx, TxnRecord};
 
@@ -319,6 +319,22 @@ impl Engine {
         bytes: &[u8],
         antivirus: &Antivirus,
     ) -> Result<Outcome, EngineError> {
+        self.on_submission_from(smtp, bytes, antivirus, None)
+    }
+
+    /// [`Engine::on_submission`] with the MTA's client as the MTA reported it (Postfix's
+    /// XFORWARD `ADDR`/`HELO`) for the legal log's `client`, instead of the topmost
+    /// `Received:`.
+    ///
+    /// # Errors
+    /// As [`Engine::on_submission`].
+    pub fn on_submission_from(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        client: Option<&str>,
+    ) -> Result<Outcome, EngineError> {
         let key = format!("ap:{}", txn_hash(smtp, bytes));
         let (now, time) = self.now();
         let identifier = self.provider.next_id(&time.datetime());
@@ -334,6 +350,9 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let mut ctx = legal::EventContext::from_bytes(bytes);
         ctx.provider = Some(self.provider.name.clone());
+        if let Some(c) = client {
+            ctx.client = Some(c.to_string());
+        }
         self.commit_grouped(Pending {
             key,
             decision: d,
@@ -443,6 +462,21 @@ impl Engine {
         bytes: &[u8],
         antivirus: &Antivirus,
     ) -> Result<Outcome, EngineError> {
+        self.on_inbound_from(smtp, bytes, antivirus, None)
+    }
+
+    /// [`Engine::on_inbound`] with the MTA's client as the MTA reported it (XFORWARD) for
+    /// the legal log's `client`.
+    ///
+    /// # Errors
+    /// As [`Engine::on_inbound`].
+    pub fn on_inbound_from(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        client: Option<&str>,
+    ) -> Result<Outcome, EngineError> {
         let key = format!("in:{}", txn_hash(smtp, bytes));
         let (now, time) = self.now();
         let parsed = PecMessage::parse(bytes);
@@ -457,6 +491,9 @@ impl Engine {
         };
         if let Some(p) = report.as_ref().and_then(|r| r.provider.as_ref()) {
             ctx.provider = Some(p.name.clone());
+        }
+        if let Some(c) = client {
+            ctx.client = Some(c.to_string());
         }
         self.transaction(&key, "incoming", now, bytes, &ctx, &mut |tx| {
             let (arrivals, sent) = match &id {
@@ -644,6 +681,57 @@ impl Engine {
             Ok(())
         })?;
         Ok(s)
+    }
+
+    /// Whether `key`, a daemon's own idempotence key (e.g. `pec serve`'s "this Message-ID
+    /// is stored for this recipient"), was marked with [`Engine::mark_done`]. The keys live
+    /// in the store's transaction table beside the engine's own.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn is_done(&self, key: &str) -> Result<bool, EngineError> {
+        let mut found = false;
+        self.write(&mut |tx| {
+            found = tx.txn(key)?.is_some();
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Marks `key` done (idempotent; `point` names who marked it).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn mark_done(&self, key: &str, point: &str) -> Result<(), EngineError> {
+        self.write(&mut |tx| {
+            if tx.txn(key)?.is_none() {
+                let rec =
+                    TxnRecord { reply: Reply::ok("done"), replies: Vec::new(), outbox: Vec::new() };
+                tx.put_txn(key, point, &rec)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A daemon setting kept in the store (`None` when never set).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn setting(&self, key: &str) -> Result<Option<String>, EngineError> {
+        let mut v = None;
+        self.write(&mut |tx| {
+            v = tx.setting(key)?;
+            Ok(())
+        })?;
+        Ok(v)
+    }
+
+    /// Sets a daemon setting in the store (committed when this returns).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn put_setting(&self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.write(&mut |tx| tx.put_setting(key, value))
     }
 
     /// Every message sent with a recipient still awaiting receipts.

@@ -272,8 +272,8 @@ fn a_store_that_is_down_is_a_temporary_failure() {
 fn schema_migrations_are_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2);
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2, "idempotent");
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 3);
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 3, "idempotent");
     let c = rusqlite::Connection::open(&db).unwrap();
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
@@ -281,6 +281,30 @@ fn schema_migrations_are_versioned() {
     drop(c);
     let e = SqliteStore::open(&db).unwrap_err();
     assert!(e.to_string().contains("newer"), "{e}");
+}
+
+/// Daemon settings (`pec serve`'s test clock offset) and idempotence keys: absent, set,
+/// replaced, kept across a reopened store.
+fn settings_are_kept(b: &Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("settings{}", std::process::id());
+    let clock = Arc::new(ManualClock::new(world().start));
+    let e = b.engine(0, dir.path(), &name, clock.clone());
+    assert_eq!(e.setting("serve.k").unwrap(), None);
+    e.put_setting("serve.k", "1").unwrap();
+    e.put_setting("serve.k", "43200000").unwrap();
+    assert!(!e.is_done("dp-stored:m@x:a@b").unwrap());
+    e.mark_done("dp-stored:m@x:a@b", "mailbox").unwrap();
+    e.mark_done("dp-stored:m@x:a@b", "mailbox").unwrap();
+    drop(e);
+    let e = b.engine(0, dir.path(), &name, clock);
+    assert_eq!(e.setting("serve.k").unwrap().as_deref(), Some("43200000"));
+    assert!(e.is_done("dp-stored:m@x:a@b").unwrap());
+}
+
+#[test]
+fn settings_are_kept_sqlite() {
+    settings_are_kept(&Backend::Sqlite);
 }
 
 #[test]
@@ -303,6 +327,7 @@ fn the_same_on_postgresql() {
     let b = Backend::Pg(server.clone());
     a_retry_after_a_crash_returns_the_same_bytes(&b);
     every_timer_fires_once_with_two_connections_in_threads(&b);
+    settings_are_kept(&b);
 
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(world().start));
