@@ -272,8 +272,8 @@ fn a_store_that_is_down_is_a_temporary_failure() {
 fn schema_migrations_are_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2);
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2, "idempotent");
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 3);
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 3, "idempotent");
     let c = rusqlite::Connection::open(&db).unwrap();
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
@@ -331,7 +331,12 @@ fn an_unbuildable_notice_does_not_block_the_others() {
     let alpha = engine(0, &db, clock.clone());
     let ids = submit_many(&alpha, 2);
     let c = rusqlite::Connection::open(&db).unwrap();
-    c.execute("UPDATE message SET envelope = X'00' WHERE identifier = ?1", [&ids[0]]).unwrap();
+    // a row as written before schema 3 (the envelope in the message row), and unreadable
+    c.execute(
+        "UPDATE message SET envelope = X'00', envelope_outbox = NULL WHERE identifier = ?1",
+        [&ids[0]],
+    )
+    .unwrap();
     clock.advance(Duration::hours(23));
     let out = alpha.run_due(100).unwrap();
     let fired: Vec<String> = keys(&out).into_iter().map(|(id, _)| id).collect();
@@ -347,4 +352,29 @@ fn an_unbuildable_notice_does_not_block_the_others() {
         )
         .unwrap();
     assert_eq!(logged, 2);
+}
+
+/// The transport envelope is stored once, in its outbox row: the message row references it,
+/// and the notices built later from it (the 24 h notice here) still read it.
+#[test]
+fn the_transport_envelope_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("once.db");
+    let clock = Arc::new(ManualClock::new(world().start));
+    let alpha = engine(0, &db, clock.clone());
+    let ids = submit_many(&alpha, 1);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (inline, referenced): (i64, i64) = c
+        .query_row(
+            "SELECT length(m.envelope), length(o.bytes) FROM message m
+             JOIN outbox o ON o.id = m.envelope_outbox WHERE m.identifier = ?1",
+            [&ids[0]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(inline, 0);
+    assert!(referenced > 1000, "{referenced}");
+    clock.advance(Duration::hours(23));
+    let out = alpha.run_due(100).unwrap();
+    assert_eq!(keys(&out).len(), 2, "the 12 h and 24 h notices, built from the envelope");
 }

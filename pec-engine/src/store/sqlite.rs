@@ -89,6 +89,9 @@ const MIGRATIONS: &[&str] = &[
      BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;
      CREATE TRIGGER log_seal_no_delete BEFORE DELETE ON log_seal
      BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;",
+    // 3: a message's transport envelope is stored once, in its outbox row (the envelope
+    // column stays for rows written before, and is empty for rows that reference the outbox)
+    "ALTER TABLE message ADD COLUMN envelope_outbox INTEGER REFERENCES outbox (id);",
 ];
 
 /// The SQLite store.
@@ -273,8 +276,10 @@ impl Tx for SqliteTx<'_> {
         let row = self
             .tx
             .prepare_cached(
-                "SELECT msgid, reverse_path, sender, subject, receipt_type, t0_ms, zone, envelope
-                 FROM message WHERE identifier = ?1",
+                "SELECT m.msgid, m.reverse_path, m.sender, m.subject, m.receipt_type, m.t0_ms,
+                 m.zone, COALESCE(o.bytes, m.envelope)
+                 FROM message m LEFT JOIN outbox o ON o.id = m.envelope_outbox
+                 WHERE m.identifier = ?1",
             )
             .map_err(db)?
             .query_row([identifier], |r| {
@@ -335,11 +340,16 @@ impl Tx for SqliteTx<'_> {
         }))
     }
 
-    fn insert_message(&mut self, m: &MessageState, envelope: &[u8]) -> Result<(), EngineError> {
+    fn insert_message(
+        &mut self,
+        m: &MessageState,
+        envelope_outbox: i64,
+    ) -> Result<(), EngineError> {
         self.tx
             .prepare_cached(
                 "INSERT INTO message (identifier, msgid, reverse_path, sender, subject,
-                 receipt_type, t0_ms, zone, envelope) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                 receipt_type, t0_ms, zone, envelope, envelope_outbox)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,X'',?9)",
             )
             .map_err(db)?
             .execute(params![
@@ -351,7 +361,7 @@ impl Tx for SqliteTx<'_> {
                 m.receipt_type.as_str(),
                 ms(m.t0),
                 m.zone,
-                envelope
+                envelope_outbox
             ])
             .map_err(db)?;
         for r in &m.recipients {
