@@ -109,7 +109,7 @@ fn bench(a: &Args) -> Result<(), Error> {
                     let r = engine_access(f, url.as_deref(), a.threads, a.seconds)?;
                     let stored = r
                         .bytes_per_submission
-                        .map(|b| format!(", {:.1} KiB stored per submission", b / 1024.0))
+                        .map(|b| format!(", {:.1} KiB written per submission", b / 1024.0))
                         .unwrap_or_default();
                     eprintln!(
                         "pec bench: {name}: {:.3} commits (fsyncs) per submission{stored}",

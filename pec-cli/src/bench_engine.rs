@@ -23,9 +23,8 @@ pub struct EngineRate {
     pub rate: f64,
     /// Store commits per submission (1.0 without grouping).
     pub commits_per_submission: f64,
-    /// Bytes the SQLite files (database and write-ahead log) grew by per submission (`None`
-    /// for PostgreSQL): the store's write volume, each byte synced once to the log and once
-    /// more when checkpointed.
+    /// Bytes written to storage per submission, SQLite's log and checkpoints together (`None`
+    /// for PostgreSQL, whose writes are the server's, and where `/proc/self/io` is missing).
     pub bytes_per_submission: Option<f64>,
 }
 
@@ -73,9 +72,11 @@ pub fn engine_access(
             (Some(TempDir(dir)), url, Some(db))
         }
     };
-    let size = |db: &std::path::Path| -> u64 {
-        let wal = db.with_extension("db-wal");
-        [db, wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    // bytes this process sent to storage (Linux `/proc/self/io`): the store's write volume,
+    // log and checkpoints together (the benchmark writes nothing else)
+    let written = || -> Option<u64> {
+        let io = std::fs::read_to_string("/proc/self/io").ok()?;
+        io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok())
     };
     let engine = engine_on(w, pec_engine::store::open(&url).map_err(store_err)?)?;
     // the test kit's 10 KiB original (From mario.rossi@ provider 0, To protocollo@ provider 1),
@@ -93,7 +94,7 @@ pub fn engine_access(
     let seq = AtomicU64::new(0);
     let smtp = SmtpEnvelope { reverse_path: Some(from), forward_paths: vec![to] };
     let before = engine.commit_stats();
-    let size_before = db.as_deref().map(size);
+    let written_before = db.as_ref().and_then(|_| written());
     let rate = measure(threads, seconds, |_| {
         let n = seq.fetch_add(1, Ordering::Relaxed);
         let mut msg = Vec::with_capacity(original.len() + 64);
@@ -114,10 +115,8 @@ pub fn engine_access(
     let after = engine.commit_stats();
     let subs = after.submissions.saturating_sub(before.submissions).max(1);
     let commits = after.commits.saturating_sub(before.commits);
-    let bytes_per_submission = db
-        .as_deref()
-        .zip(size_before)
-        .map(|(db, b)| size(db).saturating_sub(b) as f64 / subs as f64);
+    let bytes_per_submission =
+        written_before.zip(written()).map(|(b, a)| a.saturating_sub(b) as f64 / subs as f64);
     Ok(EngineRate {
         rate,
         commits_per_submission: commits as f64 / subs as f64,

@@ -378,3 +378,28 @@ fn the_transport_envelope_is_stored_once() {
     let out = alpha.run_due(100).unwrap();
     assert_eq!(keys(&out).len(), 2, "the 12 h and 24 h notices, built from the envelope");
 }
+
+/// The write-ahead log is copied back into the database by the store's checkpointer thread
+/// (the connection's hook replaces SQLite's automatic checkpoint): the database file grows
+/// while the engine is alive, without a checkpoint on the committing path.
+#[test]
+fn checkpoints_run_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ckpt.db");
+    let clock = Arc::new(ManualClock::new(world().start));
+    let alpha = engine(0, &db, clock);
+    let before = std::fs::metadata(&db).unwrap().len();
+    // well past CHECKPOINT_PAGES pages of log
+    submit_many(&alpha, 120);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::metadata(&db).unwrap().len() < before + 1024 * 1024 {
+        let wal = std::fs::metadata(dir.path().join("ckpt.db-wal")).map(|m| m.len()).unwrap_or(0);
+        let now = std::fs::metadata(&db).unwrap().len();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint copied the log back: db {before} -> {now}, wal {wal}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(alpha); // stops and joins the checkpointer
+}
