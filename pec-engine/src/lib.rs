@@ -849,8 +849,9 @@ impl Engine {
         // the Message-ID of each emission (new or stored), for the log's `generated`
         let mut generated: Vec<Option<String>> = Vec::new();
         let mut ids = Vec::new();
-        let mut built: Vec<Option<Vec<u8>>> = Vec::new();
         let mut stored_envelope: Option<Vec<u8>> = None;
+        // the outbox row of each emission, for the message that stores its envelope there
+        let mut rows: Vec<i64> = Vec::with_capacity(d.emissions.len());
         for (i, e) in d.emissions.iter().enumerate() {
             let mut missing = Vec::new();
             let mut existing = None;
@@ -864,7 +865,7 @@ impl Engine {
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
-                built.push(None);
+                rows.push(id);
                 generated.push(tx.outbox(&[id])?.pop().and_then(|o| o.message_id));
                 continue;
             }
@@ -898,15 +899,15 @@ impl Engine {
             }
             generated.push(message_id);
             ids.push(id);
-            built.push(Some(out));
+            rows.push(id);
         }
         for c in &d.changes {
             match c {
                 Change::NewMessage { message, envelope } => {
-                    let env = built.get(*envelope).and_then(|b| b.as_deref()).ok_or_else(|| {
+                    let row = rows.get(*envelope).copied().ok_or_else(|| {
                         EngineError::Store("the transport envelope was not built".into())
                     })?;
-                    tx.insert_message(message, env)?;
+                    tx.insert_message(message, row)?;
                 }
                 Change::Recipient { identifier, address, status } => {
                     tx.set_recipient(identifier, address, *status, now)?
