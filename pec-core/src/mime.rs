@@ -162,8 +162,16 @@ impl<'a> Entity<'a> {
 }
 
 fn file_name(headers: &Headers<'_>, content_type: &ContentType) -> Option<String> {
+    // only a value that names a `filename` (or holds a comment, which may split the name)
+    // can give one: the others are not parsed
+    let names_file = |f: &HeaderField<'_>| {
+        f.raw_value.contains(&b'(')
+            || f.raw_value.windows(8).any(|w| w.eq_ignore_ascii_case(b"filename"))
+    };
     let from_disp = headers
-        .value("Content-Disposition")
+        .get("Content-Disposition")
+        .filter(|f| names_file(f))
+        .map(HeaderField::unfolded)
         .and_then(|v| parameters(&v).into_iter().find(|(n, _)| n == "filename").map(|(_, v)| v));
     let raw = from_disp.or_else(|| content_type.param("name").map(str::to_string))?;
     if raw.contains("=?") {

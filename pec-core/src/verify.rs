@@ -20,12 +20,12 @@ pub mod index;
 
 use crate::daticert::Daticert;
 use crate::error::Result;
-use crate::headers::single_mailbox;
+use crate::headers::single_mailbox_unnamed;
 use crate::index::ProviderRecord;
 use crate::limits::Limits;
 use crate::message::{
     PecMessage, SignedMessage, SignedParts, daticert_part_of, header_disagrees, header_kind_of,
-    sole_from,
+    sole_from_unnamed,
 };
 use crate::mime::{Entity, Headers};
 use crate::model::{CertError, CertType};
@@ -128,7 +128,8 @@ fn verify_signed_parts(
         report.add_reason(Reason::HeaderMismatch);
     }
     if let Some(record) = signing_record(&report, opts) {
-        let from_ok = sole_from(headers).is_some_and(|m| record.manages(&m.domain_lowercase()));
+        let from_ok =
+            sole_from_unnamed(headers).is_some_and(|m| record.manages(&m.domain_lowercase()));
         if !from_ok {
             report.add_reason(Reason::FromDomainMismatch);
         }
@@ -170,7 +171,8 @@ fn daticert_binds(d: &Daticert, record: &ProviderRecord) -> bool {
         return false;
     }
     let manages = |addr: &str| {
-        single_mailbox(addr.as_bytes()).is_some_and(|m| record.manages(&m.domain_lowercase()))
+        single_mailbox_unnamed(addr.as_bytes())
+            .is_some_and(|m| record.manages(&m.domain_lowercase()))
     };
     let sender_side = || manages(&d.sender);
     let recipient_side = || {

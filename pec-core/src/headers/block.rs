@@ -23,8 +23,13 @@ impl HeaderField<'_> {
     /// The value unfolded (line breaks removed), leading/trailing whitespace trimmed, raw
     /// (not RFC 2047-decoded); non-UTF-8 bytes replaced.
     pub fn unfolded(&self) -> String {
-        if !self.raw_value.iter().any(|&b| b == b'\r' || b == b'\n') {
-            return String::from_utf8_lossy(self.raw_value).trim().to_string();
+        // valid UTF-8 (the usual case) is checked by the fast validator, not chunk by chunk
+        let lossy = |b: &[u8]| match std::str::from_utf8(b) {
+            Ok(s) => s.trim().to_string(),
+            Err(_) => String::from_utf8_lossy(b).trim().to_string(),
+        };
+        if memchr::memchr2(b'\r', b'\n', self.raw_value).is_none() {
+            return lossy(self.raw_value);
         }
         let mut out = Vec::with_capacity(self.raw_value.len());
         for &b in self.raw_value {
@@ -32,7 +37,7 @@ impl HeaderField<'_> {
                 out.push(b);
             }
         }
-        String::from_utf8_lossy(&out).trim().to_string()
+        lossy(&out)
     }
 }
 

@@ -81,7 +81,7 @@ fn is_obs_no_ws_ctl(c: char) -> bool {
 /// comma, comments nested deeper than 32, a NUL, ...).
 pub fn parse_addresses(raw: &[u8]) -> Result<Vec<Address>> {
     let text = utf8_or_latin1(raw);
-    let mut p = AddrParser { s: text.chars().collect(), i: 0 };
+    let mut p = AddrParser { s: text.chars().collect(), i: 0, names: true };
     p.address_list().map_err(|_| invalid_address(&text))
 }
 
@@ -107,6 +107,18 @@ pub fn single_mailbox(raw: &[u8]) -> Option<MailboxAddress> {
     if list.len() == 1 { list.pop() } else { None }
 }
 
+/// [`single_mailbox`] with `name` left `None`: the same grammar, without RFC 2047-decoding a
+/// display name nobody reads (verification compares domains only).
+pub(crate) fn single_mailbox_unnamed(raw: &[u8]) -> Option<MailboxAddress> {
+    let text = utf8_or_latin1(raw);
+    let mut p = AddrParser { s: text.chars().collect(), i: 0, names: false };
+    let mut list = p.address_list().ok()?;
+    match (list.pop(), list.is_empty()) {
+        (Some(Address::Mailbox(m)), true) => Some(m),
+        _ => None,
+    }
+}
+
 /// A grammar mismatch (the position is not reported: the caller reports the value).
 struct Mismatch;
 
@@ -123,6 +135,8 @@ enum Item {
 struct AddrParser {
     s: Vec<char>,
     i: usize,
+    /// Whether display names are RFC 2047-decoded (else left `None`; the grammar is the same).
+    names: bool,
 }
 
 impl AddrParser {
@@ -346,7 +360,7 @@ impl AddrParser {
                 let name = if items.is_empty() { None } else { Some(Self::phrase(&items)?) };
                 let (local_part, domain) = self.angle_addr()?;
                 Ok(Address::Mailbox(MailboxAddress {
-                    name: name.and_then(|n| display_name(&n)),
+                    name: name.filter(|_| self.names).and_then(|n| display_name(&n)),
                     local_part,
                     domain,
                 }))
