@@ -39,6 +39,17 @@ impl HeaderField<'_> {
         }
         lossy(&out)
     }
+
+    /// `f` of [`HeaderField::unfolded`], borrowed from the input when the value is one line of
+    /// UTF-8 (the usual case: nothing allocated).
+    pub fn with_unfolded<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        if memchr::memchr2(b'\r', b'\n', self.raw_value).is_none()
+            && let Ok(s) = std::str::from_utf8(self.raw_value)
+        {
+            return f(s.trim());
+        }
+        f(&self.unfolded())
+    }
 }
 
 /// A parsed header block.
@@ -83,7 +94,7 @@ impl<'a> Headers<'a> {
             // field name up to ':'
             let line_stop = line_end(input, pos);
             let line = &input[pos..line_stop];
-            let colon = line.iter().position(|&c| c == b':');
+            let colon = memchr::memchr(b':', line);
             let name_ok = colon.is_some_and(|c| {
                 c > 0 && line[..c].iter().all(|&b| (33..=126).contains(&b) && b != b':')
             }) || colon.is_some_and(|c| {
@@ -140,7 +151,7 @@ impl<'a> Headers<'a> {
 
     /// The parsed `Content-Type` (default `text/plain; charset=us-ascii`, RFC 2045 §5.2).
     pub fn content_type(&self) -> ContentType {
-        self.value("Content-Type").map(|v| ContentType::parse(&v)).unwrap_or_default()
+        self.get("Content-Type").map(|f| f.with_unfolded(ContentType::parse)).unwrap_or_default()
     }
 }
 
@@ -171,7 +182,7 @@ pub(crate) fn without_line_break(input: &[u8], start: usize, end: usize) -> usiz
 
 /// Index just after the LF ending the line that starts at `pos` (or the input length).
 pub(crate) fn line_end(input: &[u8], pos: usize) -> usize {
-    match input.get(pos..).and_then(|s| s.iter().position(|&c| c == b'\n')) {
+    match input.get(pos..).and_then(|s| memchr::memchr(b'\n', s)) {
         Some(p) => pos + p + 1,
         None => input.len(),
     }
