@@ -321,6 +321,16 @@ pub(crate) fn sole_from(headers: &Headers<'_>) -> Option<MailboxAddress> {
     single_mailbox(field.raw_value)
 }
 
+/// [`sole_from`] without the display name (left `None`): what verification compares.
+pub(crate) fn sole_from_unnamed(headers: &Headers<'_>) -> Option<MailboxAddress> {
+    let mut fields = headers.get_all("From");
+    let field = fields.next()?;
+    if fields.next().is_some() {
+        return None;
+    }
+    crate::headers::single_mailbox_unnamed(field.raw_value)
+}
+
 /// The `daticert.xml` part of the signed content (by file name, else an unnamed
 /// `application/xml` part), breadth-first; `message/rfc822` parts are not entered.
 pub(crate) fn daticert_part_of<'e, 'a>(content_root: &'e Entity<'a>) -> Option<&'e Entity<'a>> {

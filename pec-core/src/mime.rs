@@ -112,8 +112,8 @@ impl<'a> Entity<'a> {
     /// `Content-Transfer-Encoding`, lowercased (default `7bit`).
     pub fn transfer_encoding(&self) -> String {
         self.headers
-            .value("Content-Transfer-Encoding")
-            .map(|v| v.trim().to_ascii_lowercase())
+            .get("Content-Transfer-Encoding")
+            .map(|f| f.with_unfolded(|v| v.trim().to_ascii_lowercase()))
             .unwrap_or_else(|| "7bit".into())
     }
 
@@ -162,9 +162,17 @@ impl<'a> Entity<'a> {
 }
 
 fn file_name(headers: &Headers<'_>, content_type: &ContentType) -> Option<String> {
-    let from_disp = headers
-        .value("Content-Disposition")
-        .and_then(|v| parameters(&v).into_iter().find(|(n, _)| n == "filename").map(|(_, v)| v));
+    // only a value that names a `filename` (or holds a comment, which may split the name)
+    // can give one: the others are not parsed
+    let names_file = |f: &HeaderField<'_>| {
+        f.raw_value.contains(&b'(')
+            || f.raw_value.windows(8).any(|w| w.eq_ignore_ascii_case(b"filename"))
+    };
+    let from_disp = headers.get("Content-Disposition").filter(|f| names_file(f)).and_then(|f| {
+        f.with_unfolded(|v| {
+            parameters(v).into_iter().find(|(n, _)| n == "filename").map(|(_, v)| v)
+        })
+    });
     let raw = from_disp.or_else(|| content_type.param("name").map(str::to_string))?;
     if raw.contains("=?") {
         Some(crate::headers::decode_unstructured(raw.as_bytes()))

@@ -20,12 +20,12 @@ pub mod index;
 
 use crate::daticert::Daticert;
 use crate::error::Result;
-use crate::headers::single_mailbox;
+use crate::headers::single_mailbox_unnamed;
 use crate::index::ProviderRecord;
 use crate::limits::Limits;
 use crate::message::{
     PecMessage, SignedMessage, SignedParts, daticert_part_of, header_disagrees, header_kind_of,
-    sole_from,
+    sole_from_unnamed,
 };
 use crate::mime::{Entity, Headers};
 use crate::model::{CertError, CertType};
@@ -128,7 +128,8 @@ fn verify_signed_parts(
         report.add_reason(Reason::HeaderMismatch);
     }
     if let Some(record) = signing_record(&report, opts) {
-        let from_ok = sole_from(headers).is_some_and(|m| record.manages(&m.domain_lowercase()));
+        let from_ok =
+            sole_from_unnamed(headers).is_some_and(|m| record.manages(&m.domain_lowercase()));
         if !from_ok {
             report.add_reason(Reason::FromDomainMismatch);
         }
@@ -166,11 +167,12 @@ fn signing_record(
 /// non-delivery and virus-detection notices, for `consegna`/`ricezione`; a non-delivery for
 /// virus is issued by the sender's provider (docs/SPEC.md §9.4), so it may speak for either).
 fn daticert_binds(d: &Daticert, record: &ProviderRecord) -> bool {
-    if normalize_name(&d.issuer) != normalize_name(&record.name) {
+    if !same_name(&d.issuer, &record.name) {
         return false;
     }
     let manages = |addr: &str| {
-        single_mailbox(addr.as_bytes()).is_some_and(|m| record.manages(&m.domain_lowercase()))
+        single_mailbox_unnamed(addr.as_bytes())
+            .is_some_and(|m| record.manages(&m.domain_lowercase()))
     };
     let sender_side = || manages(&d.sender);
     let recipient_side = || {
@@ -195,8 +197,51 @@ fn daticert_binds(d: &Daticert, record: &ProviderRecord) -> bool {
     }
 }
 
+/// Whether two provider names are the same for [`normalize_name`]; ASCII names (the usual
+/// case) are compared word by word without building either.
+fn same_name(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        let (mut x, mut y) = (a.split_whitespace(), b.split_whitespace());
+        loop {
+            match (x.next(), y.next()) {
+                (None, None) => return true,
+                (Some(p), Some(q)) if p.eq_ignore_ascii_case(q) => {}
+                _ => return false,
+            }
+        }
+    }
+    normalize_name(a) == normalize_name(b)
+}
+
 /// A provider name compared as the index compares it: whitespace runs collapsed,
 /// case-insensitive.
 fn normalize_name(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_names_compare_as_normalised() {
+        let names = [
+            "Example PEC S.p.A.",
+            "example  pec\ts.p.a.",
+            " EXAMPLE PEC S.P.A. ",
+            "Example PEC",
+            "ExamplePEC S.p.A.",
+            "",
+            "   ",
+            "Poste Italiane S.p.A. \u{c8}",
+            "poste italiane s.p.a. \u{e8}",
+            "Straße",
+            "STRASSE",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(same_name(a, b), normalize_name(a) == normalize_name(b), "{a:?} {b:?}");
+            }
+        }
+    }
 }

@@ -103,21 +103,40 @@ const BAD: u8 = 0xff;
 /// [`decode_base64`]'s copying paths give for such text (base64 decodes quantum by quantum,
 /// line breaks are skipped). `false` for any other text, which those paths then read.
 fn decode_plain(body: &[u8], out: &mut Vec<u8>) -> bool {
-    out.reserve(body.len() / 4 * 3 + 3);
+    let start = out.len();
+    // room for the most the text can give, written by index, cut to size at the end
+    out.resize(start + body.len() / 4 * 3 + 3, 0);
+    match decode_plain_into(body, out.get_mut(start..).unwrap_or_default()) {
+        Some(len) => {
+            out.truncate(start + len);
+            true
+        }
+        None => {
+            out.truncate(start);
+            false
+        }
+    }
+}
+
+/// [`decode_plain`] into `dst` (at least `body.len() / 4 * 3 + 2` bytes): the length
+/// written, `None` when `body` is not such text.
+fn decode_plain_into(body: &[u8], dst: &mut [u8]) -> Option<usize> {
     let sextet = |b: u8| DECODE[usize::from(b)];
     let (mut acc, mut n) = (0u32, 0u32);
-    let mut i = 0;
+    let (mut i, mut w) = (0, 0);
     while i < body.len() {
-        // four alphabet characters at a quantum boundary: the usual case
-        if n == 0
-            && let Some(&[a, b, c, d]) = body.get(i..i + 4)
-        {
-            let (a, b, c, d) = (sextet(a), sextet(b), sextet(c), sextet(d));
-            if (a | b | c | d) < 64 {
+        // runs of four alphabet characters at a quantum boundary: the usual case
+        if n == 0 {
+            while let (Some(&[a, b, c, d]), Some(o)) = (body.get(i..i + 4), dst.get_mut(w..w + 3)) {
+                let (a, b, c, d) = (sextet(a), sextet(b), sextet(c), sextet(d));
+                // every class but the alphabet (CRLF, PAD, BAD) has the high bits set
+                if (a | b | c | d) >= 64 {
+                    break;
+                }
                 let v = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-                out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+                o.copy_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
                 i += 4;
-                continue;
+                w += 3;
             }
         }
         let Some(&ch) = body.get(i) else { break };
@@ -127,7 +146,12 @@ fn decode_plain(body: &[u8], out: &mut Vec<u8>) -> bool {
                 acc = acc << 6 | u32::from(v);
                 n += 1;
                 if n == 4 {
-                    out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+                    dst.get_mut(w..w + 3)?.copy_from_slice(&[
+                        (acc >> 16) as u8,
+                        (acc >> 8) as u8,
+                        acc as u8,
+                    ]);
+                    w += 3;
                     (acc, n) = (0, 0);
                 }
             }
@@ -135,24 +159,24 @@ fn decode_plain(body: &[u8], out: &mut Vec<u8>) -> bool {
             PAD => {
                 let rest = body.get(i..).unwrap_or_default();
                 if !rest.iter().all(|&b| matches!(b, b'=' | b'\r' | b'\n')) {
-                    return false;
+                    return None;
                 }
                 break;
             }
-            _ => return false,
+            _ => return None,
         }
     }
     match n {
-        0 => true,
+        0 => Some(w),
         2 if acc & 0xf == 0 => {
-            out.push((acc >> 4) as u8);
-            true
+            *dst.get_mut(w)? = (acc >> 4) as u8;
+            Some(w + 1)
         }
         3 if acc & 0x3 == 0 => {
-            out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]);
-            true
+            dst.get_mut(w..w + 2)?.copy_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]);
+            Some(w + 2)
         }
-        _ => false,
+        _ => None,
     }
 }
 

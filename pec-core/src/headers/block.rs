@@ -23,8 +23,13 @@ impl HeaderField<'_> {
     /// The value unfolded (line breaks removed), leading/trailing whitespace trimmed, raw
     /// (not RFC 2047-decoded); non-UTF-8 bytes replaced.
     pub fn unfolded(&self) -> String {
-        if !self.raw_value.iter().any(|&b| b == b'\r' || b == b'\n') {
-            return String::from_utf8_lossy(self.raw_value).trim().to_string();
+        // valid UTF-8 (the usual case) is checked by the fast validator, not chunk by chunk
+        let lossy = |b: &[u8]| match std::str::from_utf8(b) {
+            Ok(s) => s.trim().to_string(),
+            Err(_) => String::from_utf8_lossy(b).trim().to_string(),
+        };
+        if memchr::memchr2(b'\r', b'\n', self.raw_value).is_none() {
+            return lossy(self.raw_value);
         }
         let mut out = Vec::with_capacity(self.raw_value.len());
         for &b in self.raw_value {
@@ -32,7 +37,18 @@ impl HeaderField<'_> {
                 out.push(b);
             }
         }
-        String::from_utf8_lossy(&out).trim().to_string()
+        lossy(&out)
+    }
+
+    /// `f` of [`HeaderField::unfolded`], borrowed from the input when the value is one line of
+    /// UTF-8 (the usual case: nothing allocated).
+    pub fn with_unfolded<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        if memchr::memchr2(b'\r', b'\n', self.raw_value).is_none()
+            && let Ok(s) = std::str::from_utf8(self.raw_value)
+        {
+            return f(s.trim());
+        }
+        f(&self.unfolded())
     }
 }
 
@@ -78,7 +94,7 @@ impl<'a> Headers<'a> {
             // field name up to ':'
             let line_stop = line_end(input, pos);
             let line = &input[pos..line_stop];
-            let colon = line.iter().position(|&c| c == b':');
+            let colon = memchr::memchr(b':', line);
             let name_ok = colon.is_some_and(|c| {
                 c > 0 && line[..c].iter().all(|&b| (33..=126).contains(&b) && b != b':')
             }) || colon.is_some_and(|c| {
@@ -135,7 +151,7 @@ impl<'a> Headers<'a> {
 
     /// The parsed `Content-Type` (default `text/plain; charset=us-ascii`, RFC 2045 §5.2).
     pub fn content_type(&self) -> ContentType {
-        self.value("Content-Type").map(|v| ContentType::parse(&v)).unwrap_or_default()
+        self.get("Content-Type").map(|f| f.with_unfolded(ContentType::parse)).unwrap_or_default()
     }
 }
 
@@ -166,7 +182,7 @@ pub(crate) fn without_line_break(input: &[u8], start: usize, end: usize) -> usiz
 
 /// Index just after the LF ending the line that starts at `pos` (or the input length).
 pub(crate) fn line_end(input: &[u8], pos: usize) -> usize {
-    match input.get(pos..).and_then(|s| s.iter().position(|&c| c == b'\n')) {
+    match input.get(pos..).and_then(|s| memchr::memchr(b'\n', s)) {
         Some(p) => pos + p + 1,
         None => input.len(),
     }

@@ -57,23 +57,24 @@ fn split_params(value: &str) -> Vec<Cow<'_, str>> {
 fn split_params_fast(value: &str) -> Vec<Cow<'_, str>> {
     let b = value.as_bytes();
     let mut out = Vec::with_capacity(4);
-    let (mut start, mut in_quote, mut escaped) = (0usize, false, false);
-    for (i, &c) in b.iter().enumerate() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            b'\\' if in_quote => escaped = true,
-            b'"' => in_quote = !in_quote,
-            b';' if !in_quote => {
-                out.push(Cow::Borrowed(&value[start..i]));
-                start = i + 1;
+    let (mut start, mut in_quote) = (0usize, false);
+    // only `;`, `"` and `\` matter: jump from one to the next
+    let mut i = 0;
+    while let Some(p) = memchr::memchr3(b';', b'"', b'\\', b.get(i..).unwrap_or_default()) {
+        let at = i + p;
+        i = at + 1;
+        match b.get(at) {
+            // a quoted pair: the next character is taken as it is
+            Some(b'\\') if in_quote => i += 1,
+            Some(b'"') => in_quote = !in_quote,
+            Some(b';') if !in_quote => {
+                out.push(Cow::Borrowed(value.get(start..at).unwrap_or_default()));
+                start = at + 1;
             }
             _ => {}
         }
     }
-    out.push(Cow::Borrowed(&value[start..]));
+    out.push(Cow::Borrowed(value.get(start..).unwrap_or_default()));
     out
 }
 
@@ -113,6 +114,9 @@ fn unquote(v: &str) -> String {
     let v = v.trim();
     if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
         let inner = &v[1..v.len() - 1];
+        if !inner.contains('\\') {
+            return inner.to_string();
+        }
         let mut out = String::with_capacity(inner.len());
         let mut esc = false;
         for c in inner.chars() {

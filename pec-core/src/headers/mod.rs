@@ -23,6 +23,7 @@ mod content_type;
 mod encoded_word;
 mod on_behalf;
 
+pub(crate) use address::single_mailbox_unnamed;
 pub use address::{
     Address, Mailbox, MailboxAddress, parse_address_list, parse_addresses, parse_mailbox_list,
     single_mailbox, validate_addr_spec, validate_domain,

@@ -129,8 +129,26 @@ struct Attrs<'a> {
     signing_time: Option<DateTime<Utc>>,
 }
 
+/// The identifiers every PEC signature carries (SignedData, data, the signed attributes,
+/// SHA-256, RSA, the SubjectKeyIdentifier of each certificate): recognised by their encoding,
+/// which [`ObjectIdentifier::from_bytes`] would give back unchanged.
+const COMMON_OIDS: [ObjectIdentifier; 9] = [
+    oid::ID_SIGNED_DATA,
+    oid::ID_DATA,
+    oid::CONTENT_TYPE,
+    oid::MESSAGE_DIGEST,
+    oid::SIGNING_TIME,
+    oid::ID_SHA256,
+    oid::RSA_ENCRYPTION,
+    oid::SHA256_WITH_RSA,
+    oid::SUBJECT_KEY_IDENTIFIER,
+];
+
 fn oid_of(t: Tlv<'_>) -> BerResult<ObjectIdentifier> {
     let t = t.expect(tag::OID, "expected an OBJECT IDENTIFIER")?;
+    if let Some(known) = COMMON_OIDS.iter().find(|o| o.as_bytes() == t.content) {
+        return Ok(*known);
+    }
     ObjectIdentifier::from_bytes(t.content).map_err(|_| Malformed("bad OBJECT IDENTIFIER"))
 }
 

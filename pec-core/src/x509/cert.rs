@@ -193,6 +193,9 @@ pub(crate) struct CertInfo {
     pub(crate) crl_urls: Vec<String>,
     /// The CRL distribution points, `None` without the extension (RFC 5280 §6.3.3 (a)).
     pub(crate) crl_dps: Option<Vec<CertDp>>,
+    /// [`CertInfo::summary`], made once (a cached certificate describes every message it
+    /// signs).
+    summary: std::sync::OnceLock<SignerSummary>,
 }
 
 /// keyUsage `digitalSignature`.
@@ -279,6 +282,7 @@ impl CertInfo {
             aki: None,
             crl_urls: Vec::new(),
             crl_dps: None,
+            summary: std::sync::OnceLock::new(),
             der,
         };
         let mut seen = HashSet::new();
@@ -440,16 +444,18 @@ impl CertInfo {
 
     /// The description a report gives of this certificate.
     pub(crate) fn summary(&self) -> SignerSummary {
-        SignerSummary {
-            subject: self.subject_text.clone(),
-            issuer: format_name(&self.issuer),
-            serial: serial_hex(&self.serial),
-            sha1: crate::crypto::hex(&self.sha1),
-            not_before: Some(self.not_before),
-            not_after: Some(self.not_after),
-            email: self.emails.first().cloned(),
-            der: self.der.clone(),
-        }
+        self.summary
+            .get_or_init(|| SignerSummary {
+                subject: self.subject_text.clone(),
+                issuer: format_name(&self.issuer),
+                serial: serial_hex(&self.serial),
+                sha1: crate::crypto::hex(&self.sha1),
+                not_before: Some(self.not_before),
+                not_after: Some(self.not_after),
+                email: self.emails.first().cloned(),
+                der: self.der.clone(),
+            })
+            .clone()
     }
 }
 

@@ -7,6 +7,7 @@ mod lenient;
 mod strict;
 
 pub use lenient::{Mailbox, parse_address_list};
+pub(crate) use strict::single_mailbox_unnamed;
 pub use strict::{Address, MailboxAddress, parse_addresses, parse_mailbox_list, single_mailbox};
 
 use super::decode_unstructured;

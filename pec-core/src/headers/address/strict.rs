@@ -81,7 +81,7 @@ fn is_obs_no_ws_ctl(c: char) -> bool {
 /// comma, comments nested deeper than 32, a NUL, ...).
 pub fn parse_addresses(raw: &[u8]) -> Result<Vec<Address>> {
     let text = utf8_or_latin1(raw);
-    let mut p = AddrParser { s: text.chars().collect(), i: 0 };
+    let mut p = AddrParser { s: text.chars().collect(), i: 0, names: true };
     p.address_list().map_err(|_| invalid_address(&text))
 }
 
@@ -107,6 +107,65 @@ pub fn single_mailbox(raw: &[u8]) -> Option<MailboxAddress> {
     if list.len() == 1 { list.pop() } else { None }
 }
 
+/// [`single_mailbox`] with `name` left `None`: the same grammar, without RFC 2047-decoding a
+/// display name nobody reads (verification compares domains only).
+pub(crate) fn single_mailbox_unnamed(raw: &[u8]) -> Option<MailboxAddress> {
+    if let Some(m) = plain_mailbox(raw) {
+        return Some(m);
+    }
+    let text = utf8_or_latin1(raw);
+    let mut p = AddrParser { s: text.chars().collect(), i: 0, names: false };
+    let mut list = p.address_list().ok()?;
+    match (list.pop(), list.is_empty()) {
+        (Some(Address::Mailbox(m)), true) => Some(m),
+        _ => None,
+    }
+}
+
+/// The two plain forms of one mailbox, read without the general parser: `local@domain`, and
+/// `"name" <local@domain>` or `<local@domain>`, with a dot-atom local part and domain (ASCII
+/// `atext` runs joined by single dots), the quoted name printable ASCII without `"` or `\`,
+/// and spaces or tabs only around the angle address and at the ends. What the grammar
+/// gives for those (name left `None`); `None` for any other value (the grammar then reads
+/// it).
+fn plain_mailbox(raw: &[u8]) -> Option<MailboxAddress> {
+    let ws = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = raw.iter().position(|b| !ws(b))?;
+    let end = raw.iter().rposition(|b| !ws(b))? + 1;
+    let v = raw.get(start..end)?;
+    let spec = match v.split_last() {
+        Some((b'>', rest)) => {
+            let lt = memchr::memrchr(b'<', rest)?;
+            let (name, spec) = (rest.get(..lt)?, rest.get(lt + 1..)?);
+            let name = name.get(..name.iter().rposition(|b| !ws(b)).map_or(0, |p| p + 1))?;
+            let quoted = match name {
+                [] => true,
+                [b'"', inner @ .., b'"'] => {
+                    inner.iter().all(|&b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+                }
+                _ => false,
+            };
+            if !quoted {
+                return None;
+            }
+            spec
+        }
+        _ => v,
+    };
+    let at = memchr::memchr(b'@', spec)?;
+    let (local, domain) = (spec.get(..at)?, spec.get(at + 1..)?);
+    let dot_atom =
+        |s: &[u8]| s.split(|&b| b == b'.').all(|a| !a.is_empty() && a.iter().all(|&b| is_atext(b)));
+    if !dot_atom(local) || !dot_atom(domain) {
+        return None;
+    }
+    Some(MailboxAddress {
+        name: None,
+        local_part: std::str::from_utf8(local).ok()?.to_string(),
+        domain: std::str::from_utf8(domain).ok()?.to_string(),
+    })
+}
+
 /// A grammar mismatch (the position is not reported: the caller reports the value).
 struct Mismatch;
 
@@ -123,6 +182,8 @@ enum Item {
 struct AddrParser {
     s: Vec<char>,
     i: usize,
+    /// Whether display names are RFC 2047-decoded (else left `None`; the grammar is the same).
+    names: bool,
 }
 
 impl AddrParser {
@@ -346,7 +407,7 @@ impl AddrParser {
                 let name = if items.is_empty() { None } else { Some(Self::phrase(&items)?) };
                 let (local_part, domain) = self.angle_addr()?;
                 Ok(Address::Mailbox(MailboxAddress {
-                    name: name.and_then(|n| display_name(&n)),
+                    name: name.filter(|_| self.names).and_then(|n| display_name(&n)),
                     local_part,
                     domain,
                 }))
@@ -422,6 +483,53 @@ mod strict_address_tests {
             name: name.map(str::to_string),
             local_part: local.to_string(),
             domain: domain.to_string(),
+        }
+    }
+
+    #[test]
+    fn plain_forms_read_as_the_grammar_reads_them() {
+        let plain = [
+            "a@b.it",
+            "  posta-certificata@pec.example.it\t",
+            "\"Per conto di: mario.rossi@pec.example.it\" <posta-certificata@pec.example.it>",
+            "\"\" <x.y@z>",
+            "<x@y>",
+            "\"a;b,c(d)\"\t <o'neil+tag@sub.example.co.uk> ",
+        ];
+        for raw in plain {
+            let fast = plain_mailbox(raw.as_bytes()).unwrap_or_else(|| panic!("{raw:?}"));
+            let mut full = single_mailbox(raw.as_bytes()).unwrap();
+            full.name = None;
+            assert_eq!(fast, full, "{raw:?}");
+            assert_eq!(single_mailbox_unnamed(raw.as_bytes()), Some(full));
+        }
+        // anything else is left to the grammar (which reads or refuses it)
+        let other = [
+            "",
+            "a@b, c@d",
+            "a.@b",
+            ".a@b",
+            "a..b@c",
+            "a@b.",
+            "a@[1.2.3.4]",
+            "Name <a@b>",
+            "\"q\\\"\" <a@b>",
+            "\"x\" <a@b> (c)",
+            "<@r:a@b>",
+            "a@b@c",
+            "\"x\"<a@b>>",
+            "g: a@b;",
+            "\"\u{e8}\" <a@b>",
+            "a(c)@b",
+            "a\r\n @b",
+        ];
+        for raw in other {
+            assert!(plain_mailbox(raw.as_bytes()).is_none(), "{raw:?}");
+            let mut full = single_mailbox(raw.as_bytes());
+            if let Some(m) = &mut full {
+                m.name = None;
+            }
+            assert_eq!(single_mailbox_unnamed(raw.as_bytes()), full, "{raw:?}");
         }
     }
 
