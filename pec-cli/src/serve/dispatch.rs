@@ -95,7 +95,15 @@ impl Mailbox {
     }
 }
 
-/// Stores into the Maildir of `rcpt` (tmp/, fsync, rename into new/, fsync of new/).
+/// Stores into the Maildir of `rcpt` (tmp/, fsync, link into new/, fsync of new/).
+///
+/// A message with a Message-ID is stored once per recipient: its file name is derived from
+/// the Message-ID and the recipient (`pec-<digest>`, RFC-compliant Maildir name, flags added
+/// by the reader after `:`), the name is taken in new/ by a hard link that fails when it
+/// exists, and a name already in new/ or cur/ means stored. So a copy delivered twice (a
+/// crash between storing and remembering it, two copies arriving at once, a re-injected
+/// receipt for the service mailbox) reaches the mailbox once. A message without a
+/// Message-ID gets a unique name.
 fn maildir_store(template: &str, rcpt: &str, data: &[u8]) -> MailboxOutcome {
     let rcpt = rcpt.to_ascii_lowercase();
     let Some((local, domain)) = rcpt.rsplit_once('@') else {
@@ -114,13 +122,20 @@ fn maildir_store(template: &str, rcpt: &str, data: &[u8]) -> MailboxOutcome {
         };
     }
     let dir = PathBuf::from(template.replace("{domain}", domain).replace("{local}", local));
+    let once = message_id(data).map(|m| {
+        let digest = pec_core::crypto::sha256_hex(format!("{m}\n{rcpt}").as_bytes());
+        format!("pec-{}", digest.get(..32).unwrap_or(&digest))
+    });
     let result = (|| -> std::io::Result<()> {
         for sub in ["tmp", "new", "cur"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
+        if once.as_ref().is_some_and(|name| dir.join("new").join(name).exists()) {
+            return Ok(());
+        }
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let name = format!(
+        let unique = format!(
             "{}.M{}P{}Q{}.{}",
             now.as_secs(),
             now.subsec_micros(),
@@ -128,14 +143,22 @@ fn maildir_store(template: &str, rcpt: &str, data: &[u8]) -> MailboxOutcome {
             SEQ.fetch_add(1, Ordering::Relaxed),
             pec_engine::host_name().replace(['/', ':'], "_")
         );
-        let tmp = dir.join("tmp").join(&name);
+        let tmp = dir.join("tmp").join(&unique);
         {
             use std::io::Write as _;
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(data)?;
             f.sync_all()?;
         }
-        std::fs::rename(&tmp, dir.join("new").join(&name))?;
+        let target = dir.join("new").join(once.as_deref().unwrap_or(&unique));
+        let linked = std::fs::hard_link(&tmp, &target);
+        std::fs::remove_file(&tmp)?;
+        match linked {
+            Ok(()) => {}
+            // another delivery of the same message took the name first
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(e) => return Err(e),
+        }
         std::fs::File::open(dir.join("new"))?.sync_all()?;
         Ok(())
     })();
@@ -143,6 +166,15 @@ fn maildir_store(template: &str, rcpt: &str, data: &[u8]) -> MailboxOutcome {
         Ok(()) => MailboxOutcome::Stored,
         Err(e) => temp(format!("mailbox {}: {e}", dir.display())),
     }
+}
+
+/// The message's Message-ID (without angle brackets), when it has one.
+pub(crate) fn message_id(data: &[u8]) -> Option<String> {
+    pec_core::mime::Headers::parse(data, &pec_core::limits::Limits::default())
+        .ok()
+        .and_then(|h| h.value("Message-ID"))
+        .map(|v| pec_core::identifier::strip_angle(v.trim()).to_string())
+        .filter(|m| !m.is_empty())
 }
 
 #[derive(Default)]
@@ -372,6 +404,38 @@ mod tests {
         assert!(matches!(&out[1], MailboxOutcome::Permanent { .. }));
         assert!(matches!(out[2], MailboxOutcome::Stored));
         assert_eq!(std::fs::read_dir(dir.join("d.it/ok/new")).unwrap().count(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A message with a Message-ID is stored once per recipient however often it arrives,
+    /// also from threads delivering it at once; one without gets a file per delivery.
+    #[test]
+    fn maildir_stores_a_message_once_per_recipient() {
+        let dir = std::env::temp_dir().join(format!("pec-maildir-once-{}", std::process::id()));
+        let m = Mailbox::parse(&format!("maildir:{}/{{domain}}/{{local}}", dir.display())).unwrap();
+        let msg = b"Message-ID: <once@d.it>\r\nSubject: x\r\n\r\nbody\r\n".as_slice();
+        let rcpts: Vec<String> = ["a@d.it", "b@d.it"].map(String::from).to_vec();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    let out = m.store("me", "s@d.it", &rcpts, msg);
+                    assert!(out.iter().all(|o| matches!(o, MailboxOutcome::Stored)), "{out:?}");
+                });
+            }
+        });
+        for r in ["a", "b"] {
+            let files: Vec<_> = std::fs::read_dir(dir.join(format!("d.it/{r}/new")))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            assert_eq!(files.len(), 1, "{files:?}");
+            assert_eq!(std::fs::read(&files[0]).unwrap(), msg);
+            assert_eq!(std::fs::read_dir(dir.join(format!("d.it/{r}/tmp"))).unwrap().count(), 0);
+        }
+        for _ in 0..2 {
+            m.store("me", "s@d.it", &rcpts[..1], b"Subject: no id\r\n\r\nx\r\n");
+        }
+        assert_eq!(std::fs::read_dir(dir.join("d.it/a/new")).unwrap().count(), 3);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -301,11 +301,7 @@ impl Daemon {
         mailbox: &Mailbox,
         env: &Envelope,
     ) -> Result<Vec<MailboxOutcome>, pec_engine::EngineError> {
-        let msgid = pec_core::mime::Headers::parse(&env.data, &pec_core::limits::Limits::default())
-            .ok()
-            .and_then(|h| h.value("Message-ID"))
-            .map(|v| pec_core::identifier::strip_angle(v.trim()).to_string())
-            .filter(|m| !m.is_empty());
+        let msgid = dispatch::message_id(&env.data);
         let keys: Vec<Option<String>> = env
             .rcpts
             .iter()
