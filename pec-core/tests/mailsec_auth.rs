@@ -372,3 +372,61 @@ fn results_match_authheaders_on_the_same_zone() {
     assert_ne!(r.arc, Pass, "{r:?}");
     assert!(!w.zone_text.is_empty());
 }
+
+/// `BuildRequest::auth_results` is the first outer field of the anomaly envelope: the signed
+/// part and `postacert.eml` are byte-identical with and without it, the envelope still
+/// verifies, and every other kind ignores it.
+#[test]
+fn auth_results_is_the_first_outer_field_of_the_anomaly_envelope_only() {
+    use pec_core::build::BuildRequest;
+    use pec_core::message::PecMessage;
+    use pec_core::model::MessageKind;
+    use pec_core::report::Verdict;
+    use pec_core::verify::verify_message;
+
+    let world = TwoProviders::generate(30).unwrap();
+    let provider = world.provider(1).unwrap();
+    let signer = world.signer(1).unwrap();
+    let received = message("mario@example.org", "ciao");
+    let ar = format!(
+        "Authentication-Results: {HOST};\r\n\tspf=fail smtp.mailfrom=mario@example.org;\r\n\t\
+         dkim=none;\r\n\tdmarc=fail header.from=example.org policy.dmarc=reject"
+    );
+    let now = pec_core::build::TimeReference::now();
+    let build = |ar: Option<&str>, kind: MessageKind| {
+        let mut r = BuildRequest::new(kind);
+        r.time = Some(now);
+        r.envelope = Some(&received);
+        r.recipients = vec![format!("utente@{}", world.domain(1))];
+        r.auth_results = ar.map(str::to_string);
+        provider.build(&r, Some(&signer)).unwrap()
+    };
+    let with = build(Some(&ar), MessageKind::ANOMALY_ENVELOPE);
+    let without = build(None, MessageKind::ANOMALY_ENVELOPE);
+    assert!(with.starts_with(format!("{ar}\r\n").as_bytes()));
+    let text = String::from_utf8_lossy(&with);
+    assert_eq!(text.matches("Authentication-Results:").count(), 1);
+    let a = PecMessage::parse(&with).unwrap();
+    let b = PecMessage::parse(&without).unwrap();
+    let (sa, sb) = (a.signed.as_ref().unwrap(), b.signed.as_ref().unwrap());
+    assert_eq!(sa.content, sb.content, "the signed part changed");
+    assert!(!String::from_utf8_lossy(sa.content).contains("Authentication-Results"));
+    assert_eq!(a.original.as_deref(), Some(&received[..]), "postacert.eml is what was received");
+    assert_eq!(a.original, b.original);
+    let opts = world.verify_options().unwrap();
+    assert_eq!(verify_message(&with, &opts).unwrap().verdict, Verdict::Valid);
+    // other kinds: no field (the transport envelope of an original from provider 0's user)
+    let original = message(&format!("mario@{}", world.domain(0)), "ciao");
+    let mut r = BuildRequest::new(MessageKind::TRANSPORT_ENVELOPE);
+    r.original = Some(&original);
+    r.auth_results = Some(ar.clone());
+    let env = world.provider(0).unwrap().build(&r, None).unwrap();
+    assert!(!String::from_utf8_lossy(&env).contains("Authentication-Results"));
+    // injection refused whatever the kind
+    for bad in [format!("{ar}\r\nBcc: x@example.org"), "X-Evil: 1".to_string()] {
+        let mut r = BuildRequest::new(MessageKind::ANOMALY_ENVELOPE);
+        r.envelope = Some(&received);
+        r.auth_results = Some(bad);
+        assert!(provider.build(&r, None).is_err());
+    }
+}
