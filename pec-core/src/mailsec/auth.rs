@@ -570,6 +570,21 @@ mod verifier {
             Ok(Authenticator { resolver, zone: Arc::new(StaticZone::passthrough()) })
         }
 
+        /// [`Authenticator::authenticate`] bounded by `limit` as a whole (each DNS query is
+        /// also bounded by the resolver's timeout): past it, every check not made is a
+        /// `temperror`. Call it inside a tokio runtime with the time driver enabled.
+        pub async fn authenticate_within(
+            &self,
+            message: &[u8],
+            input: &AuthInput<'_>,
+            limit: Duration,
+        ) -> AuthResults {
+            match tokio::time::timeout(limit, self.authenticate(message, input)).await {
+                Ok(r) => r,
+                Err(_) => timed_out(input),
+            }
+        }
+
         /// Checks `message` (the bytes as received): SPF for the HELO and MAIL FROM
         /// identities (when the client IP is known), every DKIM signature, DMARC for the
         /// `From:` domain, the ARC chain; and renders the `Authentication-Results` field with
@@ -677,6 +692,35 @@ mod verifier {
             out.ar_header = trimmed(ar.to_header());
             out
         }
+    }
+
+    /// The results of a check that ran out of time: `temperror` for what it would have
+    /// checked.
+    fn timed_out(input: &AuthInput<'_>) -> AuthResults {
+        let helo = input.helo.unwrap_or("").trim().to_ascii_lowercase();
+        let mail_from = input.mail_from.trim();
+        let temp = |domain: String| SpfCheck { domain, result: AuthResult::TempError };
+        let mut out = AuthResults::default();
+        let mut field = format!("Authentication-Results: {}", input.authserv_id);
+        if input.client_ip.is_some() {
+            if !helo.is_empty() {
+                out.spf.helo = Some(temp(helo.clone()));
+                field.push_str(&format!(";\r\n\tspf=temperror smtp.helo={helo}"));
+            }
+            if let Some((_, d)) = mail_from.rsplit_once('@') {
+                out.spf.mailfrom = Some(temp(d.to_ascii_lowercase()));
+                field.push_str(";\r\n\tspf=temperror smtp.mailfrom=");
+                field.extend(mail_from.chars().filter(|c| c.is_ascii_graphic() && *c != ';'));
+            }
+        }
+        out.dkim = vec![DkimCheck {
+            result: AuthResult::TempError,
+            reason: Some("timed out".into()),
+            ..DkimCheck::default()
+        }];
+        field.push_str(";\r\n\tdkim=temperror (timed out)");
+        out.ar_header = field;
+        out
     }
 
     /// The parameters with every cache answered from `z`.
