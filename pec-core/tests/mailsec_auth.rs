@@ -430,3 +430,84 @@ fn auth_results_is_the_first_outer_field_of_the_anomaly_envelope_only() {
         assert!(provider.build(&r, None).is_err());
     }
 }
+
+/// The production resolver ([`Authenticator::with_nameservers`]) against a real DNS server
+/// (dnsmasq on loopback, authoritative for `org` only): pass, fail, NXDOMAIN is
+/// `none`, a name it refuses is `temperror` (recorded, never an error), a dead server too.
+#[test]
+fn nameservers_resolver_against_dnsmasq() {
+    if !pec_testkit::env::require_tool("/usr/sbin/dnsmasq") {
+        return;
+    }
+    let key_world = world();
+    let rec = DnsRecord::new("s1", "example.org", &key_world.key).unwrap();
+    let chunks: Vec<String> =
+        rec.value.as_bytes().chunks(250).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("/usr/sbin/dnsmasq")
+        .args([
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=127.0.0.1",
+            "--log-facility=-",
+            "--pid-file",
+            // authoritative for org (DMARC walks up to `_dmarc.org`), refusing anything else
+            "--local=/org/",
+        ])
+        .arg(format!("--port={port}"))
+        .arg("--txt-record=example.org,v=spf1 ip4:192.0.2.0/24 -all")
+        .arg("--txt-record=_dmarc.example.org,v=DMARC1; p=reject")
+        .arg(format!("--txt-record=s1._domainkey.example.org,{}", chunks.join(",")))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("dnsmasq.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let up = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let log = || std::fs::read_to_string(dir.path().join("dnsmasq.log")).unwrap_or_default();
+    if !up {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("dnsmasq did not start: {}", log());
+    }
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let server: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let auth = {
+        let _g = rt.enter();
+        Authenticator::with_nameservers(&[server], std::time::Duration::from_secs(2)).unwrap()
+    };
+    let check = |msg: &[u8], ip: &str, mail_from: &str| {
+        let input = AuthInput {
+            client_ip: Some(ip.parse().unwrap()),
+            helo: None,
+            mail_from,
+            authserv_id: HOST,
+        };
+        rt.block_on(auth.authenticate_within(msg, &input, std::time::Duration::from_secs(30)))
+    };
+    let plain = message("mario@example.org", "ciao");
+    let signed = dkim::sign_message(&plain, &key_world.key, "example.org", "s1").unwrap();
+    let r = check(&signed, IN, "mario@example.org");
+    let outcome = (spf_mailfrom(&r), r.dkim[0].result, dmarc(&r));
+    let r2 = check(&plain, OUT, "mario@example.org");
+    let r3 = check(&plain, OUT, "x@nothing.example.org");
+    let r4 = check(&plain, OUT, "x@elsewhere.test");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(outcome, (AuthResult::Pass, AuthResult::Pass, AuthResult::Pass), "{r:?} {}", log());
+    assert_eq!((spf_mailfrom(&r2), dmarc(&r2)), (AuthResult::Fail, AuthResult::Fail), "{r2:?}");
+    assert_eq!(spf_mailfrom(&r3), AuthResult::None, "NXDOMAIN: {r3:?}");
+    assert_eq!(spf_mailfrom(&r4), AuthResult::TempError, "refused: {r4:?}");
+    assert!(r4.ar_header.contains("spf=temperror"), "{}", r4.ar_header);
+    // the server is gone: temperror, recorded, no error and no panic
+    let r5 = check(&plain, IN, "mario@example.org");
+    assert_eq!(spf_mailfrom(&r5), AuthResult::TempError, "{r5:?}");
+    assert!(Authenticator::with_nameservers(&[], std::time::Duration::from_secs(1)).is_err());
+}
