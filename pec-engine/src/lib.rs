@@ -505,6 +505,7 @@ impl Engine {
             ctx.provider = Some(p.name.clone());
         }
         ctx.auth = self.auth.as_ref().map(|a| a.check(bytes, smtp, client));
+        let from_domain = parsed.as_ref().ok().and_then(|m| m.from_domain());
         let discard = self
             .auth
             .as_ref()
@@ -527,6 +528,9 @@ impl Engine {
             let mut d = points::incoming(&self.policy, &ev);
             if discard {
                 senderauth::discard_anomalies(&mut d, ctx.auth.as_ref());
+            }
+            if let (Some(a), Some(from)) = (&ctx.auth, &from_domain) {
+                senderauth::warn_own_dkim(&mut d, a, from);
             }
             Ok((d, Vec::new()))
         })

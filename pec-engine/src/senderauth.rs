@@ -137,6 +137,32 @@ pub fn discard_anomalies(d: &mut Decision, auth: Option<&AuthResults>) {
     d.reply = Reply::ok("discarded: DMARC p=reject");
 }
 
+/// A valid PEC message whose own provider's DKIM signature fails (`d=` the `From:` domain or
+/// a parent of it): its `ricezione` events get a warning in `detail` (MAILSEC.md §1: the
+/// outer headers are outside CMS, so this is only a warning; the message is delivered).
+pub fn warn_own_dkim(d: &mut Decision, auth: &AuthResults, from_domain: &str) {
+    let from = from_domain.trim().to_ascii_lowercase();
+    if from.is_empty() {
+        return;
+    }
+    let bad: Vec<String> = auth
+        .dkim
+        .iter()
+        .filter(|k| k.result != pec_core::mailsec::auth::AuthResult::Pass)
+        .filter_map(|k| k.d.as_deref())
+        .filter(|dom| from == *dom || from.ends_with(&format!(".{dom}")))
+        .map(|dom| format!("DKIM non valida per d={dom}"))
+        .collect();
+    if bad.is_empty() {
+        return;
+    }
+    let warning = format!("avviso: {}", bad.join(", "));
+    for e in d.log.iter_mut().filter(|e| e.event == "ricezione") {
+        e.detail =
+            if e.detail.is_empty() { warning.clone() } else { format!("{}; {warning}", e.detail) };
+    }
+}
+
 #[cfg(feature = "mailauth")]
 mod imp {
     use std::time::Duration;

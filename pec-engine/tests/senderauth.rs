@@ -140,10 +140,18 @@ fn a_valid_pec_envelope_is_delivered_unchanged_and_logged_with_auth() {
     let orig = original(MARIO, &[LUIGI], &[], "prova", "Testo.");
     let out = alpha.on_submission(&smtp(MARIO, &[LUIGI]), &orig, &Antivirus::Clean).unwrap();
     let env = out.emissions.iter().find(|o| o.kind == "posta-certificata").unwrap();
+    // DKIM-signed by Alpha (pec's own signer) with a key its zone does not publish: the
+    // signature fails, a warning only
+    let key = pec_core::mailsec::dkim::SoftwareDkimKey::from_pem(
+        world().pki.providers[0].key_pem().as_bytes(),
+    )
+    .unwrap();
+    let signed =
+        pec_core::mailsec::dkim::sign_message(&env.bytes, &key, "pec.alpha.test", "s1").unwrap();
     let e = beta(dir.path(), clock.clone(), true);
     let ip = Client::from_xforward(Some("IPv6:2001:db8::25"), Some("mx.pec.alpha.test"));
     assert_eq!(ip.addr, Some("2001:db8::25".parse().unwrap()));
-    let got = e.on_inbound_from(&smtp(MARIO, &[LUIGI]), &env.bytes, &Antivirus::Clean, Some(&ip));
+    let got = e.on_inbound_from(&smtp(MARIO, &[LUIGI]), &signed, &Antivirus::Clean, Some(&ip));
     let got = got.unwrap();
     assert_eq!(got.reply.code, 250, "{:?}", got.reply);
     let delivered: Vec<_> = got
@@ -152,7 +160,7 @@ fn a_valid_pec_envelope_is_delivered_unchanged_and_logged_with_auth() {
         .filter(|o| o.groups.iter().any(|g| g.route == Route::Deliver))
         .collect();
     assert_eq!(delivered.len(), 1);
-    assert_eq!(delivered[0].bytes, env.bytes, "a PEC envelope is delivered unchanged");
+    assert_eq!(delivered[0].bytes, signed, "a PEC envelope is delivered unchanged");
     assert!(
         got.emissions
             .iter()
@@ -163,6 +171,10 @@ fn a_valid_pec_envelope_is_delivered_unchanged_and_logged_with_auth() {
     let auth = rec.auth.as_ref().expect("auth in the ricezione record");
     // pec.alpha.test publishes nothing in this zone
     assert_eq!(auth.spf.mailfrom.as_ref().unwrap().result, AuthResult::None);
+    assert_eq!(auth.dkim.len(), 1);
+    assert_eq!(auth.dkim[0].d.as_deref(), Some("pec.alpha.test"));
+    assert_eq!(auth.dkim[0].result, AuthResult::PermError);
+    assert!(rec.detail.contains("avviso: DKIM non valida per d=pec.alpha.test"), "{}", rec.detail);
     // other records of the same event carry none
     assert!(recs.iter().filter(|r| r.event != "ricezione").all(|r| r.auth.is_none()));
 }
