@@ -511,3 +511,26 @@ fn nameservers_resolver_against_dnsmasq() {
     assert_eq!(spf_mailfrom(&r5), AuthResult::TempError, "{r5:?}");
     assert!(Authenticator::with_nameservers(&[], std::time::Duration::from_secs(1)).is_err());
 }
+
+/// Whatever the reverse path and HELO hold, the rendered field passes the build's check.
+#[test]
+fn hostile_inputs_still_give_a_writable_field() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let auth = Authenticator::with_zone(StaticZone::parse("").unwrap()).unwrap();
+    for (mail_from, helo) in [
+        ("rené@exämple.org", "hélo.example"),
+        ("a\r\nX-Evil: 1@example.org", "x\r\n\r\ny"),
+        ("\"a;b\"@example.org", "[192.0.2.1]"),
+        ("@", ""),
+    ] {
+        let input = AuthInput {
+            client_ip: Some(OUT.parse().unwrap()),
+            helo: Some(helo),
+            mail_from,
+            authserv_id: HOST,
+        };
+        let msg = message("x@example.org", "y");
+        let r = rt.block_on(auth.authenticate(&msg, &input));
+        check_ar_field(&r.ar_header).unwrap_or_else(|e| panic!("{mail_from:?}: {e}: {r:?}"));
+    }
+}

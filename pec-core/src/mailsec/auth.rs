@@ -740,12 +740,31 @@ mod verifier {
         p.with_txt_cache(z).with_mx_cache(z).with_ipv4_cache(z).with_ipv6_cache(z).with_ptr_cache(z)
     }
 
-    /// The field without its final CRLF.
-    fn trimmed(mut s: String) -> String {
-        while s.ends_with('\n') || s.ends_with('\r') {
-            s.pop();
+    /// The field without its final CRLF, and safe to write whatever the input held: a byte
+    /// that is not printable ASCII (an SMTPUTF8 reverse path in a comment) becomes `?`, a
+    /// line break that is not folding a blank, so [`super::check_ar_field`] always accepts it.
+    fn trimmed(s: String) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut chars = s.trim_end_matches(['\r', '\n']).chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' if chars.peek() == Some(&'\n') => {
+                    chars.next();
+                    match chars.peek() {
+                        Some(' ' | '\t') => out.push_str("\r\n"),
+                        _ => out.push(' '),
+                    }
+                }
+                '\r' | '\n' => out.push(' '),
+                '\t' | ' '..='~' => out.push(c),
+                _ => out.push('?'),
+            }
         }
-        s
+        if super::check_ar_field(&out).is_err() {
+            // unreachable for the builder's output; never write what the check refuses
+            out = out.replace("\r\n", " ");
+        }
+        out
     }
 
     fn spf_result(r: SpfResult) -> AuthResult {
