@@ -107,8 +107,12 @@ fn bench(a: &Args) -> Result<(), Error> {
                 );
                 for (name, url) in stores {
                     let r = engine_access(f, url.as_deref(), a.threads, a.seconds)?;
+                    let stored = r
+                        .bytes_per_submission
+                        .map(|b| format!(", {:.1} KiB written per submission", b / 1024.0))
+                        .unwrap_or_default();
                     eprintln!(
-                        "pec bench: {name}: {:.3} commits (fsyncs) per submission",
+                        "pec bench: {name}: {:.3} commits (fsyncs) per submission{stored}",
                         r.commits_per_submission
                     );
                     runs.push((name, r.rate));

@@ -23,6 +23,9 @@ pub struct EngineRate {
     pub rate: f64,
     /// Store commits per submission (1.0 without grouping).
     pub commits_per_submission: f64,
+    /// Bytes written to storage per submission, SQLite's log and checkpoints together (`None`
+    /// for PostgreSQL, whose writes are the server's, and where `/proc/self/io` is missing).
+    pub bytes_per_submission: Option<f64>,
 }
 
 /// A temporary directory removed on drop.
@@ -59,14 +62,21 @@ pub fn engine_access(
     seconds: f64,
 ) -> Result<EngineRate, Error> {
     let store_err = |e: pec_engine::EngineError| Error::InvalidArgument(format!("engine: {e}"));
-    let (_dir, url) = match url {
-        Some(u) => (None, u.to_string()),
+    let (_dir, url, db) = match url {
+        Some(u) => (None, u.to_string(), None),
         None => {
             let dir = std::env::temp_dir().join(format!("pec-bench-engine-{}", std::process::id()));
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display(), &e))?;
-            let url = format!("sqlite:{}", dir.join("engine.db").display());
-            (Some(TempDir(dir)), url)
+            let db = dir.join("engine.db");
+            let url = format!("sqlite:{}", db.display());
+            (Some(TempDir(dir)), url, Some(db))
         }
+    };
+    // bytes this process sent to storage (Linux `/proc/self/io`): the store's write volume,
+    // log and checkpoints together (the benchmark writes nothing else)
+    let written = || -> Option<u64> {
+        let io = std::fs::read_to_string("/proc/self/io").ok()?;
+        io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok())
     };
     let engine = engine_on(w, pec_engine::store::open(&url).map_err(store_err)?)?;
     // the test kit's 10 KiB original (From mario.rossi@ provider 0, To protocollo@ provider 1),
@@ -84,6 +94,7 @@ pub fn engine_access(
     let seq = AtomicU64::new(0);
     let smtp = SmtpEnvelope { reverse_path: Some(from), forward_paths: vec![to] };
     let before = engine.commit_stats();
+    let written_before = db.as_ref().and_then(|_| written());
     let rate = measure(threads, seconds, |_| {
         let n = seq.fetch_add(1, Ordering::Relaxed);
         let mut msg = Vec::with_capacity(original.len() + 64);
@@ -104,7 +115,13 @@ pub fn engine_access(
     let after = engine.commit_stats();
     let subs = after.submissions.saturating_sub(before.submissions).max(1);
     let commits = after.commits.saturating_sub(before.commits);
-    Ok(EngineRate { rate, commits_per_submission: commits as f64 / subs as f64 })
+    let bytes_per_submission =
+        written_before.zip(written()).map(|(b, a)| a.saturating_sub(b) as f64 / subs as f64);
+    Ok(EngineRate {
+        rate,
+        commits_per_submission: commits as f64 / subs as f64,
+        bytes_per_submission,
+    })
 }
 
 /// `original` split around its `Message-ID:` line (the line's end kept in the tail).

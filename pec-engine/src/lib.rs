@@ -52,7 +52,7 @@ use pec_core::smime::VerifyOptions;
 use pec_core::timeref::TimeReference;
 use pec_core::verify::verify_parsed;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use config::EngineConfig;
 pub use senderauth::{Client, SenderAuth};
 pub use store::{Outgoing, Status, Store, Tx, TxnRecord};
@@ -339,6 +339,22 @@ impl Engine {
         bytes: &[u8],
         antivirus: &Antivirus,
     ) -> Result<Outcome, EngineError> {
+        self.on_submission_from(smtp, bytes, antivirus, None)
+    }
+
+    /// [`Engine::on_submission`] with the MTA's client as the MTA reported it (Postfix's
+    /// XFORWARD `ADDR`/`HELO`) for the legal log's `client`, instead of the topmost
+    /// `Received:`.
+    ///
+    /// # Errors
+    /// As [`Engine::on_submission`].
+    pub fn on_submission_from(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        client: Option<&str>,
+    ) -> Result<Outcome, EngineError> {
         let key = format!("ap:{}", txn_hash(smtp, bytes));
         let (now, time) = self.now();
         let identifier = self.provider.next_id(&time.datetime());
@@ -354,6 +370,9 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let mut ctx = legal::EventContext::from_bytes(bytes);
         ctx.provider = Some(self.provider.name.clone());
+        if let Some(c) = client {
+            ctx.client = Some(c.to_string());
+        }
         self.commit_grouped(Pending {
             key,
             decision: d,
@@ -468,6 +487,24 @@ impl Engine {
         self.on_inbound_from(smtp, bytes, antivirus, None)
     }
 
+    /// [`Engine::on_inbound`] with the MTA's client as the MTA reported it (XFORWARD), in the
+    /// form of Postfix's `Received:` (`HELO (NAME [ADDR])` or `NAME [ADDR]`): the legal log's
+    /// `client`, and for sender authentication the address and HELO name parsed from it
+    /// ([`Client::parse`]); see [`Engine::on_inbound_client`].
+    ///
+    /// # Errors
+    /// As [`Engine::on_inbound`].
+    pub fn on_inbound_from(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        client: Option<&str>,
+    ) -> Result<Outcome, EngineError> {
+        let parsed = client.map(Client::parse);
+        self.inbound(smtp, bytes, antivirus, client.map(str::to_string), parsed.as_ref())
+    }
+
     /// An arrival at the incoming point from the SMTP `client` (its address and HELO name;
     /// behind Postfix, XFORWARD's `ADDR` and `HELO`: [`Client::from_xforward`]). When sender
     /// authentication is configured (`[dns]`), SPF (HELO and MAIL FROM identities, with the
@@ -478,15 +515,28 @@ impl Engine {
     /// never on a PEC message, which is delivered unchanged). Ordinary mail failing DMARC for
     /// a `p=reject` domain is wrapped, or dropped and logged (`scartato-dmarc`) with
     /// `[auth] dmarc_reject = "discard"`; never refused (a 5xx after the queue would bounce to
-    /// the forged sender). A DNS failure is a `temperror` result, never a 451.
+    /// the forged sender). A DNS failure is a `temperror` result, never a 451. Without a
+    /// client (or its address) SPF is not checked. The log's `client` is
+    /// [`Client::describe`].
     ///
     /// # Errors
     /// [`EngineError::Store`] (reply 451), [`EngineError::Build`].
-    pub fn on_inbound_from(
+    pub fn on_inbound_client(
         &self,
         smtp: &SmtpEnvelope,
         bytes: &[u8],
         antivirus: &Antivirus,
+        client: Option<&Client>,
+    ) -> Result<Outcome, EngineError> {
+        self.inbound(smtp, bytes, antivirus, client.and_then(Client::describe), client)
+    }
+
+    fn inbound(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        log_client: Option<String>,
         client: Option<&Client>,
     ) -> Result<Outcome, EngineError> {
         let key = format!("in:{}", txn_hash(smtp, bytes));
@@ -503,6 +553,9 @@ impl Engine {
         };
         if let Some(p) = report.as_ref().and_then(|r| r.provider.as_ref()) {
             ctx.provider = Some(p.name.clone());
+        }
+        if let Some(c) = log_client {
+            ctx.client = Some(c);
         }
         ctx.auth = self.auth.as_ref().map(|a| a.check(bytes, smtp, client));
         let from_domain = parsed.as_ref().ok().and_then(|m| m.from_domain());
@@ -705,6 +758,57 @@ impl Engine {
         Ok(s)
     }
 
+    /// Whether `key`, a daemon's own idempotence key (e.g. `pec serve`'s "this Message-ID
+    /// is stored for this recipient"), was marked with [`Engine::mark_done`]. The keys live
+    /// in the store's transaction table beside the engine's own.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn is_done(&self, key: &str) -> Result<bool, EngineError> {
+        let mut found = false;
+        self.write(&mut |tx| {
+            found = tx.txn(key)?.is_some();
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Marks `key` done (idempotent; `point` names who marked it).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn mark_done(&self, key: &str, point: &str) -> Result<(), EngineError> {
+        self.write(&mut |tx| {
+            if tx.txn(key)?.is_none() {
+                let rec =
+                    TxnRecord { reply: Reply::ok("done"), replies: Vec::new(), outbox: Vec::new() };
+                tx.put_txn(key, point, &rec)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A daemon setting kept in the store (`None` when never set).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn setting(&self, key: &str) -> Result<Option<String>, EngineError> {
+        let mut v = None;
+        self.write(&mut |tx| {
+            v = tx.setting(key)?;
+            Ok(())
+        })?;
+        Ok(v)
+    }
+
+    /// Sets a daemon setting in the store (committed when this returns).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn put_setting(&self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.write(&mut |tx| tx.put_setting(key, value))
+    }
+
     /// Every message sent with a recipient still awaiting receipts.
     ///
     /// # Errors
@@ -828,8 +932,9 @@ impl Engine {
         // the Message-ID of each emission (new or stored), for the log's `generated`
         let mut generated: Vec<Option<String>> = Vec::new();
         let mut ids = Vec::new();
-        let mut built: Vec<Option<Vec<u8>>> = Vec::new();
         let mut stored_envelope: Option<Vec<u8>> = None;
+        // the outbox row of each emission, for the message that stores its envelope there
+        let mut rows: Vec<i64> = Vec::with_capacity(d.emissions.len());
         for (i, e) in d.emissions.iter().enumerate() {
             let mut missing = Vec::new();
             let mut existing = None;
@@ -843,7 +948,7 @@ impl Engine {
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
-                built.push(None);
+                rows.push(id);
                 generated.push(tx.outbox(&[id])?.pop().and_then(|o| o.message_id));
                 continue;
             }
@@ -877,15 +982,15 @@ impl Engine {
             }
             generated.push(message_id);
             ids.push(id);
-            built.push(Some(out));
+            rows.push(id);
         }
         for c in &d.changes {
             match c {
                 Change::NewMessage { message, envelope } => {
-                    let env = built.get(*envelope).and_then(|b| b.as_deref()).ok_or_else(|| {
+                    let row = rows.get(*envelope).copied().ok_or_else(|| {
                         EngineError::Store("the transport envelope was not built".into())
                     })?;
-                    tx.insert_message(message, env)?;
+                    tx.insert_message(message, row)?;
                 }
                 Change::Recipient { identifier, address, status } => {
                     tx.set_recipient(identifier, address, *status, now)?

@@ -19,32 +19,73 @@ use crate::EngineError;
 use crate::config::AuthSettings;
 
 /// The SMTP client an arriving message came from. Behind Postfix (an after-queue filter sees
-/// Postfix, not the client) these are XFORWARD's `ADDR` and `HELO`
+/// Postfix, not the client) these are XFORWARD's `ADDR`, `HELO` and `NAME`
 /// (`smtp_send_xforward_command = yes` on the transport to pec): see
-/// [`Client::from_xforward`].
+/// [`Client::from_xforward`], or [`Client::parse`] for the `Received:` form `pec serve`
+/// logs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Client {
     /// The client's IP address (SPF needs it).
     pub addr: Option<IpAddr>,
     /// The HELO/EHLO name it gave.
     pub helo: Option<String>,
+    /// Its reverse-DNS name as the MTA found it (`unknown` when none), for the log only.
+    pub name: Option<String>,
+}
+
+fn unavailable(v: &str) -> bool {
+    v.is_empty() || (v.starts_with('[') && v.ends_with(']'))
+}
+
+fn parse_addr(a: &str) -> Option<IpAddr> {
+    let a = a.trim();
+    if unavailable(a) {
+        return None;
+    }
+    let a = a.strip_prefix("IPv6:").or_else(|| a.strip_prefix("ipv6:")).unwrap_or(a);
+    a.parse().ok()
+}
+
+fn word(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!unavailable(v) && v.bytes().all(|b| b.is_ascii_graphic())).then(|| v.to_string())
 }
 
 impl Client {
-    /// From XFORWARD attribute values (RFC-less Postfix extension, `XFORWARD_README`):
+    /// From XFORWARD attribute values (Postfix `XFORWARD_README`, xtext already decoded):
     /// `ADDR` as `192.0.2.1`, `IPv6:2001:db8::1` or `[UNAVAILABLE]`/`[TEMPUNAVAIL]`, `HELO`
-    /// likewise (xtext already decoded by the caller). Unusable values become `None`.
+    /// likewise. Unusable values become `None`.
     pub fn from_xforward(addr: Option<&str>, helo: Option<&str>) -> Client {
-        let unavailable = |v: &str| v.starts_with('[') && v.ends_with(']');
-        let addr = addr.map(str::trim).filter(|a| !unavailable(a)).and_then(|a| {
-            let a = a.strip_prefix("IPv6:").or_else(|| a.strip_prefix("ipv6:")).unwrap_or(a);
-            a.parse().ok()
-        });
-        let helo = helo
-            .map(str::trim)
-            .filter(|h| !h.is_empty() && !unavailable(h) && h.bytes().all(|b| b.is_ascii_graphic()))
-            .map(str::to_string);
-        Client { addr, helo }
+        Client { addr: addr.and_then(parse_addr), helo: helo.and_then(word), name: None }
+    }
+
+    /// From the `Received:` form of a client, `HELO (NAME [ADDR])` or `NAME [ADDR]` (what
+    /// `pec serve` passes to [`crate::Engine::on_inbound_from`]); what cannot be read is
+    /// `None`.
+    pub fn parse(text: &str) -> Client {
+        let text = text.trim();
+        let (head, bracketed) = match (text.rfind('['), text.rfind(']')) {
+            (Some(o), Some(c)) if o < c => (text.get(..o).unwrap_or(""), text.get(o + 1..c)),
+            _ => (text, None),
+        };
+        let addr = bracketed.and_then(parse_addr);
+        let head = head.trim();
+        let (helo, name) = match head.split_once('(') {
+            Some((h, n)) => (word(h), word(n)),
+            None => (None, word(head)),
+        };
+        Client { addr, helo, name }
+    }
+
+    /// The `Received:` form (`HELO (NAME [ADDR])`, `NAME [ADDR]`), the legal log's `client`;
+    /// `None` without an address.
+    pub fn describe(&self) -> Option<String> {
+        let addr = self.addr?;
+        let name = self.name.as_deref().unwrap_or("unknown");
+        Some(match &self.helo {
+            Some(h) => format!("{h} ({name} [{addr}])"),
+            None => format!("{name} [{addr}]"),
+        })
     }
 }
 

@@ -70,7 +70,7 @@ fn ordinary_mail_gets_one_authentication_results_and_the_log_the_same() {
     let e = beta(dir.path(), clock.clone(), false);
     let plain = original(ANNA, &[LUIGI], &[], "ordinaria", "ciao");
     let out = e
-        .on_inbound_from(
+        .on_inbound_client(
             &smtp(ANNA, &[LUIGI]),
             &plain,
             &Antivirus::Clean,
@@ -111,7 +111,7 @@ fn ordinary_mail_gets_one_authentication_results_and_the_log_the_same() {
     // a forged source: SPF fails, DMARC fails for p=reject; wrapped all the same (default)
     let other = original(ANNA, &[LUIGI], &[], "falsa", "x");
     let out = e
-        .on_inbound_from(
+        .on_inbound_client(
             &smtp(ANNA, &[LUIGI]),
             &other,
             &Antivirus::Clean,
@@ -123,6 +123,20 @@ fn ordinary_mail_gets_one_authentication_results_and_the_log_the_same() {
     let text = String::from_utf8_lossy(&out.emissions[0].bytes).into_owned();
     assert!(text.contains("spf=fail"), "{text}");
     assert!(text.contains("dmarc=fail"), "{text}");
+
+    // pec serve's entry point: the client in the Received: form gives SPF its address
+    let fourth = original(ANNA, &[LUIGI], &[], "quarta", "z");
+    let out = e
+        .on_inbound_from(
+            &smtp(ANNA, &[LUIGI]),
+            &fourth,
+            &Antivirus::Clean,
+            Some("mail.example.com (unknown [192.0.2.10])"),
+        )
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.emissions[0].bytes).into_owned();
+    assert!(text.contains("spf=pass"), "{text}");
+    assert!(text.contains("smtp.helo=mail.example.com"), "{text}");
 
     // the old entry point still works: no client, no SPF, DKIM and DMARC still checked
     let third = original(ANNA, &[LUIGI], &[], "terza", "y");
@@ -151,7 +165,7 @@ fn a_valid_pec_envelope_is_delivered_unchanged_and_logged_with_auth() {
     let e = beta(dir.path(), clock.clone(), true);
     let ip = Client::from_xforward(Some("IPv6:2001:db8::25"), Some("mx.pec.alpha.test"));
     assert_eq!(ip.addr, Some("2001:db8::25".parse().unwrap()));
-    let got = e.on_inbound_from(&smtp(MARIO, &[LUIGI]), &signed, &Antivirus::Clean, Some(&ip));
+    let got = e.on_inbound_client(&smtp(MARIO, &[LUIGI]), &signed, &Antivirus::Clean, Some(&ip));
     let got = got.unwrap();
     assert_eq!(got.reply.code, 250, "{:?}", got.reply);
     let delivered: Vec<_> = got
@@ -186,7 +200,7 @@ fn dmarc_reject_discard_drops_and_logs_never_refuses() {
     let e = beta(dir.path(), clock.clone(), true);
     let forged = original(ANNA, &[LUIGI], &[], "falsa", "x");
     let out = e
-        .on_inbound_from(
+        .on_inbound_client(
             &smtp(ANNA, &[LUIGI]),
             &forged,
             &Antivirus::Clean,
@@ -198,7 +212,7 @@ fn dmarc_reject_discard_drops_and_logs_never_refuses() {
     // passing mail is still wrapped
     let good = original(ANNA, &[LUIGI], &[], "buona", "y");
     let out = e
-        .on_inbound_from(
+        .on_inbound_client(
             &smtp(ANNA, &[LUIGI]),
             &good,
             &Antivirus::Clean,
@@ -267,6 +281,17 @@ fn dns_and_auth_sections_are_checked() {
     std::fs::write(dir.path().join("bad"), "x.example BOGUS 1\n").unwrap();
     let err = SenderAuth::new(&settings(dir.path().join("bad"))).unwrap_err();
     assert!(err.to_string().contains("zone line 1"), "{err}");
+    // the Received: form pec serve passes, and back
+    let c = Client::parse("mail.example.com (mx.example.com [IPv6:2001:db8::1])");
+    assert_eq!(c.addr, Some("2001:db8::1".parse().unwrap()));
+    assert_eq!(
+        (c.helo.as_deref(), c.name.as_deref()),
+        (Some("mail.example.com"), Some("mx.example.com"))
+    );
+    assert_eq!(c.describe().unwrap(), "mail.example.com (mx.example.com [2001:db8::1])");
+    let c = Client::parse("unknown [192.0.2.9]");
+    assert_eq!((c.addr, c.helo.as_deref()), (Some("192.0.2.9".parse().unwrap()), None));
+    assert_eq!(Client::parse("garbage ((( [x").addr, None);
     // XFORWARD values
     assert_eq!(
         Client::from_xforward(Some("[UNAVAILABLE]"), Some("[UNAVAILABLE]")),

@@ -272,8 +272,8 @@ fn a_store_that_is_down_is_a_temporary_failure() {
 fn schema_migrations_are_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2);
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2, "idempotent");
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 4);
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 4, "idempotent");
     let c = rusqlite::Connection::open(&db).unwrap();
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
@@ -281,6 +281,30 @@ fn schema_migrations_are_versioned() {
     drop(c);
     let e = SqliteStore::open(&db).unwrap_err();
     assert!(e.to_string().contains("newer"), "{e}");
+}
+
+/// Daemon settings (`pec serve`'s test clock offset) and idempotence keys: absent, set,
+/// replaced, kept across a reopened store.
+fn settings_are_kept(b: &Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("settings{}", std::process::id());
+    let clock = Arc::new(ManualClock::new(world().start));
+    let e = b.engine(0, dir.path(), &name, clock.clone());
+    assert_eq!(e.setting("serve.k").unwrap(), None);
+    e.put_setting("serve.k", "1").unwrap();
+    e.put_setting("serve.k", "43200000").unwrap();
+    assert!(!e.is_done("dp-stored:m@x:a@b").unwrap());
+    e.mark_done("dp-stored:m@x:a@b", "mailbox").unwrap();
+    e.mark_done("dp-stored:m@x:a@b", "mailbox").unwrap();
+    drop(e);
+    let e = b.engine(0, dir.path(), &name, clock);
+    assert_eq!(e.setting("serve.k").unwrap().as_deref(), Some("43200000"));
+    assert!(e.is_done("dp-stored:m@x:a@b").unwrap());
+}
+
+#[test]
+fn settings_are_kept_sqlite() {
+    settings_are_kept(&Backend::Sqlite);
 }
 
 #[test]
@@ -303,6 +327,7 @@ fn the_same_on_postgresql() {
     let b = Backend::Pg(server.clone());
     a_retry_after_a_crash_returns_the_same_bytes(&b);
     every_timer_fires_once_with_two_connections_in_threads(&b);
+    settings_are_kept(&b);
 
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(world().start));
@@ -331,7 +356,12 @@ fn an_unbuildable_notice_does_not_block_the_others() {
     let alpha = engine(0, &db, clock.clone());
     let ids = submit_many(&alpha, 2);
     let c = rusqlite::Connection::open(&db).unwrap();
-    c.execute("UPDATE message SET envelope = X'00' WHERE identifier = ?1", [&ids[0]]).unwrap();
+    // a row as written before schema 3 (the envelope in the message row), and unreadable
+    c.execute(
+        "UPDATE message SET envelope = X'00', envelope_outbox = NULL WHERE identifier = ?1",
+        [&ids[0]],
+    )
+    .unwrap();
     clock.advance(Duration::hours(23));
     let out = alpha.run_due(100).unwrap();
     let fired: Vec<String> = keys(&out).into_iter().map(|(id, _)| id).collect();
@@ -347,4 +377,54 @@ fn an_unbuildable_notice_does_not_block_the_others() {
         )
         .unwrap();
     assert_eq!(logged, 2);
+}
+
+/// The transport envelope is stored once, in its outbox row: the message row references it,
+/// and the notices built later from it (the 24 h notice here) still read it.
+#[test]
+fn the_transport_envelope_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("once.db");
+    let clock = Arc::new(ManualClock::new(world().start));
+    let alpha = engine(0, &db, clock.clone());
+    let ids = submit_many(&alpha, 1);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (inline, referenced): (i64, i64) = c
+        .query_row(
+            "SELECT length(m.envelope), length(o.bytes) FROM message m
+             JOIN outbox o ON o.id = m.envelope_outbox WHERE m.identifier = ?1",
+            [&ids[0]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(inline, 0);
+    assert!(referenced > 1000, "{referenced}");
+    clock.advance(Duration::hours(23));
+    let out = alpha.run_due(100).unwrap();
+    assert_eq!(keys(&out).len(), 2, "the 12 h and 24 h notices, built from the envelope");
+}
+
+/// The write-ahead log is copied back into the database by the store's checkpointer thread
+/// (the connection's hook replaces SQLite's automatic checkpoint): the database file grows
+/// while the engine is alive, without a checkpoint on the committing path.
+#[test]
+fn checkpoints_run_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ckpt.db");
+    let clock = Arc::new(ManualClock::new(world().start));
+    let alpha = engine(0, &db, clock);
+    let before = std::fs::metadata(&db).unwrap().len();
+    // well past CHECKPOINT_PAGES pages of log
+    submit_many(&alpha, 120);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::metadata(&db).unwrap().len() < before + 1024 * 1024 {
+        let wal = std::fs::metadata(dir.path().join("ckpt.db-wal")).map(|m| m.len()).unwrap_or(0);
+        let now = std::fs::metadata(&db).unwrap().len();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint copied the log back: db {before} -> {now}, wal {wal}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(alpha); // stops and joins the checkpointer
 }

@@ -87,8 +87,11 @@ pub trait Tx {
     fn put_txn(&mut self, key: &str, point: &str, rec: &TxnRecord) -> Result<(), EngineError>;
     /// A message this provider sent, with the transport envelope it signed.
     fn message(&mut self, identifier: &str) -> Result<Option<StoredMessage>, EngineError>;
-    /// Records a message accepted at the access point and its recipients.
-    fn insert_message(&mut self, m: &MessageState, envelope: &[u8]) -> Result<(), EngineError>;
+    /// Records a message accepted at the access point and its recipients; its signed
+    /// transport envelope is the bytes of outbox row `envelope_outbox` (stored once: outbox
+    /// rows are never deleted, they are the record of what was sent).
+    fn insert_message(&mut self, m: &MessageState, envelope_outbox: i64)
+    -> Result<(), EngineError>;
     /// Sets a recipient's status.
     fn set_recipient(
         &mut self,
@@ -157,6 +160,10 @@ pub trait Tx {
     fn status(&mut self, identifier: &str) -> Result<Option<Status>, EngineError>;
     /// The identifiers of messages with a recipient still awaiting receipts.
     fn open_identifiers(&mut self) -> Result<Vec<String>, EngineError>;
+    /// A daemon setting kept with the state (`pec serve`'s test clock offset, ...).
+    fn setting(&mut self, key: &str) -> Result<Option<String>, EngineError>;
+    /// Sets a daemon setting (insert or replace).
+    fn put_setting(&mut self, key: &str, value: &str) -> Result<(), EngineError>;
 }
 
 /// A database holding the engine's state.

@@ -101,6 +101,11 @@ const MIGRATIONS: &[&str] = &[
        FOR EACH STATEMENT EXECUTE FUNCTION pec_legal_log_guard();
      REVOKE UPDATE, TRUNCATE ON legal_log FROM PUBLIC, CURRENT_USER;
      REVOKE UPDATE, DELETE, TRUNCATE ON log_seal FROM PUBLIC, CURRENT_USER;",
+    // 3: settings of the daemon kept with the state (pec serve's test-clock offset)
+    "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 4: a message's transport envelope is stored once, in its outbox row (the envelope
+    // column stays for rows written before, and is empty for rows that reference the outbox)
+    "ALTER TABLE message ADD COLUMN envelope_outbox BIGINT REFERENCES outbox (id);",
 ];
 
 /// The advisory lock key of the migrations.
@@ -449,8 +454,10 @@ impl Tx for PgTx<'_, '_> {
         let Some(r) = self
             .tx
             .query_opt(
-                "SELECT msgid, reverse_path, sender, subject, receipt_type, t0_ms, zone, envelope
-                 FROM message WHERE identifier = $1",
+                "SELECT m.msgid, m.reverse_path, m.sender, m.subject, m.receipt_type, m.t0_ms,
+                 m.zone, COALESCE(o.bytes, m.envelope)
+                 FROM message m LEFT JOIN outbox o ON o.id = m.envelope_outbox
+                 WHERE m.identifier = $1",
                 &[&identifier],
             )
             .map_err(db)?
@@ -495,12 +502,17 @@ impl Tx for PgTx<'_, '_> {
         }))
     }
 
-    fn insert_message(&mut self, m: &MessageState, envelope: &[u8]) -> Result<(), EngineError> {
+    fn insert_message(
+        &mut self,
+        m: &MessageState,
+        envelope_outbox: i64,
+    ) -> Result<(), EngineError> {
         self.lock(&format!("id:{}", m.identifier))?;
         self.tx
             .execute(
                 "INSERT INTO message (identifier, msgid, reverse_path, sender, subject,
-                 receipt_type, t0_ms, zone, envelope) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                 receipt_type, t0_ms, zone, envelope, envelope_outbox)
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,''::bytea,$9)",
                 &[
                     &m.identifier,
                     &m.msgid,
@@ -510,7 +522,7 @@ impl Tx for PgTx<'_, '_> {
                     &m.receipt_type.as_str(),
                     &ms(m.t0),
                     &m.zone,
-                    &envelope,
+                    &envelope_outbox,
                 ],
             )
             .map_err(db)?;
@@ -895,6 +907,23 @@ impl Tx for PgTx<'_, '_> {
                     &s.tsa_url,
                     &s.sealed_ms,
                 ],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>, EngineError> {
+        let row =
+            self.tx.query_opt("SELECT value FROM setting WHERE key = $1", &[&key]).map_err(db)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn put_setting(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO setting (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &value],
             )
             .map_err(db)?;
         Ok(())

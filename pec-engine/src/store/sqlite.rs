@@ -3,8 +3,16 @@
 //! IMMEDIATE` (the write lock is taken before anything is read, so two processes on one file
 //! serialise instead of deadlocking), a busy timeout for the lock. Several processes may share
 //! one file (Postfix `pipe(8)`, pre-forked workers).
+//!
+//! Checkpoints (copying the log back into the database, and syncing it) run on a thread of
+//! the store's own, with a connection of its own, so a commit never waits for one: the log's
+//! hook wakes that thread once the log holds [`CHECKPOINT_PAGES`] pages, and a committing
+//! writer checkpoints itself only when the thread has fallen [`CHECKPOINT_INLINE_PAGES`]
+//! behind (under a write load that never pauses, so that the log stays bounded).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -14,6 +22,8 @@ use pec_core::points::{
     AddressField, ArrivalState, ArrivalStatus, EmissionKey, MessageState, RecipientState,
     RecipientStatus, Reply, Route, RouteGroup, TimerKey,
 };
+use rusqlite::hooks::Wal;
+use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
@@ -89,12 +99,106 @@ const MIGRATIONS: &[&str] = &[
      BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;
      CREATE TRIGGER log_seal_no_delete BEFORE DELETE ON log_seal
      BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;",
+    // 3: settings of the daemon kept with the state (pec serve's test-clock offset)
+    "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 4: a message's transport envelope is stored once, in its outbox row (the envelope
+    // column stays for rows written before, and is empty for rows that reference the outbox)
+    "ALTER TABLE message ADD COLUMN envelope_outbox INTEGER REFERENCES outbox (id);",
 ];
+
+/// Pages in the write-ahead log after which the checkpointer thread is woken (SQLite's own
+/// automatic-checkpoint threshold, about 4 MiB).
+pub const CHECKPOINT_PAGES: i32 = 1000;
+/// Pages in the write-ahead log after which a committing writer checkpoints itself (about
+/// 64 MiB: the checkpointer thread has not caught up under a write load that never pauses).
+pub const CHECKPOINT_INLINE_PAGES: i32 = 16_000;
 
 /// The SQLite store.
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// Kept for its drop, which stops and joins the thread.
+    _checkpointer: Checkpointer,
+}
+
+/// What the checkpointer thread is asked to do.
+#[derive(Debug, Default)]
+struct Wake {
+    pending: bool,
+    stop: bool,
+}
+
+/// The background checkpointer: a thread with its own connection, stopped and joined on drop.
+#[derive(Debug)]
+struct Checkpointer {
+    wake: Arc<(Mutex<Wake>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Starts the thread on the database at `path` (opened by the thread: a connection is
+    /// used by one thread at a time).
+    fn start(path: PathBuf) -> Result<Checkpointer, EngineError> {
+        let wake: Arc<(Mutex<Wake>, Condvar)> = Arc::default();
+        let w = Arc::clone(&wake);
+        let thread = std::thread::Builder::new()
+            .name("pec-sqlite-checkpoint".into())
+            .spawn(move || {
+                let Ok(conn) = Connection::open(&path) else { return };
+                let _ = conn.busy_timeout(BUSY_TIMEOUT);
+                // a connection learns that the database is in WAL mode when it first reads
+                // it: until then a checkpoint does nothing
+                let _ = conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0));
+                let (lock, cv) = &*w;
+                loop {
+                    {
+                        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        while !g.pending && !g.stop {
+                            g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+                        }
+                        if g.stop {
+                            return;
+                        }
+                        g.pending = false;
+                    }
+                    // PASSIVE: copies what no reader still needs, never waits for a writer;
+                    // a failure is left to the next wake or to a writer's inline checkpoint
+                    let _ = conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE);
+                }
+            })
+            .map_err(|e| EngineError::Store(format!("sqlite: checkpointer thread: {e}")))?;
+        Ok(Checkpointer { wake, thread: Some(thread) })
+    }
+
+    /// A hook for the writing connection's log: wakes the thread past [`CHECKPOINT_PAGES`],
+    /// checkpoints inline past [`CHECKPOINT_INLINE_PAGES`].
+    fn hook(
+        &self,
+    ) -> impl FnMut(&mut Wal, std::ffi::c_int) -> rusqlite::Result<()> + Send + 'static {
+        let wake = Arc::clone(&self.wake);
+        move |wal: &mut Wal, pages: std::ffi::c_int| {
+            if pages >= CHECKPOINT_INLINE_PAGES {
+                // the transaction has committed; a failed checkpoint must not fail it
+                let _ = wal.checkpoint();
+            } else if pages >= CHECKPOINT_PAGES {
+                let (lock, cv) = &*wake;
+                lock.lock().unwrap_or_else(|e| e.into_inner()).pending = true;
+                cv.notify_one();
+            }
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.wake;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        cv.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn db(e: rusqlite::Error) -> EngineError {
@@ -128,7 +232,9 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", i as i64 + 1).map_err(db)?;
         }
         tx.commit().map_err(db)?;
-        Ok(SqliteStore { conn })
+        let checkpointer = Checkpointer::start(path.to_path_buf())?;
+        conn.wal_hook(Some(checkpointer.hook())).map_err(db)?;
+        Ok(SqliteStore { conn, _checkpointer: checkpointer })
     }
 
     /// Sets the busy timeout (how long a writer waits for another's lock).
@@ -273,8 +379,10 @@ impl Tx for SqliteTx<'_> {
         let row = self
             .tx
             .prepare_cached(
-                "SELECT msgid, reverse_path, sender, subject, receipt_type, t0_ms, zone, envelope
-                 FROM message WHERE identifier = ?1",
+                "SELECT m.msgid, m.reverse_path, m.sender, m.subject, m.receipt_type, m.t0_ms,
+                 m.zone, COALESCE(o.bytes, m.envelope)
+                 FROM message m LEFT JOIN outbox o ON o.id = m.envelope_outbox
+                 WHERE m.identifier = ?1",
             )
             .map_err(db)?
             .query_row([identifier], |r| {
@@ -335,11 +443,16 @@ impl Tx for SqliteTx<'_> {
         }))
     }
 
-    fn insert_message(&mut self, m: &MessageState, envelope: &[u8]) -> Result<(), EngineError> {
+    fn insert_message(
+        &mut self,
+        m: &MessageState,
+        envelope_outbox: i64,
+    ) -> Result<(), EngineError> {
         self.tx
             .prepare_cached(
                 "INSERT INTO message (identifier, msgid, reverse_path, sender, subject,
-                 receipt_type, t0_ms, zone, envelope) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                 receipt_type, t0_ms, zone, envelope, envelope_outbox)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,X'',?9)",
             )
             .map_err(db)?
             .execute(params![
@@ -351,7 +464,7 @@ impl Tx for SqliteTx<'_> {
                 m.receipt_type.as_str(),
                 ms(m.t0),
                 m.zone,
-                envelope
+                envelope_outbox
             ])
             .map_err(db)?;
         for r in &m.recipients {
@@ -711,6 +824,27 @@ impl Tx for SqliteTx<'_> {
                 s.tsa_url,
                 s.sealed_ms
             ])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>, EngineError> {
+        self.tx
+            .prepare_cached("SELECT value FROM setting WHERE key = ?1")
+            .map_err(db)?
+            .query_row([key], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn put_setting(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO setting (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .map_err(db)?
+            .execute([key, value])
             .map_err(db)?;
         Ok(())
     }
