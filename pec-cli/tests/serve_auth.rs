@@ -30,11 +30,14 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// What the sink received: (recipients, data) of each message.
+type Received = Arc<Mutex<Vec<(Vec<String>, Vec<u8>)>>>;
+
 /// The MTA's re-injection port: keeps (rcpts, data) of every message.
-fn sink() -> (u16, Arc<Mutex<Vec<(Vec<String>, Vec<u8>)>>>) {
+fn sink() -> (u16, Received) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let got: Arc<Mutex<Vec<(Vec<String>, Vec<u8>)>>> = Arc::default();
+    let got: Received = Arc::default();
     let g = got.clone();
     std::thread::spawn(move || {
         for s in l.incoming().flatten() {
