@@ -211,6 +211,18 @@ fn serve_writes_our_authentication_results_on_anomaly_envelopes() {
     assert_eq!(m.header("X-Trasporto").as_deref(), Some("errore"));
     assert_eq!(m.original.as_deref(), Some(&msg[..]), "postacert.eml is what was sent");
 
+    // `pec verify` still says valid: the field is outside the signed part
+    std::fs::write(d.join("anomaly.eml"), &data).unwrap();
+    let v = Command::new(env!("CARGO_BIN_EXE_pec"))
+        .current_dir(d)
+        .args(["verify", "--json", "--ca-file", "root.pem", "--crl", "crl.pem"])
+        .args(["--crl", "root-crl.pem", "--index", "index.ldif", "anomaly.eml"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&v.stdout);
+    assert!(v.status.success(), "{report} {}", String::from_utf8_lossy(&v.stderr));
+    assert!(report.contains("\"valid\""), "{report}");
+
     let out = Command::new(env!("CARGO_BIN_EXE_pec"))
         .args(["log", "search", "--json", "--address", "luigi@pec.alpha.test", "--config"])
         .arg(&config)
