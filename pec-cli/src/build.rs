@@ -121,6 +121,7 @@ fn build(a: &Args) -> Result<Vec<u8>, Error> {
         timeout: a.timeout,
         smtp: None,
         identifier: a.id.clone(),
+        auth_results: None,
     };
     let bytes = provider.build(&req, signer.as_deref())?;
     let (module, pin) = (a.sign.pkcs11_module.as_deref(), a.sign.pin_source.as_deref());

@@ -45,6 +45,9 @@ pub enum Error {
     /// Encryption at rest (CMS EnvelopedData) failure.
     #[error(transparent)]
     AtRest(#[from] AtRestError),
+    /// Sender authentication (SPF, DKIM, DMARC, ARC): a zone text or resolver setting.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// The caller used the API in a way it does not support.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -71,6 +74,7 @@ impl Error {
             Error::Hsm(e) => e.code(),
             Error::Directory(e) => e.code(),
             Error::AtRest(e) => e.code(),
+            Error::Auth(_) => Code::ProviderConfig,
             Error::InvalidArgument(_) => Code::InvalidParameter,
             Error::Io { .. } => Code::Io,
         }
@@ -473,6 +477,25 @@ impl AtRestError {
             AtRestError::Io { .. } => Code::Io,
         }
     }
+}
+
+/// Errors of sender authentication at the incoming point ([`crate::mailsec::auth`]): only the
+/// configuration can fail; DNS failures while checking a message are results (`temperror`),
+/// never errors.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// A line of a static zone text could not be read.
+    #[error("zone line {line}: {message}")]
+    Zone {
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The resolver could not be set up (bad name server, no runtime).
+    #[error("resolver: {0}")]
+    Resolver(String),
 }
 
 code_table! {

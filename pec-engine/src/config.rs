@@ -3,7 +3,8 @@
 //! `[mailbox]`, `[admin]`, `ldap`, PKCS#11 signing, ...) is accepted and ignored, for
 //! the daemon to read.
 //!
-//! Keys this engine adds: `[log] tsa_ca` and `node` (see [`LogSection`]); `[limits] max_size` (formal-check limit of size × recipients, bytes,
+//! Keys this engine adds: `[dns]` and `[auth]` (sender authentication at the incoming point,
+//! see [`DnsSection`], [`AuthSection`]); `[log] tsa_ca` and `node` (see [`LogSection`]); `[limits] max_size` (formal-check limit of size × recipients, bytes,
 //! default 30 MB) and `hard_size` (above it the access point answers 552, default 100 MB).
 
 use std::path::{Path, PathBuf};
@@ -62,6 +63,12 @@ pub struct EngineConfig {
     /// `[log]`: the legal log's exports and seals.
     #[serde(default)]
     pub log: Option<LogSection>,
+    /// `[dns]`: the resolver of sender authentication (its presence turns it on).
+    #[serde(default)]
+    pub dns: Option<DnsSection>,
+    /// `[auth]`: sender authentication at the incoming point.
+    #[serde(default)]
+    pub auth: Option<AuthSection>,
     /// The directory relative paths are resolved against (the file's own).
     #[serde(skip)]
     pub base: PathBuf,
@@ -144,6 +151,38 @@ pub struct LogSection {
     pub node: Option<String>,
 }
 
+/// `[dns]` (MAILSEC.md §1): where sender authentication asks DNS. Exactly one of `zone` (a
+/// static zone text answering every name, nothing reaching the network: tests and closed
+/// networks; format in `pec_core::mailsec::auth`) and `nameservers` (`ip` or `ip:port`,
+/// `[v6]:port`; port 53 by default). Its presence turns sender authentication on.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSection {
+    /// A static zone file (relative to the configuration file).
+    pub zone: Option<String>,
+    /// Recursive resolvers to ask.
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    /// Each DNS query's timeout (default `5s`; two attempts); a whole check is bounded by
+    /// eight times it.
+    pub timeout: Option<String>,
+}
+
+/// `[auth]` (MAILSEC.md §1): sender authentication at the incoming point, on when `[dns]`
+/// is present. Advisory: S/MIME and the index decide every PEC outcome.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// The authserv-id of the `Authentication-Results` field (default: the host name).
+    pub authserv_id: Option<String>,
+    /// Ordinary mail failing DMARC for a `p=reject` domain: `wrap` (default: an anomaly
+    /// envelope as for any ordinary mail) or `discard` (dropped, logged as
+    /// `scartato-dmarc`). Never a 5xx: after the queue it would bounce to the forged sender.
+    pub dmarc_reject: Option<String>,
+    /// Whether anomaly envelopes carry the `Authentication-Results` field (default `true`).
+    pub anomaly_header: Option<bool>,
+}
+
 /// `[limits]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct LimitsSection {
@@ -189,6 +228,7 @@ impl EngineConfig {
             return Err(cfg("name and domain are required"));
         }
         c.policy()?;
+        c.auth_settings()?;
         Ok(c)
     }
 
@@ -249,6 +289,59 @@ impl EngineConfig {
             Some(p) => format!("sqlite:{}", self.path(p).display()),
             None => url,
         }
+    }
+
+    /// Sender authentication's settings (`[dns]`, `[auth]`), `None` when `[dns]` is absent.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`]: both or neither of `zone` and `nameservers`, a bad address,
+    /// duration, authserv-id or `dmarc_reject` value, `[auth]` without `[dns]`.
+    pub fn auth_settings(&self) -> Result<Option<AuthSettings>, EngineError> {
+        let Some(dns) = &self.dns else {
+            if self.auth.is_some() {
+                return Err(cfg("[auth] needs a [dns] section (zone or nameservers)"));
+            }
+            return Ok(None);
+        };
+        let source = match (&dns.zone, dns.nameservers.is_empty()) {
+            (Some(z), true) => DnsSource::Zone(self.path(z)),
+            (None, false) => {
+                let mut v = Vec::new();
+                for n in &dns.nameservers {
+                    v.push(parse_nameserver(n)?);
+                }
+                DnsSource::Nameservers(v)
+            }
+            _ => return Err(cfg("[dns] needs exactly one of zone and nameservers")),
+        };
+        let timeout = match &dns.timeout {
+            Some(t) => parse_duration(t)?
+                .to_std()
+                .ok()
+                .filter(|d| !d.is_zero() && d.as_secs() <= 60)
+                .ok_or_else(|| cfg(format!("[dns] timeout {t:?}: from 1s to 60s")))?,
+            None => std::time::Duration::from_secs(5),
+        };
+        let a = self.auth.clone().unwrap_or_default();
+        let authserv_id = a.authserv_id.clone().unwrap_or_else(crate::host_name);
+        let ok = !authserv_id.is_empty()
+            && authserv_id.len() <= 253
+            && authserv_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+        if !ok {
+            return Err(cfg(format!("[auth] authserv_id {authserv_id:?} is not a host name")));
+        }
+        let discard = match a.dmarc_reject.as_deref() {
+            None | Some("wrap") => false,
+            Some("discard") => true,
+            Some(o) => return Err(cfg(format!("[auth] dmarc_reject = {o:?}: wrap or discard"))),
+        };
+        Ok(Some(AuthSettings {
+            source,
+            timeout,
+            authserv_id,
+            discard,
+            anomaly_header: a.anomaly_header.unwrap_or(true),
+        }))
     }
 
     /// The decisions' policy from the file.
@@ -473,4 +566,37 @@ impl EngineConfig {
             ..VerifyOptions::default()
         })
     }
+}
+
+/// Where sender authentication asks DNS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DnsSource {
+    /// A static zone file (answers every name).
+    Zone(PathBuf),
+    /// Recursive resolvers.
+    Nameservers(Vec<std::net::SocketAddr>),
+}
+
+/// `[dns]` and `[auth]`, checked ([`EngineConfig::auth_settings`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Where DNS answers come from.
+    pub source: DnsSource,
+    /// Each query's timeout.
+    pub timeout: std::time::Duration,
+    /// The authserv-id.
+    pub authserv_id: String,
+    /// `dmarc_reject = "discard"`.
+    pub discard: bool,
+    /// `anomaly_header`.
+    pub anomaly_header: bool,
+}
+
+/// `ip`, `ip:port` or `[v6]:port` (port 53 by default).
+fn parse_nameserver(s: &str) -> Result<std::net::SocketAddr, EngineError> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        return Ok(std::net::SocketAddr::new(ip, 53));
+    }
+    s.parse().map_err(|_| cfg(format!("[dns] nameservers: {s:?} is not ip or ip:port")))
 }

@@ -15,7 +15,8 @@
 //! ```text
 //! access point     on_submission(smtp, bytes, antivirus)  -> acceptance + transport envelope
 //! incoming point   on_inbound(smtp, bytes, antivirus)     -> take-charge + deliver, anomaly,
-//!                                                             virus notices, correlation
+//!                  on_inbound_from(.., Some(&client))        virus notices, correlation;
+//!                                                             sender authentication ([dns])
 //! delivery point   on_mailbox_result(smtp, bytes, results) -> delivery / non-delivery receipts
 //! timers           run_due(limit)                          -> 12 h / 24 h notices
 //! ```
@@ -28,6 +29,7 @@
 pub mod clock;
 pub mod config;
 pub mod legal;
+pub mod senderauth;
 pub mod store;
 
 use std::sync::{Arc, Mutex};
@@ -52,6 +54,7 @@ use pec_core::verify::verify_parsed;
 
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use config::EngineConfig;
+pub use senderauth::{Client, SenderAuth};
 pub use store::{Outgoing, Status, Store, Tx, TxnRecord};
 
 /// What went wrong.
@@ -145,6 +148,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     tz: Option<chrono_tz::Tz>,
     node: String,
+    /// Sender authentication at the incoming point (`[dns]`), when configured.
+    auth: Option<SenderAuth>,
 }
 
 /// The host name (`/proc/sys/kernel/hostname`, else `localhost`): the default node name.
@@ -228,7 +233,19 @@ impl Engine {
             clock: parts.clock,
             tz: None,
             node: host_name(),
+            auth: None,
         }
+    }
+
+    /// Turns sender authentication at the incoming point on (see [`SenderAuth`]).
+    pub fn with_sender_auth(mut self, auth: SenderAuth) -> Engine {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The sender authentication in force, when configured.
+    pub fn sender_auth(&self) -> Option<&SenderAuth> {
+        self.auth.as_ref()
     }
 
     /// Sets this node's name (one legal-log chain per node; default the host name).
@@ -267,6 +284,9 @@ impl Engine {
         });
         e.tz = Some(tz);
         e.node = cfg.node();
+        if let Some(settings) = cfg.auth_settings()? {
+            e.auth = Some(SenderAuth::new(&settings)?);
+        }
         Ok(e)
     }
 
@@ -346,7 +366,7 @@ impl Engine {
         let built = d
             .emissions
             .iter()
-            .map(|e| self.build(e, bytes, None).map(Some))
+            .map(|e| self.build(e, bytes, None, None).map(Some))
             .collect::<Result<Vec<_>, _>>()?;
         let mut ctx = legal::EventContext::from_bytes(bytes);
         ctx.provider = Some(self.provider.name.clone());
@@ -452,7 +472,9 @@ impl Engine {
     }
 
     /// An arrival at the incoming point: verified (against the engine's trust, CRLs and
-    /// index, at the clock's now), then decided.
+    /// index, at the clock's now), then decided. The same as [`Engine::on_inbound_from`]
+    /// without the SMTP client: sender authentication, when configured, then checks DKIM,
+    /// DMARC and ARC but not SPF.
     ///
     /// # Errors
     /// [`EngineError::Store`] (reply 451), [`EngineError::Build`].
@@ -465,8 +487,10 @@ impl Engine {
         self.on_inbound_from(smtp, bytes, antivirus, None)
     }
 
-    /// [`Engine::on_inbound`] with the MTA's client as the MTA reported it (XFORWARD) for
-    /// the legal log's `client`.
+    /// [`Engine::on_inbound`] with the MTA's client as the MTA reported it (XFORWARD), in the
+    /// form of Postfix's `Received:` (`HELO (NAME [ADDR])` or `NAME [ADDR]`): the legal log's
+    /// `client`, and for sender authentication the address and HELO name parsed from it
+    /// ([`Client::parse`]); see [`Engine::on_inbound_client`].
     ///
     /// # Errors
     /// As [`Engine::on_inbound`].
@@ -476,6 +500,44 @@ impl Engine {
         bytes: &[u8],
         antivirus: &Antivirus,
         client: Option<&str>,
+    ) -> Result<Outcome, EngineError> {
+        let parsed = client.map(Client::parse);
+        self.inbound(smtp, bytes, antivirus, client.map(str::to_string), parsed.as_ref())
+    }
+
+    /// An arrival at the incoming point from the SMTP `client` (its address and HELO name;
+    /// behind Postfix, XFORWARD's `ADDR` and `HELO`: [`Client::from_xforward`]). When sender
+    /// authentication is configured (`[dns]`), SPF (HELO and MAIL FROM identities, with the
+    /// client's address), DKIM, DMARC and ARC are checked first; the results are advisory
+    /// (S/MIME and the index decide every PEC outcome): they go into the legal log's
+    /// `ricezione` and `anomalia` records (`auth`) and, as one `Authentication-Results` field,
+    /// at the top of an anomaly envelope (never into the signed part or `postacert.eml`;
+    /// never on a PEC message, which is delivered unchanged). Ordinary mail failing DMARC for
+    /// a `p=reject` domain is wrapped, or dropped and logged (`scartato-dmarc`) with
+    /// `[auth] dmarc_reject = "discard"`; never refused (a 5xx after the queue would bounce to
+    /// the forged sender). A DNS failure is a `temperror` result, never a 451. Without a
+    /// client (or its address) SPF is not checked. The log's `client` is
+    /// [`Client::describe`].
+    ///
+    /// # Errors
+    /// [`EngineError::Store`] (reply 451), [`EngineError::Build`].
+    pub fn on_inbound_client(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        client: Option<&Client>,
+    ) -> Result<Outcome, EngineError> {
+        self.inbound(smtp, bytes, antivirus, client.and_then(Client::describe), client)
+    }
+
+    fn inbound(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        log_client: Option<String>,
+        client: Option<&Client>,
     ) -> Result<Outcome, EngineError> {
         let key = format!("in:{}", txn_hash(smtp, bytes));
         let (now, time) = self.now();
@@ -492,9 +554,15 @@ impl Engine {
         if let Some(p) = report.as_ref().and_then(|r| r.provider.as_ref()) {
             ctx.provider = Some(p.name.clone());
         }
-        if let Some(c) = client {
-            ctx.client = Some(c.to_string());
+        if let Some(c) = log_client {
+            ctx.client = Some(c);
         }
+        ctx.auth = self.auth.as_ref().map(|a| a.check(bytes, smtp, client));
+        let from_domain = parsed.as_ref().ok().and_then(|m| m.from_domain());
+        let discard = self
+            .auth
+            .as_ref()
+            .is_some_and(|a| a.discards() && ctx.auth.as_ref().is_some_and(|r| r.dmarc_reject()));
         self.transaction(&key, "incoming", now, bytes, &ctx, &mut |tx| {
             let (arrivals, sent) = match &id {
                 Some(id) => (tx.arrivals(id)?, tx.message(id)?.map(|m| m.state)),
@@ -510,7 +578,14 @@ impl Engine {
                 arrivals: &arrivals,
                 sent: sent.as_ref(),
             };
-            Ok((points::incoming(&self.policy, &ev), Vec::new()))
+            let mut d = points::incoming(&self.policy, &ev);
+            if discard {
+                senderauth::discard_anomalies(&mut d, ctx.auth.as_ref());
+            }
+            if let (Some(a), Some(from)) = (&ctx.auth, &from_domain) {
+                senderauth::warn_own_dkim(&mut d, a, from);
+            }
+            Ok((d, Vec::new()))
         })
     }
 
@@ -802,12 +877,14 @@ impl Engine {
     }
 
     /// Builds and signs emission `e` over the event's `bytes` (or the stored transport
-    /// envelope, for the kinds the sender's provider builds later).
+    /// envelope, for the kinds the sender's provider builds later); an anomaly envelope
+    /// carries `auth`'s `Authentication-Results` field when `[auth] anomaly_header` allows.
     fn build(
         &self,
         e: &points::Emission,
         bytes: &[u8],
         stored_envelope: Option<&[u8]>,
+        auth: Option<&pec_core::mailsec::auth::AuthResults>,
     ) -> Result<Vec<u8>, EngineError> {
         Ok(match &e.payload {
             Payload::Forward => bytes.to_vec(),
@@ -821,7 +898,13 @@ impl Engine {
                         ))
                     })?,
                 };
-                self.provider.build(&spec.request(source), Some(self.signer.as_ref()))?
+                let mut req = spec.request(source);
+                if req.kind == pec_core::model::MessageKind::ANOMALY_ENVELOPE
+                    && self.auth.as_ref().is_some_and(SenderAuth::anomaly_header)
+                {
+                    req.auth_results = auth.map(|a| a.ar_header.clone());
+                }
+                self.provider.build(&req, Some(self.signer.as_ref()))?
             }
         })
     }
@@ -878,7 +961,7 @@ impl Engine {
                         let id = e.identifier.as_deref().unwrap_or_default();
                         stored_envelope = tx.message(id)?.map(|m| m.envelope);
                     }
-                    self.build(e, bytes, stored_envelope.as_deref())?
+                    self.build(e, bytes, stored_envelope.as_deref(), ctx.auth.as_ref())?
                 }
             };
             let message_id = message_id_of(&out);

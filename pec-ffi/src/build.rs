@@ -324,6 +324,7 @@ pub extern "C" fn pec_provider_build(
             timeout: opts.timeout,
             smtp: opts.smtp.clone(),
             identifier: opts.identifier.clone(),
+            auth_results: None,
         };
         let built = p.get()?.build(&req, signer.map(|s| &*s.inner))?;
         o.set(into_handle(pec_bytes::new(built)));

@@ -74,6 +74,11 @@ impl Ctx<'_, '_, '_> {
         let subject = info.subject.clone().unwrap_or_default();
         let sender = info.sender.clone().filter(|s| validate_addr_spec(s).is_ok());
         let mut headers = Vec::new();
+        // the incoming point's Authentication-Results (checked in `build`): the first outer
+        // field, outside the signed part (sign_message keeps non-Content fields outside)
+        if let Some(ar) = &self.req.auth_results {
+            headers.push(format!("{ar}\r\n"));
+        }
         copy_fields(&mut headers, received, &h, &["Received", "Return-Path"]);
         headers.push(self.date_field());
         match &sender {

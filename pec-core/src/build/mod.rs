@@ -95,6 +95,13 @@ pub struct BuildRequest<'a> {
     /// `Message-ID` and every notice's `<identificativo>`. Pass the same value when building
     /// the acceptance and the transport envelope of one submission; generated when `None`.
     pub identifier: Option<String>,
+    /// The `Authentication-Results` field of the incoming point's sender-authentication
+    /// checks (MAILSEC.md §1): the complete field (`Authentication-Results: id; spf=...`),
+    /// folded with CRLF followed by a space or tab, printable ASCII, without the final CRLF.
+    /// Written as the **first outer header of the anomaly envelope** only: never inside the
+    /// signed part, never into `postacert.eml`, ignored by every other kind. Checked
+    /// ([`crate::mailsec::auth::check_ar_field`]) whatever the kind.
+    pub auth_results: Option<String>,
 }
 
 impl Default for BuildRequest<'_> {
@@ -119,6 +126,7 @@ impl<'a> BuildRequest<'a> {
             timeout: None,
             smtp: None,
             identifier: None,
+            auth_results: None,
         }
     }
 }
@@ -144,6 +152,9 @@ impl Provider {
         }
         if let Some(t) = &req.error_text {
             check_no_injection("errore-esteso", t)?;
+        }
+        if let Some(ar) = &req.auth_results {
+            crate::mailsec::auth::check_ar_field(ar)?;
         }
         let ctx = Ctx { provider: self, req, time: &time };
         let unsigned = match &req.kind {

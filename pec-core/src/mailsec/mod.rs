@@ -1,7 +1,8 @@
 //! Mail security around PEC (MAILSEC.md): inter-provider TLS material from the providers index
 //! ([`tls`]: Postfix maps, client-certificate fingerprints, TLSA records) and DKIM signing of
 //! the messages pec builds ([`dkim`]: the signature with feature `mailauth`, the DNS record
-//! always).
+//! always), and sender authentication at the incoming point ([`auth`]: SPF, DKIM, DMARC and
+//! ARC results and the `Authentication-Results` field, the checks with feature `mailauth`).
 //!
 //! Nothing here touches the S/MIME-signed part of a message: DKIM only prepends one field to
 //! the outer header block (MAILSEC.md §0.1).
@@ -28,6 +29,7 @@
 //!
 //! Paths are for the caller to resolve (pec-core does no file I/O).
 
+pub mod auth;
 pub mod dkim;
 pub mod tls;
 

@@ -10,6 +10,7 @@ use pec_core::daticert::Daticert;
 use pec_core::headers::{Headers, decode_unstructured, parse_address_list};
 use pec_core::identifier::strip_angle;
 use pec_core::limits::Limits;
+use pec_core::mailsec::auth::AuthResults;
 use pec_core::message::PecMessage;
 use pec_core::points::{LogEvent, MessageState};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,12 @@ pub const VERSION: u32 = 1;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogRecord {
+    /// The sender-authentication results of an arriving message (`ricezione`, `anomalia`,
+    /// `scartato-dmarc` records, when `[dns]` is configured): SPF, DKIM, DMARC, ARC and the
+    /// `Authentication-Results` field. Absent (not `null`) otherwise, so records written
+    /// before it keep their canonical form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthResults>,
     /// The MTA client the event came from (`host [address]` of the topmost `Received:`).
     pub client: Option<String>,
     /// Date and time: the transaction's time reference, RFC 3339 with the provider's offset
@@ -160,6 +167,8 @@ pub struct EventContext {
     pub queue_id: Option<String>,
     /// The MTA client.
     pub client: Option<String>,
+    /// Sender authentication's results (incoming point, `[dns]` configured).
+    pub auth: Option<AuthResults>,
 }
 
 impl EventContext {
@@ -225,6 +234,7 @@ impl EventContext {
             provider: Some(provider.to_string()),
             queue_id: None,
             client: None,
+            auth: None,
         }
     }
 
@@ -269,6 +279,7 @@ fn errore(e: &LogEvent) -> (String, Option<String>) {
         },
         "non-accettazione"
         | "anomalia"
+        | "scartato-dmarc"
         | "rifiuto"
         | "preavviso-12h"
         | "mancata-consegna-24h"
@@ -289,7 +300,12 @@ pub fn record(
     generated: Vec<String>,
 ) -> LogRecord {
     let (errore, errore_esteso) = errore(e);
+    let auth = match e.event {
+        "ricezione" | "anomalia" | "scartato-dmarc" => ctx.auth.clone(),
+        _ => None,
+    };
     LogRecord {
+        auth,
         client: ctx.client.clone(),
         date,
         detail: e.detail.clone(),
