@@ -16,6 +16,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace --locked --no-fail-fast
 
+step "pec serve on loopback (cargo test -p pec-cli --features test-clock --test serve)"
+cargo clippy --locked -p pec-cli --all-targets --features test-clock -- -D warnings
+cargo test --locked -p pec-cli --features test-clock --test serve
+
 if [ -f examples/c/Makefile ]; then
   step "C examples and tests (valgrind, AddressSanitizer)"
   make -C examples/c check

@@ -6,6 +6,14 @@
 //! once and prints what was emitted (kind, identifier, recipient routes, outbox id); the
 //! messages stay in the engine's outbox for the sender. Exit 0, 2 on error.
 //!
+//! When `pec serve` runs with an `[admin] socket`, both go through that socket (the daemon
+//! answers from its engine, and its worker sends what run-due emitted); without a daemon
+//! listening there they open the store themselves.
+//!
+//! `pec engine clock advance DURATION --config FILE` (only in a build with the cargo feature
+//! `test-clock`): moves the test clock of the running `pec serve` (the offset is kept in the
+//! store); the timers now due fire before it returns. `pec engine clock show` prints it.
+//!
 //! The configuration file is the provider file extended with the sections of the engine
 //! (ENGINE.md §Config).
 
@@ -24,6 +32,47 @@ pub enum Command {
     Status(StatusArgs),
     /// Run the due timers once and print what was emitted.
     RunDue(RunDueArgs),
+    /// The test clock of `pec serve` (a build with the feature test-clock only).
+    #[cfg(feature = "test-clock")]
+    #[command(subcommand)]
+    Clock(ClockCommand),
+}
+
+/// `pec engine clock ...`
+#[cfg(feature = "test-clock")]
+#[derive(Debug, clap::Subcommand)]
+pub enum ClockCommand {
+    /// Move the clock forward by DURATION (`12h`, `30m`, `90s`, `1d`); the timers now due
+    /// fire before this returns. Exit 0, 2 on error.
+    Advance(ClockArgs),
+    /// Print the clock's time and offset. Exit 0, 2 on error.
+    Show(ClockShowArgs),
+}
+
+/// Arguments of `pec engine clock advance`.
+#[cfg(feature = "test-clock")]
+#[derive(Debug, clap::Args)]
+pub struct ClockArgs {
+    /// How far (`12h`, `11h`, `30m`, `90s`, `1d`).
+    duration: String,
+    /// The engine's configuration file.
+    #[arg(long)]
+    config: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `pec engine clock show`.
+#[cfg(feature = "test-clock")]
+#[derive(Debug, clap::Args)]
+pub struct ClockShowArgs {
+    /// The engine's configuration file.
+    #[arg(long)]
+    config: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `pec engine status`.
@@ -58,6 +107,58 @@ pub fn run(c: &Command) -> ExitCode {
     match c {
         Command::Status(a) => status(a),
         Command::RunDue(a) => run_due(a),
+        #[cfg(feature = "test-clock")]
+        Command::Clock(c) => clock(c),
+    }
+}
+
+/// What a command prints and its exit status.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Exit status.
+    pub exit: u8,
+}
+
+impl Rendered {
+    fn emit(self) -> ExitCode {
+        print!("{}", self.stdout);
+        eprint!("{}", self.stderr);
+        ExitCode::from(self.exit)
+    }
+}
+
+/// Asks the running daemon (`[admin] socket` of the file at `config`); `None` when none
+/// listens there.
+fn via_daemon(config: &std::path::Path, req: &Value) -> Option<Result<Value, EngineError>> {
+    let file = crate::serve::ServeFile::load(config).ok()?;
+    let socket = file.admin_socket(config)?;
+    Some(crate::serve::admin::request(&socket, req)?.map_err(EngineError::Store))
+}
+
+/// The clock of a command working on the store itself: the system clock, moved by the test
+/// clock's stored offset in a build with the feature test-clock.
+fn offline_clock(cfg: &EngineConfig) -> Result<Arc<dyn pec_engine::Clock>, EngineError> {
+    if !cfg!(feature = "test-clock") {
+        return Ok(Arc::new(SystemClock));
+    }
+    let mut store = pec_engine::store::open(&cfg.store_url())?;
+    let mut ms = 0i64;
+    store.write(&mut |tx| {
+        ms = tx.setting(crate::serve::CLOCK_KEY)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(())
+    })?;
+    Ok(Arc::new(pec_engine::OffsetClock::new(ms)))
+}
+
+fn from_daemon(v: &Value) -> Rendered {
+    Rendered {
+        stdout: v["stdout"].as_str().unwrap_or_default().to_string(),
+        stderr: v["stderr"].as_str().unwrap_or_default().to_string(),
+        exit: v["exit"].as_u64().and_then(|e| u8::try_from(e).ok()).unwrap_or(0),
     }
 }
 
@@ -71,6 +172,12 @@ fn fail(e: &EngineError, json: bool) -> ExitCode {
 }
 
 fn status(a: &StatusArgs) -> ExitCode {
+    let req = json!({"cmd": "status", "identifier": a.identifier, "json": a.json});
+    match via_daemon(&a.config, &req) {
+        Some(Ok(v)) => return from_daemon(&v).emit(),
+        Some(Err(e)) => return fail(&e, a.json),
+        None => {}
+    }
     let result = (|| -> Result<Vec<Status>, EngineError> {
         let cfg = EngineConfig::load(&a.config)?;
         // only the store is needed: no key, no index
@@ -93,40 +200,57 @@ fn status(a: &StatusArgs) -> ExitCode {
         })?;
         Ok(out)
     })();
-    let list = match result {
-        Ok(l) => l,
-        Err(e) => return fail(&e, a.json),
-    };
-    if a.identifier.is_some() && list.is_empty() {
-        if a.json {
-            println!("null");
-        } else {
-            eprintln!("pec: engine: unknown identifier");
-        }
-        return ExitCode::from(1);
+    match result {
+        Ok(list) => render_status(&list, a.identifier.is_some(), a.json).emit(),
+        Err(e) => fail(&e, a.json),
     }
-    if a.json {
-        let v = match (&a.identifier, list.first()) {
-            (Some(_), Some(s)) => serde_json::to_value(s).unwrap_or(Value::Null),
-            _ => serde_json::to_value(&list).unwrap_or(Value::Null),
-        };
-        println!("{v}");
-    } else {
-        for s in &list {
-            print_status(s);
-        }
-    }
-    ExitCode::SUCCESS
 }
 
-fn print_status(s: &Status) {
-    println!("{}", s.identifier);
+/// What `pec engine status` prints for `list` (`one`: an identifier was asked for).
+pub fn render_status(list: &[Status], one: bool, json: bool) -> Rendered {
+    use std::fmt::Write as _;
+    let mut r = Rendered::default();
+    if one && list.is_empty() {
+        if json {
+            r.stdout.push_str("null\n");
+        } else {
+            r.stderr.push_str("pec: engine: unknown identifier\n");
+        }
+        r.exit = 1;
+        return r;
+    }
+    if json {
+        let v = match (one, list.first()) {
+            (true, Some(s)) => serde_json::to_value(s).unwrap_or(Value::Null),
+            _ => serde_json::to_value(list).unwrap_or(Value::Null),
+        };
+        let _ = writeln!(r.stdout, "{v}");
+    } else {
+        for s in list {
+            write_status(&mut r.stdout, s);
+        }
+    }
+    r
+}
+
+fn write_status(out: &mut String, s: &Status) {
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "{}", s.identifier);
     if let Some(m) = &s.sent {
-        println!("  sent by {} at {} ({}): {:?}", m.reverse_path, m.t0, m.receipt_type, m.subject);
+        let _ = writeln!(
+            out,
+            "  sent by {} at {} ({}): {:?}",
+            m.reverse_path, m.t0, m.receipt_type, m.subject
+        );
         for r in &m.recipients {
-            println!("  {} [{} {}] {} since {}", r.address, r.kind, r.field, r.state, r.updated);
+            let _ = writeln!(
+                out,
+                "  {} [{} {}] {} since {}",
+                r.address, r.kind, r.field, r.state, r.updated
+            );
             for x in &r.receipts {
-                println!(
+                let _ = writeln!(
+                    out,
                     "    {} {} {} {}",
                     x.at,
                     x.direction,
@@ -135,16 +259,17 @@ fn print_status(s: &Status) {
                 );
             }
             for t in &r.timers {
-                println!("    timer {} due {} {}", t.which, t.due, t.status);
+                let _ = writeln!(out, "    timer {} due {} {}", t.which, t.due, t.status);
             }
         }
     }
     for r in &s.received {
-        println!("  received for {}: {} since {}", r.address, r.state, r.updated);
+        let _ = writeln!(out, "  received for {}: {} since {}", r.address, r.state, r.updated);
     }
 }
 
-fn outgoing_json(o: &Outgoing) -> Value {
+/// One emitted message as JSON (`pec engine run-due --json`).
+pub fn outgoing_json(o: &Outgoing) -> Value {
     let groups: Vec<Value> =
         o.groups.iter().map(|g| json!({"route": g.route.as_str(), "rcpt_to": g.rcpt_to})).collect();
     json!({
@@ -159,26 +284,39 @@ fn outgoing_json(o: &Outgoing) -> Value {
 }
 
 fn run_due(a: &RunDueArgs) -> ExitCode {
+    let req = json!({"cmd": "run-due", "limit": a.limit, "json": a.json});
+    match via_daemon(&a.config, &req) {
+        Some(Ok(v)) => return from_daemon(&v).emit(),
+        Some(Err(e)) => return fail(&e, a.json),
+        None => {}
+    }
     let result = (|| -> Result<Vec<Outgoing>, EngineError> {
         let cfg = EngineConfig::load(&a.config)?;
-        let engine = Engine::from_config(&cfg, Arc::new(SystemClock))?;
+        let engine = Engine::from_config(&cfg, offline_clock(&cfg)?)?;
         engine.run_due(a.limit)
     })();
-    let out = match result {
-        Ok(o) => o,
-        Err(e) => return fail(&e, a.json),
-    };
-    if a.json {
+    match result {
+        Ok(out) => render_run_due(&out, a.json).emit(),
+        Err(e) => fail(&e, a.json),
+    }
+}
+
+/// What `pec engine run-due` prints for what was emitted.
+pub fn render_run_due(out: &[Outgoing], json: bool) -> Rendered {
+    use std::fmt::Write as _;
+    let mut r = Rendered::default();
+    if json {
         let v: Vec<Value> = out.iter().map(outgoing_json).collect();
-        println!("{}", Value::Array(v));
+        let _ = writeln!(r.stdout, "{}", Value::Array(v));
     } else {
-        for o in &out {
+        for o in out {
             let to: Vec<String> = o
                 .groups
                 .iter()
                 .map(|g| format!("{} {}", g.route.as_str(), g.rcpt_to.join(",")))
                 .collect();
-            println!(
+            let _ = writeln!(
+                r.stdout,
                 "{} {} {} -> {} (outbox {})",
                 o.kind,
                 o.identifier.as_deref().unwrap_or("-"),
@@ -187,7 +325,79 @@ fn run_due(a: &RunDueArgs) -> ExitCode {
                 o.id
             );
         }
-        println!("{} emitted", out.len());
+        let _ = writeln!(r.stdout, "{} emitted", out.len());
+    }
+    r
+}
+
+#[cfg(feature = "test-clock")]
+fn clock(c: &ClockCommand) -> ExitCode {
+    let (config, json_out, req) = match c {
+        ClockCommand::Advance(a) => {
+            let d = match pec_engine::config::parse_duration(&a.duration) {
+                Ok(d) if d >= chrono::Duration::zero() => d,
+                Ok(_) => {
+                    return fail(
+                        &EngineError::Config("the clock only moves forward".into()),
+                        a.json,
+                    );
+                }
+                Err(e) => return fail(&e, a.json),
+            };
+            (&a.config, a.json, json!({"cmd": "clock-advance", "seconds": d.num_seconds()}))
+        }
+        ClockCommand::Show(a) => (&a.config, a.json, json!({"cmd": "clock"})),
+    };
+    let v = match via_daemon(config, &req) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return fail(&e, json_out),
+        None => match clock_offline(config, &req) {
+            Ok(v) => v,
+            Err(e) => return fail(&e, json_out),
+        },
+    };
+    if json_out {
+        println!("{v}");
+    } else {
+        let offset = v["offset_seconds"].as_i64().unwrap_or(0);
+        print!(
+            "{} (offset {}h{:02}m{:02}s)",
+            v["now"].as_str().unwrap_or("-"),
+            offset / 3600,
+            offset % 3600 / 60,
+            offset % 60
+        );
+        match v["emitted"].as_u64() {
+            Some(n) => println!(", {n} emitted"),
+            None => println!(),
+        }
     }
     ExitCode::SUCCESS
+}
+
+/// The clock without a running daemon: the offset in the store, moved there.
+#[cfg(feature = "test-clock")]
+fn clock_offline(config: &std::path::Path, req: &Value) -> Result<Value, EngineError> {
+    let cfg = EngineConfig::load(config)?;
+    let mut store = pec_engine::store::open(&cfg.store_url())?;
+    let mut ms = 0i64;
+    let add = req["seconds"].as_i64().unwrap_or(0).saturating_mul(1000);
+    store.write(&mut |tx| {
+        ms = tx
+            .setting(crate::serve::CLOCK_KEY)?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+            .saturating_add(add);
+        if add != 0 {
+            tx.put_setting(crate::serve::CLOCK_KEY, &ms.to_string())?;
+        }
+        Ok(())
+    })?;
+    let now = chrono::Utc::now() + chrono::Duration::milliseconds(ms);
+    Ok(json!({
+        "ok": true,
+        "now": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "offset_seconds": ms / 1000,
+        "test_clock": true,
+    }))
 }

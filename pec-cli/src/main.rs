@@ -16,6 +16,7 @@ mod log;
 mod mailsec;
 mod output;
 mod pkcs11;
+mod serve;
 mod values;
 mod verify;
 
@@ -101,6 +102,11 @@ enum Command {
     /// The legal log: export, seal (RFC 3161), verify, search, purge.
     #[command(subcommand)]
     Log(log::Command),
+    /// Run the provider behind an MTA: SMTP access and incoming points, LMTP delivery
+    /// point, re-injection to [relay] smtp, timers, daily seal, admin socket (docs/SERVE.md).
+    /// Foreground, logs on stderr; SIGTERM/SIGINT stop it cleanly (exit 0). Exit 2 on a
+    /// configuration or start-up error.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -132,6 +138,7 @@ fn main() -> ExitCode {
         Command::Man { dir } => man(dir.as_deref()),
         Command::Engine(c) => engine::run(&c),
         Command::Log(c) => log::run(&c),
+        Command::Serve(a) => serve::run(&a),
     }
 }
 

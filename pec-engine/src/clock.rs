@@ -48,3 +48,31 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// The system clock moved by an offset (`pec serve` built with the test clock: `pec engine
+/// clock advance` adds to the offset; the daemon keeps it in the store).
+#[derive(Debug, Default)]
+pub struct OffsetClock(std::sync::atomic::AtomicI64);
+
+impl OffsetClock {
+    /// The system clock moved by `offset_ms` milliseconds.
+    pub fn new(offset_ms: i64) -> OffsetClock {
+        OffsetClock(std::sync::atomic::AtomicI64::new(offset_ms))
+    }
+
+    /// The offset, in milliseconds.
+    pub fn offset_ms(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Sets the offset.
+    pub fn set_offset_ms(&self, ms: i64) {
+        self.0.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::milliseconds(self.offset_ms())
+    }
+}

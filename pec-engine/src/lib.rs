@@ -50,7 +50,7 @@ use pec_core::smime::VerifyOptions;
 use pec_core::timeref::TimeReference;
 use pec_core::verify::verify_parsed;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use config::EngineConfig;
 pub use store::{Outgoing, Status, Store, Tx, TxnRecord};
 
@@ -644,6 +644,27 @@ impl Engine {
             Ok(())
         })?;
         Ok(s)
+    }
+
+    /// A daemon setting kept in the store (`None` when never set).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn setting(&self, key: &str) -> Result<Option<String>, EngineError> {
+        let mut v = None;
+        self.write(&mut |tx| {
+            v = tx.setting(key)?;
+            Ok(())
+        })?;
+        Ok(v)
+    }
+
+    /// Sets a daemon setting in the store (committed when this returns).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn put_setting(&self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.write(&mut |tx| tx.put_setting(key, value))
     }
 
     /// Every message sent with a recipient still awaiting receipts.

@@ -272,8 +272,8 @@ fn a_store_that_is_down_is_a_temporary_failure() {
 fn schema_migrations_are_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2);
-    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 2, "idempotent");
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 3);
+    assert_eq!(SqliteStore::open(&db).unwrap().schema_version().unwrap(), 3, "idempotent");
     let c = rusqlite::Connection::open(&db).unwrap();
     let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");

@@ -157,6 +157,10 @@ pub trait Tx {
     fn status(&mut self, identifier: &str) -> Result<Option<Status>, EngineError>;
     /// The identifiers of messages with a recipient still awaiting receipts.
     fn open_identifiers(&mut self) -> Result<Vec<String>, EngineError>;
+    /// A daemon setting kept with the state (`pec serve`'s test clock offset, ...).
+    fn setting(&mut self, key: &str) -> Result<Option<String>, EngineError>;
+    /// Sets a daemon setting (insert or replace).
+    fn put_setting(&mut self, key: &str, value: &str) -> Result<(), EngineError>;
 }
 
 /// A database holding the engine's state.

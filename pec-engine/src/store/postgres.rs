@@ -101,6 +101,8 @@ const MIGRATIONS: &[&str] = &[
        FOR EACH STATEMENT EXECUTE FUNCTION pec_legal_log_guard();
      REVOKE UPDATE, TRUNCATE ON legal_log FROM PUBLIC, CURRENT_USER;
      REVOKE UPDATE, DELETE, TRUNCATE ON log_seal FROM PUBLIC, CURRENT_USER;",
+    // 3: settings of the daemon kept with the state (pec serve's test-clock offset)
+    "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 /// The advisory lock key of the migrations.
@@ -895,6 +897,23 @@ impl Tx for PgTx<'_, '_> {
                     &s.tsa_url,
                     &s.sealed_ms,
                 ],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>, EngineError> {
+        let row =
+            self.tx.query_opt("SELECT value FROM setting WHERE key = $1", &[&key]).map_err(db)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn put_setting(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.tx
+            .execute(
+                "INSERT INTO setting (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &value],
             )
             .map_err(db)?;
         Ok(())

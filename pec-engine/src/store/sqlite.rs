@@ -89,6 +89,8 @@ const MIGRATIONS: &[&str] = &[
      BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;
      CREATE TRIGGER log_seal_no_delete BEFORE DELETE ON log_seal
      BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;",
+    // 3: settings of the daemon kept with the state (pec serve's test-clock offset)
+    "CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 /// The SQLite store.
@@ -711,6 +713,27 @@ impl Tx for SqliteTx<'_> {
                 s.tsa_url,
                 s.sealed_ms
             ])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>, EngineError> {
+        self.tx
+            .prepare_cached("SELECT value FROM setting WHERE key = ?1")
+            .map_err(db)?
+            .query_row([key], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn put_setting(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO setting (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .map_err(db)?
+            .execute([key, value])
             .map_err(db)?;
         Ok(())
     }

@@ -1,0 +1,556 @@
+//! `pec serve` (built with the feature test-clock) on loopback ports in a temporary
+//! directory, between an in-test SMTP sink playing the MTA's re-injection port and an
+//! in-process engine playing the other provider: submission, incoming, LMTP delivery into a
+//! Maildir, the 12 h notice after `pec engine clock advance 12h`, SIGTERM, restart with the
+//! clock kept, the relay down then up, hostile clients.
+//!
+//! Run with `cargo test -p pec-cli --features test-clock --test serve` (scripts/test-all.sh).
+#![cfg(feature = "test-clock")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pec_core::checks::SmtpEnvelope;
+use pec_core::points::{Antivirus, Route};
+use pec_engine::{Engine, EngineConfig, SystemClock};
+use pec_testkit::ProviderSpec;
+use pec_testkit::scenario::TwoProviders;
+use serde_json::Value;
+
+const ALPHA: ProviderSpec<'static> =
+    ProviderSpec { name: "Alpha PEC S.p.A.", domain: "pec.alpha.test" };
+const BETA: ProviderSpec<'static> =
+    ProviderSpec { name: "Beta PEC S.r.l.", domain: "pec.beta.test" };
+
+/// Generous: nothing here is timed, the deadline only stops a hung test.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One message the sink received.
+#[derive(Clone, Debug)]
+struct Got {
+    from: String,
+    rcpts: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl Got {
+    fn header(&self, name: &str) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.data);
+        let head = text.split("\r\n\r\n").next().unwrap_or("");
+        head.lines()
+            .find(|l| {
+                l.len() > name.len()
+                    && l[..name.len()].eq_ignore_ascii_case(name)
+                    && l[name.len()..].starts_with(':')
+            })
+            .map(|l| l[name.len() + 1..].trim().to_string())
+    }
+
+    /// `X-Ricevuta` or `X-Trasporto`.
+    fn kind(&self) -> String {
+        self.header("X-Ricevuta").or_else(|| self.header("X-Trasporto")).unwrap_or_default()
+    }
+}
+
+/// The MTA's re-injection port: an SMTP server that keeps what it gets; `down` answers 421.
+struct Sink {
+    port: u16,
+    got: Arc<Mutex<Vec<Got>>>,
+    down: Arc<AtomicBool>,
+}
+
+impl Sink {
+    fn start() -> Sink {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let got: Arc<Mutex<Vec<Got>>> = Arc::default();
+        let down = Arc::new(AtomicBool::new(false));
+        let (g, d) = (got.clone(), down.clone());
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let (g, d) = (g.clone(), d.clone());
+                std::thread::spawn(move || sink_session(s, &g, &d));
+            }
+        });
+        Sink { port, got, down }
+    }
+
+    fn all(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn count(&self, kind: &str, rcpt: &str) -> usize {
+        self.all().iter().filter(|g| g.kind() == kind && g.rcpts.iter().any(|r| r == rcpt)).count()
+    }
+
+    fn wait(&self, kind: &str, rcpt: &str, n: usize) -> Got {
+        let t0 = Instant::now();
+        loop {
+            let all: Vec<Got> = self
+                .all()
+                .into_iter()
+                .filter(|g| g.kind() == kind && g.rcpts.iter().any(|r| r == rcpt))
+                .collect();
+            if all.len() >= n {
+                return all[n - 1].clone();
+            }
+            assert!(t0.elapsed() < DEADLINE, "no {kind} for {rcpt}: got {:?}", self.summary());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn summary(&self) -> Vec<(String, Vec<String>)> {
+        self.all().iter().map(|g| (g.kind(), g.rcpts.clone())).collect()
+    }
+}
+
+fn sink_session(s: TcpStream, got: &Mutex<Vec<Got>>, down: &AtomicBool) {
+    let mut w = s.try_clone().unwrap();
+    if down.load(Ordering::SeqCst) {
+        let _ = w.write_all(b"421 4.3.2 down\r\n");
+        return;
+    }
+    let mut r = BufReader::new(s);
+    let _ = w.write_all(b"220 sink ESMTP\r\n");
+    let (mut from, mut rcpts) = (String::new(), Vec::new());
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let up = line.to_ascii_uppercase();
+        if up.starts_with("EHLO") || up.starts_with("HELO") {
+            let _ = w.write_all(b"250-sink\r\n250 8BITMIME\r\n");
+        } else if up.starts_with("MAIL FROM:") {
+            from = line[10..].trim().trim_matches(|c| c == '<' || c == '>').to_string();
+            rcpts.clear();
+            let _ = w.write_all(b"250 ok\r\n");
+        } else if up.starts_with("RCPT TO:") {
+            rcpts.push(line[8..].trim().trim_matches(|c| c == '<' || c == '>').to_string());
+            let _ = w.write_all(b"250 ok\r\n");
+        } else if up.starts_with("DATA") {
+            let _ = w.write_all(b"354 go\r\n");
+            let mut data = Vec::new();
+            loop {
+                let mut l = Vec::new();
+                if r.read_until(b'\n', &mut l).unwrap_or(0) == 0 {
+                    return;
+                }
+                if l == b".\r\n" {
+                    break;
+                }
+                data.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
+            }
+            got.lock().unwrap().push(Got { from: from.clone(), rcpts: rcpts.clone(), data });
+            let _ = w.write_all(b"250 queued\r\n");
+        } else if up.starts_with("QUIT") {
+            let _ = w.write_all(b"221 bye\r\n");
+            return;
+        } else {
+            let _ = w.write_all(b"250 ok\r\n");
+        }
+    }
+}
+
+/// A plain SMTP/LMTP client for the test.
+struct Client {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+}
+
+impl Client {
+    fn connect(port: u16) -> Client {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+        let w = s.try_clone().unwrap();
+        let mut c = Client { r: BufReader::new(s), w };
+        let (code, _) = c.reply();
+        assert_eq!(code, 220);
+        c
+    }
+
+    /// (code of the last line, every line).
+    fn reply(&mut self) -> (u16, String) {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            if self.r.read_line(&mut line).unwrap_or(0) == 0 {
+                return (0, all);
+            }
+            all.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return (line[..3].parse().unwrap_or(0), all);
+            }
+        }
+    }
+
+    fn cmd(&mut self, line: &str) -> (u16, String) {
+        self.w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        self.reply()
+    }
+
+    fn ok(&mut self, line: &str, want: u16) -> String {
+        let (code, text) = self.cmd(line);
+        assert_eq!(code, want, "{line}: {text}");
+        text
+    }
+
+    /// A whole transaction; the replies after the data (one, or one per recipient for LMTP).
+    fn send(&mut self, hello: &str, from: &str, rcpts: &[&str], data: &[u8]) -> Vec<u16> {
+        self.ok(&format!("{hello} client.test"), 250);
+        self.ok(&format!("MAIL FROM:<{from}> BODY=8BITMIME SIZE={}", data.len()), 250);
+        for r in rcpts {
+            self.ok(&format!("RCPT TO:<{r}>"), 250);
+        }
+        self.ok("DATA", 354);
+        let mut wire = Vec::new();
+        for l in data.split_inclusive(|b| *b == b'\n') {
+            if l.starts_with(b".") {
+                wire.push(b'.');
+            }
+            wire.extend_from_slice(l);
+        }
+        wire.extend_from_slice(b".\r\n");
+        self.w.write_all(&wire).unwrap();
+        let n = if hello == "LHLO" { rcpts.len() } else { 1 };
+        let codes: Vec<u16> = (0..n).map(|_| self.reply().0).collect();
+        self.cmd("QUIT");
+        codes
+    }
+}
+
+struct Env {
+    dir: PathBuf,
+    config: PathBuf,
+    access: u16,
+    incoming: u16,
+    delivery: u16,
+    sink: Sink,
+    beta: Engine,
+}
+
+fn setup() -> Env {
+    let dir = std::env::temp_dir().join(format!("pec-serve-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = TwoProviders::generate_with([ALPHA, BETA], 30).unwrap();
+    s.write_engine_files(&dir).unwrap();
+    let sink = Sink::start();
+    let (access, incoming, delivery) = (free_port(), free_port(), free_port());
+    let mut toml = std::fs::read_to_string(dir.join("a-engine.toml")).unwrap();
+    toml = toml.replace("[signing]", "local_domains = [\"pec.alpha.test\"]\n\n[signing]");
+    toml.push_str(&format!(
+        "\n[listen]\naccess = \"127.0.0.1:{access}\"\nincoming = \"127.0.0.1:{incoming}\"\n\
+         delivery = \"127.0.0.1:{delivery}\"\n\n[relay]\nsmtp = \"127.0.0.1:{}\"\n\n\
+         [mailbox]\nstore = \"maildir:{}/mail/{{domain}}/{{local}}\"\n\n[log]\ndir = \"log\"\n\n\
+         [admin]\nsocket = \"admin.sock\"\n\n[serve]\nmax_message_size = 200000\n\
+         max_line_length = 2000\nmax_recipients = 3\nidle_timeout = \"60s\"\n",
+        sink.port,
+        dir.display()
+    ));
+    let config = dir.join("alpha.toml");
+    std::fs::write(&config, toml).unwrap();
+    let beta_cfg = EngineConfig::load(&dir.join("b-engine.toml")).unwrap();
+    let beta = Engine::from_config(&beta_cfg, Arc::new(SystemClock)).unwrap();
+    Env { dir, config, access, incoming, delivery, sink, beta }
+}
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(env: &Env, n: usize) -> Daemon {
+        let log = env.dir.join(format!("serve-{n}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_pec"))
+            .args(["serve", "--config"])
+            .arg(&env.config)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let d = Daemon { child, log };
+        // ready once the admin socket answers and the listeners accept
+        let t0 = Instant::now();
+        loop {
+            let o = pec(&[
+                "engine",
+                "clock",
+                "show",
+                "--json",
+                "--config",
+                env.config.to_str().unwrap(),
+            ]);
+            if o.status.success()
+                && TcpStream::connect(("127.0.0.1", env.delivery)).is_ok()
+                && env.dir.join("admin.sock").exists()
+            {
+                break;
+            }
+            assert!(t0.elapsed() < DEADLINE, "pec serve did not start: {}", d.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        d
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let t0 = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return (st, self.stderr());
+            }
+            assert!(t0.elapsed() < DEADLINE, "pec serve did not stop: {}", self.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // a failed assertion must not leave the daemon running (by its pid only)
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn pec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pec")).args(args).output().unwrap()
+}
+
+fn clock_offset(env: &Env) -> i64 {
+    let o = pec(&["engine", "clock", "show", "--json", "--config", env.config.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["offset_seconds"].as_i64().unwrap()
+}
+
+fn message(from: &str, to: &str, subject: &str, msgid: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{msgid}>\r\n\
+         Date: Tue, 1 Dec 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nTesto.\r\n.una riga che inizia col punto\r\n"
+    )
+    .into_bytes()
+}
+
+fn maildir_files(env: &Env, domain: &str, local: &str) -> Vec<Vec<u8>> {
+    let new = env.dir.join("mail").join(domain).join(local).join("new");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(new).into_iter().flatten().flatten() {
+        out.push(std::fs::read(e.path()).unwrap());
+    }
+    out
+}
+
+#[test]
+fn serve_end_to_end() {
+    let env = setup();
+    let cfg = env.config.to_str().unwrap().to_string();
+    let d = Daemon::start(&env, 1);
+
+    // 1. a submission: acceptance (through the own incoming point, then to the delivery
+    // point via the MTA) and the transport envelope re-injected, each exactly once
+    let original =
+        message("mario@pec.alpha.test", "luigi@pec.beta.test", "prova", "m1@client.test");
+    let codes = Client::connect(env.access).send(
+        "EHLO",
+        "mario@pec.alpha.test",
+        &["luigi@pec.beta.test"],
+        &original,
+    );
+    assert_eq!(codes, [250], "{}", d.stderr());
+    let envelope = env.sink.wait("posta-certificata", "luigi@pec.beta.test", 1);
+    assert_eq!(envelope.from, "mario@pec.alpha.test");
+    let acceptance = env.sink.wait("accettazione", "mario@pec.alpha.test", 1);
+    assert!(String::from_utf8_lossy(&envelope.data).contains(".una riga che inizia col punto"));
+
+    // 2. an envelope from Beta arrives at the incoming point: take-charge receipt to Beta's
+    // receipt mailbox, the envelope to the delivery point (via the MTA); LMTP stores it in
+    // the Maildir and the delivery receipt goes back to Beta
+    let smtp = SmtpEnvelope {
+        reverse_path: Some("luigi@pec.beta.test".into()),
+        forward_paths: vec!["anna@pec.alpha.test".into()],
+    };
+    let to_anna =
+        message("luigi@pec.beta.test", "anna@pec.alpha.test", "da beta", "b1@client.test");
+    let out = env.beta.on_submission(&smtp, &to_anna, &Antivirus::Clean).unwrap();
+    let from_beta = out
+        .emissions
+        .iter()
+        .find(|o| o.groups.iter().any(|g| g.route == Route::Relay))
+        .expect("beta's envelope")
+        .clone();
+    let codes = Client::connect(env.incoming).send(
+        "EHLO",
+        &from_beta.mail_from,
+        &["anna@pec.alpha.test"],
+        &from_beta.bytes,
+    );
+    assert_eq!(codes, [250], "{}", d.stderr());
+    env.sink.wait("presa-in-carico", "ricevute@pec.beta.test", 1);
+    let to_deliver = env.sink.wait("posta-certificata", "anna@pec.alpha.test", 1);
+    assert_eq!(to_deliver.data, from_beta.bytes, "the envelope is passed on unchanged");
+    let codes = Client::connect(env.delivery).send(
+        "LHLO",
+        &to_deliver.from,
+        &["anna@pec.alpha.test"],
+        &to_deliver.data,
+    );
+    assert_eq!(codes, [250], "{}", d.stderr());
+    let stored = maildir_files(&env, "pec.alpha.test", "anna");
+    assert_eq!(stored, vec![from_beta.bytes.clone()], "stored byte for byte");
+    env.sink.wait("avvenuta-consegna", "luigi@pec.beta.test", 1);
+
+    // the acceptance goes to mario's mailbox through the delivery point too
+    let codes = Client::connect(env.delivery).send(
+        "LHLO",
+        &acceptance.from,
+        &["mario@pec.alpha.test"],
+        &acceptance.data,
+    );
+    assert_eq!(codes, [250]);
+    assert_eq!(maildir_files(&env, "pec.alpha.test", "mario").len(), 1);
+
+    // status through the admin socket: same output as on the store
+    let o = pec(&["engine", "status", "--json", "--config", &cfg]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    let o = pec(&["engine", "status", "--config", &cfg, "unknown@x"]);
+    assert_eq!(o.status.code(), Some(1));
+
+    // 3. 12 hours later: exactly one 12 h notice to mario (luigi never answered)
+    let o = pec(&["engine", "clock", "advance", "12h", "--config", &cfg]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    env.sink.wait("preavviso-errore-consegna", "mario@pec.alpha.test", 1);
+    let o = pec(&["engine", "run-due", "--json", "--config", &cfg]);
+    assert!(o.status.success());
+    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), serde_json::json!([]));
+    let before = env.sink.all().len();
+
+    // 4. SIGTERM: clean exit 0
+    let (st, log) = d.stop();
+    assert_eq!(st.code(), Some(0), "{log}");
+    assert!(!env.dir.join("admin.sock").exists());
+
+    // 5. restart: the clock resumes where it was; nothing emitted again
+    let d = Daemon::start(&env, 2);
+    assert!(clock_offset(&env) >= 12 * 3600);
+    let o = pec(&["engine", "run-due", "--config", &cfg]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "0 emitted\n");
+    assert_eq!(env.sink.count("preavviso-errore-consegna", "mario@pec.alpha.test"), 1);
+    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 1);
+    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 1);
+
+    // 6. the relay down: the submission is committed, the reply is 451; once the relay is
+    // back the worker sends it, and the MTA's retry is answered from the stored outcome
+    env.sink.down.store(true, Ordering::SeqCst);
+    let second =
+        message("mario@pec.alpha.test", "luigi@pec.beta.test", "seconda", "m2@client.test");
+    let codes = Client::connect(env.access).send(
+        "EHLO",
+        "mario@pec.alpha.test",
+        &["luigi@pec.beta.test"],
+        &second,
+    );
+    assert_eq!(codes, [451], "{}", d.stderr());
+    env.sink.down.store(false, Ordering::SeqCst);
+    env.sink.wait("posta-certificata", "luigi@pec.beta.test", 2);
+    let codes = Client::connect(env.access).send(
+        "EHLO",
+        "mario@pec.alpha.test",
+        &["luigi@pec.beta.test"],
+        &second,
+    );
+    assert_eq!(codes, [250], "{}", d.stderr());
+    env.sink.wait("accettazione", "mario@pec.alpha.test", 2);
+    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
+    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 2);
+    assert!(env.sink.all().len() >= before + 2);
+
+    // 7. hostile clients get protocol errors; a silent one blocks nobody
+    let mut silent = TcpStream::connect(("127.0.0.1", env.access)).unwrap();
+    let mut c = Client::connect(env.access);
+    c.ok("EHLO hostile.test", 250);
+    c.ok("MAIL FROM:<mario@pec.alpha.test> SIZE=999999999", 552);
+    c.ok(&format!("NOOP {}", "x".repeat(5000)), 500);
+    c.ok("GARBAGE \u{1}\u{2}", 500);
+    c.ok("MAIL FROM:<mario@pec.alpha.test>", 250);
+    for i in 0..3 {
+        c.ok(&format!("RCPT TO:<r{i}@pec.beta.test>"), 250);
+    }
+    c.ok("RCPT TO:<r9@pec.beta.test>", 452);
+    c.ok("DATA", 354);
+    let big =
+        format!("Subject: big\r\n\r\n{}{}\r\n.\r\n", "y".repeat(1500), "\r\nz".repeat(120_000));
+    c.w.write_all(big.as_bytes()).unwrap();
+    assert_eq!(c.reply().0, 552);
+    c.ok("MAIL FROM:<mario@pec.alpha.test>", 250);
+    c.ok("RCPT TO:<luigi@pec.beta.test>", 250);
+    c.ok("DATA", 354);
+    c.w.write_all(format!("Subject: long\r\n\r\n{}\r\n.\r\n", "w".repeat(3000)).as_bytes())
+        .unwrap();
+    assert_eq!(c.reply().0, 500);
+    c.ok("QUIT", 221);
+    let mut g = Client::connect(env.access);
+    for _ in 0..10 {
+        assert_eq!(g.cmd("\u{7f}\u{0}garbage").0, 500);
+    }
+    assert_eq!(g.reply().0, 421, "too many errors: the connection is closed");
+    // the next client is served while the silent one still holds its connection
+    let mut ok = Client::connect(env.delivery);
+    ok.ok("LHLO next.test", 250);
+    ok.ok("QUIT", 221);
+    let mut buf = [0u8; 64];
+    let n = silent.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"220"));
+
+    // 8. a day later (by the serve clock) the finished days of the legal log are sealed
+    let o = pec(&["engine", "clock", "advance", "1d", "--config", &cfg]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t0 = Instant::now();
+    let sealed = |ext: &str| {
+        std::fs::read_dir(env.dir.join("log"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(ext))
+    };
+    while !(sealed(".jsonl") && sealed(".p7s")) {
+        assert!(t0.elapsed() < DEADLINE, "no seal: {}", d.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (st, log) = d.stop();
+    assert_eq!(st.code(), Some(0), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    if std::env::var_os("PEC_TEST_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&env.dir);
+    }
+}
+
+#[test]
+fn clock_advance_needs_a_duration() {
+    let o = pec(&["engine", "clock", "advance", "soon", "--config", "/nonexistent.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+}
