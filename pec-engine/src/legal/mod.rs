@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{Months, NaiveDate, Utc};
+use chrono::{DateTime, Months, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use pec_core::chain::TrustStore;
@@ -633,7 +633,8 @@ impl LegalLog {
                 if trust.is_empty() {
                     notes.push(format!("{}: provider seal's chain not checked", s.day));
                 }
-                check_cms(bytes, &s.token, Arc::unwrap_or_clone(trust), notes, &s.day)
+                let now = self.clock.now();
+                check_cms(bytes, &s.token, Arc::unwrap_or_clone(trust), now, notes, &s.day)
             }
             k => Err(format!("unknown seal kind {k:?}")),
         }
@@ -684,11 +685,13 @@ fn check_token(
     Ok(())
 }
 
-/// Checks a provider's detached CMS seal over `bytes`.
+/// Checks a provider's detached CMS seal over `bytes`; `now` is the verifier's clock (the
+/// log's, so a seal made on a test clock is not a signing time in the future).
 fn check_cms(
     bytes: &[u8],
     p7s: &[u8],
     trust: TrustStore,
+    now: DateTime<Utc>,
     notes: &mut Vec<String>,
     day: &str,
 ) -> Result<(), String> {
@@ -696,7 +699,7 @@ fn check_cms(
     let opts = VerifyOptions {
         trust: Arc::new(trust),
         time: VerifyTime::SigningTime,
-        now: Some(Utc::now()),
+        now: Some(now),
         ..VerifyOptions::default()
     };
     let rep = pec_core::smime::verify_detached(bytes, p7s, None, &opts);
@@ -812,7 +815,7 @@ pub fn verify_export(dir: &Path, ca: &TrustStore) -> Result<VerifyReport, Engine
                 .and_then(|t| check_token(&t, &bytes, None, Some(ca), &mut r.notes, &day))
         } else if p7s.exists() {
             let sig = std::fs::read(&p7s).map_err(|err| io(&p7s, err))?;
-            check_cms(&bytes, &sig, ca.clone(), &mut r.notes, &day)
+            check_cms(&bytes, &sig, ca.clone(), Utc::now(), &mut r.notes, &day)
         } else {
             Err("no seal (DAY.tsr or DAY.p7s)".to_string())
         };
