@@ -232,6 +232,23 @@ pub struct Postfix {
     pub log_file: PathBuf,
     root: TempDir,
     running: bool,
+    /// An exclusive lock on `pec-postfix-<ip>.lock` in the temporary directory, held while
+    /// the instance exists: tests (threads of one binary, or other processes) using the
+    /// same address wait for each other instead of colliding on its ports.
+    _lock: std::fs::File,
+}
+
+/// Takes the address lock of `ip` (blocking).
+fn lock_address(ip: Ipv4Addr) -> Result<std::fs::File, String> {
+    let path = std::env::temp_dir().join(format!("pec-postfix-{ip}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.lock().map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(file)
 }
 
 fn run(cmd: &mut Command) -> Result<String, String> {
@@ -280,6 +297,8 @@ fn inet_port(service: &str) -> Option<u16> {
 impl Postfix {
     /// Creates the instance's directories and files in a new temporary directory tagged
     /// `tag`, starts it and waits (up to 60 s) until every inet listener accepts connections.
+    /// Waits first for any other instance on the same address (in this process or another)
+    /// to be dropped; a test using several instances starts them in address order.
     ///
     /// # Errors
     /// The address is unusable, a file cannot be written, `postconf`/`postfix start` fails
@@ -288,6 +307,7 @@ impl Postfix {
         if !loopback_usable(config.ip) {
             return Err(format!("{} is not a usable local address", config.ip));
         }
+        let lock = lock_address(config.ip)?;
         let root = TempDir::new(&format!("postfix-{tag}"));
         let config_dir = root.path("etc");
         let queue_dir = root.path("queue");
@@ -360,7 +380,8 @@ impl Postfix {
             let _ = writeln!(transport, "{d} {next}");
         }
         write("transport", &transport)?;
-        let mut pf = Postfix { ip, config_dir, queue_dir, log_file, root, running: false };
+        let mut pf =
+            Postfix { ip, config_dir, queue_dir, log_file, root, running: false, _lock: lock };
         if !config.main.is_empty() {
             let kv: Vec<String> = config.main.iter().map(|(k, v)| format!("{k}={v}")).collect();
             pf.postconf(&["-e"], &kv)?;

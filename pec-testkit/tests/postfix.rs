@@ -82,6 +82,11 @@ fn mail_goes_between_two_instances_with_dns_off() {
     if !postfix::available() {
         return;
     }
+    let mut a_cfg = Config::new(A, "mx.alpha.test");
+    a_cfg.master = "smtp inet n - n - - smtpd\n".into();
+    a_cfg.route("beta.test", "smtp:[127.0.0.3]:25");
+    let mut a = Postfix::start("relay-a", &a_cfg).unwrap();
+
     let mut b_cfg = Config::new(B, "mx.beta.test");
     b_cfg.master = "smtp inet n - n - - smtpd\n".into();
     let mut b = Postfix::start("relay-b", &b_cfg).unwrap();
@@ -99,11 +104,6 @@ fn mail_goes_between_two_instances_with_dns_off() {
         ("virtual_gid_maps", &format!("static:{uid}")),
     ])
     .unwrap();
-
-    let mut a_cfg = Config::new(A, "mx.alpha.test");
-    a_cfg.master = "smtp inet n - n - - smtpd\n".into();
-    a_cfg.route("beta.test", "smtp:[127.0.0.3]:25");
-    let mut a = Postfix::start("relay-a", &a_cfg).unwrap();
 
     let msg =
         b"From: mario@alpha.test\nTo: luigi@beta.test\nSubject: harness\n\n.leading dot\nbody\n";
