@@ -273,28 +273,41 @@ impl World {
 const A_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 const B_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 
-/// The provider file: every ENGINE.md §Config key (except the optional TSA and signed-index
-/// keys) plus the daemon's `[serve] hostname` (different from the MTA's `myhostname`, or
-/// Postfix would see a mail loop).
-fn provider_toml(world: &TwoProviders, i: usize, tag: &str, ip: Ipv4Addr, mail: &Path) -> String {
-    format!(
-        "name = \"{name}\"\ndomain = \"{domain}\"\nindex = \"index.ldif\"\n\
-         local_domains = [\"{domain}\"]\ntimezone = \"Europe/Rome\"\n\n\
-         [signing]\nkey = \"{tag}.key\"\ncert = \"{tag}.pem\"\nchain = \"chain.pem\"\n\n\
-         [trust]\nca_files = [\"root.pem\"]\ncrls = [\"crl.pem\", \"root-crl.pem\"]\n\n\
-         [store]\nurl = \"sqlite:{tag}.db\"\n\n\
-         [listen]\naccess = \"{ip}:10024\"\nincoming = \"{ip}:10026\"\ndelivery = \"{ip}:2424\"\n\n\
-         [relay]\nsmtp = \"{ip}:10025\"\n\n\
-         [mailbox]\nstore = \"maildir:{mail}/{{domain}}/{{local}}\"\n\n\
-         [incoming]\nordinary_mail = \"wrap\"\n\n\
-         [timeouts]\ntake_charge = \"12h\"\ndelivery = \"24h\"\ndelivery_fire = \"23h\"\n\n\
-         [log]\ndir = \"log-{tag}\"\n\n\
-         [admin]\nsocket = \"{tag}.sock\"\n\n\
-         [serve]\nhostname = \"pec-serve.{domain}\"\nidle_timeout = \"10m\"\n",
-        name = world.name(i),
-        domain = world.domain(i),
-        mail = mail.display(),
-    )
+/// The provider file: `examples/postfix/provider.toml` (every ENGINE.md §Config key) with the
+/// test's names, addresses and paths. Each replaced text must occur in the example, so the
+/// example and this test cannot drift apart unnoticed.
+fn provider_toml(world: &TwoProviders, i: usize, tag: &str, ip: Ipv4Addr, dir: &Path) -> String {
+    let example = pec_testkit::repo_root().join("examples/postfix/provider.toml");
+    let mut text = std::fs::read_to_string(&example).unwrap();
+    let p = |n: &str| dir.join(n).display().to_string();
+    let ip = ip.to_string();
+    let replace: [(&str, String); 14] = [
+        ("Example PEC S.p.A.", world.name(i).to_string()),
+        ("pec.example.it", world.domain(i).to_string()),
+        ("/etc/pec/providers.ldif", p("index.ldif")),
+        ("/etc/pec/signing/key.pem", p(&format!("{tag}.key"))),
+        ("/etc/pec/signing/cert.pem", p(&format!("{tag}.pem"))),
+        ("/etc/pec/signing/chain.pem", p("chain.pem")),
+        ("\"/etc/pec/trust/ca.pem\"", format!("\"{}\"", p("root.pem"))),
+        ("\"/etc/pec/trust/ca.crl\"", format!("\"{}\", \"{}\"", p("crl.pem"), p("root-crl.pem"))),
+        ("sqlite:/var/lib/pec/state.db", format!("sqlite:{}", p(&format!("{tag}.db")))),
+        ("/var/mail/", format!("{}/", p(&format!("mail-{tag}")))),
+        ("/var/lib/pec/log", p(&format!("log-{tag}"))),
+        ("/run/pec/admin.sock", p(&format!("{tag}.sock"))),
+        ("127.0.0.1", ip),
+        ("ordinary_mail = \"wrap\"", "ordinary_mail = \"wrap\"".to_string()),
+    ];
+    for (from, to) in &replace {
+        assert!(text.contains(from), "{from} is not in {}", example.display());
+        text = text.replace(from, to);
+    }
+    // (comments keep the example's paths)
+    let values: String =
+        text.lines().map(|l| l.split('#').next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    for gone in ["/etc/pec", "/var/", "/run/pec", "127.0.0.1"] {
+        assert!(!values.contains(gone), "{gone} left in the rendered provider file:\n{text}");
+    }
+    text
 }
 
 fn setup() -> Option<World> {
@@ -310,7 +323,7 @@ fn setup() -> Option<World> {
         let mail = dir.join(format!("mail-{tag}"));
         std::fs::create_dir_all(&mail).unwrap();
         let config = dir.join(format!("{tag}-serve.toml"));
-        std::fs::write(&config, provider_toml(&world, i, tag, ip, &mail)).unwrap();
+        std::fs::write(&config, provider_toml(&world, i, tag, ip, &dir)).unwrap();
         let (cert, key) =
             postfix::self_signed(&dir, &format!("mx-{tag}"), &format!("mx.{domain}")).unwrap();
         let mut cfg = Config::pec_provider(ip, domain, &cert, &key).unwrap();
