@@ -130,6 +130,13 @@ impl Provider {
         assert!(st.success(), "pec serve ({}) exit {st}\n{}", self.tag, self.logs());
     }
 
+    /// SIGKILL by pid (a crash), and the wait for it.
+    fn kill_serve(&mut self) {
+        let Some(mut child) = self.serve.take() else { return };
+        let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+        let _ = child.wait();
+    }
+
     /// `pec engine clock advance DURATION` (through the admin socket when running, else in
     /// the store).
     fn advance(&self, duration: &str) {
@@ -604,10 +611,30 @@ fn two_providers_behind_postfix() {
     }
     let o = pec(&["log", "search", "--json", "--identifier", &identifier, "--config", w.a.cfg()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let events = String::from_utf8_lossy(&o.stdout).into_owned();
-    for ev in ["accettazione", "inoltro", "presa-in-carico", "consegna"] {
-        assert!(events.contains(ev), "{ev} not in the log of {identifier}: {events}");
-    }
+    // acceptance, dispatch, take-charge received, delivery received (with the MTA's queue
+    // id and client, from XFORWARD)
+    let records: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    // (the two receipts from B may arrive in either order)
+    let mut events: Vec<(String, String)> = records
+        .iter()
+        .map(|r| {
+            let ev = r["event"].as_str().unwrap_or("").to_string();
+            let detail = if ev == "ricevuta-ricevuta" { r["detail"].as_str() } else { None };
+            (ev, detail.unwrap_or("").to_string())
+        })
+        .collect();
+    let want = [
+        ("accettazione", ""),
+        ("inoltro", ""),
+        ("ricevuta-ricevuta", "avvenuta-consegna"),
+        ("ricevuta-ricevuta", "presa-in-carico"),
+    ]
+    .map(|(e, d)| (e.to_string(), d.to_string()));
+    events.sort();
+    assert_eq!(events, want, "{records:#?}");
+    let acceptance = records.iter().find(|r| r["event"] == "accettazione").unwrap();
+    assert!(acceptance["queue_id"].as_str().is_some_and(|q| !q.is_empty()), "{acceptance}");
+    assert!(acceptance["client"].as_str().is_some_and(|c| c.contains("127.0.0.1")));
 
     w.a.stop_serve();
     w.b.stop_serve();
@@ -615,4 +642,44 @@ fn two_providers_behind_postfix() {
     w.b.mta.stop();
     assert!(w.a.mta.master_pid().is_none() && w.b.mta.master_pid().is_none());
     eprintln!("end to end in {:?}", t0.elapsed());
+}
+
+/// Issue 17 case 5: A's `pec serve` killed (SIGKILL) while Postfix hands it a submission
+/// (at once, or a little later: before, during or after its commit), started again; once the
+/// MTA retries there must be exactly one acceptance, one envelope, one take-charge and one
+/// delivery receipt.
+///
+/// Ignored: it fails intermittently (2 runs in 6 here) with two identical acceptances (same
+/// Message-ID) in mario's Maildir. The daemon was killed after handing the acceptance to the
+/// re-injection port but before acknowledging its outbox row; at restart the worker re-sends
+/// the row (at-least-once, as it must), Postfix holds two copies, and the delivery point
+/// stores both (`delivery: … -> mario@pec.alpha.test: 250 2.0.0 stored` twice): LMTP
+/// delivery has no duplicate suppression by (Message-ID, recipient) for receipts. Run it with
+/// `cargo test -p pec-cli --features test-clock --test postfix_e2e -- --ignored`.
+#[test]
+#[ignore = "pec serve stores a receipt re-injected after a crash twice (see the comment)"]
+fn crash_safety_behind_postfix() {
+    let Some(mut w) = setup() else { return };
+    for (n, delay_ms) in [0u64, 30, 150, 60, 10].into_iter().enumerate() {
+        let tag = format!("e2e crash{n}");
+        submit(&w, MARIO, &[LUIGI], &message(MARIO, LUIGI, "", &tag));
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        w.a.kill_serve();
+        w.a.start_serve();
+        w.a.mta.flush().unwrap();
+        w.wait("the delivery receipt after the crash", |w| {
+            w.a.count("mario", "avvenuta-consegna", &tag) > 0
+        });
+        w.queues_empty();
+        for (p, local, kind) in [
+            (&w.a, "mario", "accettazione"),
+            (&w.b, "luigi", "posta-certificata"),
+            (&w.a, "ricevute", "presa-in-carico"),
+            (&w.a, "mario", "avvenuta-consegna"),
+        ] {
+            assert_eq!(p.count(local, kind, &tag), 1, "{tag}: {kind} for {local}\n{}", w.logs());
+        }
+    }
+    w.a.stop_serve();
+    w.b.stop_serve();
 }
