@@ -165,6 +165,8 @@ fn sink_session(s: TcpStream, got: &Mutex<Vec<Got>>, down: &AtomicBool) {
 struct Client {
     r: BufReader<TcpStream>,
     w: TcpStream,
+    /// Sent after EHLO, as Postfix does to a content filter.
+    xforward: Option<String>,
 }
 
 impl Client {
@@ -172,7 +174,7 @@ impl Client {
         let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(DEADLINE)).unwrap();
         let w = s.try_clone().unwrap();
-        let mut c = Client { r: BufReader::new(s), w };
+        let mut c = Client { r: BufReader::new(s), w, xforward: None };
         let (code, _) = c.reply();
         assert_eq!(code, 220);
         c
@@ -207,6 +209,9 @@ impl Client {
     /// A whole transaction; the replies after the data (one, or one per recipient for LMTP).
     fn send(&mut self, hello: &str, from: &str, rcpts: &[&str], data: &[u8]) -> Vec<u16> {
         self.ok(&format!("{hello} client.test"), 250);
+        if let Some(x) = self.xforward.take() {
+            self.ok(&x, 250);
+        }
         self.ok(&format!("MAIL FROM:<{from}> BODY=8BITMIME SIZE={}", data.len()), 250);
         for r in rcpts {
             self.ok(&format!("RCPT TO:<{r}>"), 250);
@@ -253,7 +258,7 @@ fn setup() -> Env {
          delivery = \"127.0.0.1:{delivery}\"\n\n[relay]\nsmtp = \"127.0.0.1:{}\"\n\n\
          [mailbox]\nstore = \"maildir:{}/mail/{{domain}}/{{local}}\"\n\n[log]\ndir = \"log\"\n\n\
          [admin]\nsocket = \"admin.sock\"\n\n[serve]\nmax_message_size = 200000\n\
-         max_line_length = 2000\nmax_recipients = 3\nidle_timeout = \"60s\"\n",
+         max_line_length = 2000\nmax_recipients = 3\nidle_timeout = \"60s\"\nmax_connections = 6\n",
         sink.port,
         dir.display()
     ));
@@ -307,10 +312,20 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// SIGTERM, then the exit status.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
+    /// SIGTERM (by the daemon's pid).
+    fn signal(&self) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(self) -> (std::process::ExitStatus, String) {
+        self.signal();
+        self.wait()
+    }
+
+    /// The exit status.
+    fn wait(mut self) -> (std::process::ExitStatus, String) {
         let t0 = Instant::now();
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -371,12 +386,10 @@ fn serve_end_to_end() {
     // point via the MTA) and the transport envelope re-injected, each exactly once
     let original =
         message("mario@pec.alpha.test", "luigi@pec.beta.test", "prova", "m1@client.test");
-    let codes = Client::connect(env.access).send(
-        "EHLO",
-        "mario@pec.alpha.test",
-        &["luigi@pec.beta.test"],
-        &original,
-    );
+    let mut c = Client::connect(env.access);
+    c.xforward =
+        Some("XFORWARD NAME=mua.test ADDR=192.0.2.7 HELO=mua-helo.test PROTO=ESMTP".into());
+    let codes = c.send("EHLO", "mario@pec.alpha.test", &["luigi@pec.beta.test"], &original);
     assert_eq!(codes, [250], "{}", d.stderr());
     let envelope = env.sink.wait("posta-certificata", "luigi@pec.beta.test", 1);
     assert_eq!(envelope.from, "mario@pec.alpha.test");
@@ -438,6 +451,19 @@ fn serve_end_to_end() {
     let o = pec(&["engine", "status", "--config", &cfg, "unknown@x"]);
     assert_eq!(o.status.code(), Some(1));
 
+    // the legal log names the original client as XFORWARD gave it
+    let o = pec(&["log", "search", "--config", &cfg, "--msgid", "m1@client.test", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let records: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let accepted = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["event"] == "accettazione")
+        .unwrap_or_else(|| panic!("{records}"))
+        .clone();
+    assert_eq!(accepted["client"], "mua-helo.test (mua.test [192.0.2.7])", "{accepted}");
+
     // 3. 12 hours later: exactly one 12 h notice to mario (luigi never answered)
     let o = pec(&["engine", "clock", "advance", "12h", "--config", &cfg]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -447,8 +473,27 @@ fn serve_end_to_end() {
     assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), serde_json::json!([]));
     let before = env.sink.all().len();
 
-    // 4. SIGTERM: clean exit 0
-    let (st, log) = d.stop();
+    // 4. SIGTERM in the middle of a DATA: that transaction finishes (250, its emissions
+    // handed over), the next command gets 421, and the daemon exits 0
+    let third = message("mario@pec.alpha.test", "luigi@pec.beta.test", "terza", "m3@client.test");
+    let mut c = Client::connect(env.access);
+    c.ok("EHLO client.test", 250);
+    c.ok("MAIL FROM:<mario@pec.alpha.test>", 250);
+    c.ok("RCPT TO:<luigi@pec.beta.test>", 250);
+    c.ok("DATA", 354);
+    let (head, tail) = third.split_at(third.len() / 2);
+    c.w.write_all(head).unwrap();
+    d.signal();
+    let t0 = Instant::now();
+    while !d.stderr().contains("stopping") {
+        assert!(t0.elapsed() < DEADLINE, "no stop: {}", d.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.w.write_all(tail).unwrap();
+    c.w.write_all(b".\r\n").unwrap();
+    assert_eq!(c.reply().0, 250, "{}", d.stderr());
+    assert_eq!(c.reply().0, 421, "then the session closes");
+    let (st, log) = d.wait();
     assert_eq!(st.code(), Some(0), "{log}");
     assert!(!env.dir.join("admin.sock").exists());
 
@@ -459,11 +504,12 @@ fn serve_end_to_end() {
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stdout), "0 emitted\n");
     assert_eq!(env.sink.count("preavviso-errore-consegna", "mario@pec.alpha.test"), 1);
-    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 1);
-    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 1);
+    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
+    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 2);
 
-    // 6. the relay down: the submission is committed, the reply is 451; once the relay is
-    // back the worker sends it, and the MTA's retry is answered from the stored outcome
+    // 6. the relay down: the submission is committed, the reply is 451; the daemon stops
+    // with the emissions unsent (they persist in the outbox); restarted with the relay back,
+    // it sends them once, and the MTA's retry is answered from the stored outcome
     env.sink.down.store(true, Ordering::SeqCst);
     let second =
         message("mario@pec.alpha.test", "luigi@pec.beta.test", "seconda", "m2@client.test");
@@ -474,8 +520,13 @@ fn serve_end_to_end() {
         &second,
     );
     assert_eq!(codes, [451], "{}", d.stderr());
+    let (st, log) = d.stop();
+    assert_eq!(st.code(), Some(0), "{log}");
+    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
     env.sink.down.store(false, Ordering::SeqCst);
-    env.sink.wait("posta-certificata", "luigi@pec.beta.test", 2);
+    let d = Daemon::start(&env, 3);
+    env.sink.wait("posta-certificata", "luigi@pec.beta.test", 3);
+    env.sink.wait("accettazione", "mario@pec.alpha.test", 3);
     let codes = Client::connect(env.access).send(
         "EHLO",
         "mario@pec.alpha.test",
@@ -483,9 +534,9 @@ fn serve_end_to_end() {
         &second,
     );
     assert_eq!(codes, [250], "{}", d.stderr());
-    env.sink.wait("accettazione", "mario@pec.alpha.test", 2);
-    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
-    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 2);
+    assert!(d.stderr().contains("(replayed)"), "{}", d.stderr());
+    assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 3);
+    assert_eq!(env.sink.count("accettazione", "mario@pec.alpha.test"), 3);
     assert!(env.sink.all().len() >= before + 2);
 
     // 7. hostile clients get protocol errors; a silent one blocks nobody
@@ -525,6 +576,39 @@ fn serve_end_to_end() {
     let n = silent.read(&mut buf).unwrap();
     assert!(buf[..n].starts_with(b"220"));
 
+    // more connections than max_connections: 421 at the greeting, never a crash; once they
+    // are gone the next client is served
+    let greeting = |s: &mut TcpStream| {
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+        let mut b = [0u8; 64];
+        let n = s.read(&mut b).unwrap_or(0);
+        String::from_utf8_lossy(&b[..n]).to_string()
+    };
+    let mut held = Vec::new();
+    let mut refused = false;
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(("127.0.0.1", env.incoming)).unwrap();
+        let g = greeting(&mut s);
+        if g.starts_with("421") {
+            refused = true;
+            break;
+        }
+        assert!(g.starts_with("220"), "{g}");
+        held.push(s);
+    }
+    assert!(refused && held.len() <= 6, "{} sessions held", held.len());
+    drop(held);
+    drop(silent);
+    let t0 = Instant::now();
+    loop {
+        let mut s = TcpStream::connect(("127.0.0.1", env.access)).unwrap();
+        if greeting(&mut s).starts_with("220") {
+            break;
+        }
+        assert!(t0.elapsed() < DEADLINE, "never served again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // 8. a day later (by the serve clock) the finished days of the legal log are sealed
     let o = pec(&["engine", "clock", "advance", "1d", "--config", &cfg]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -544,6 +628,13 @@ fn serve_end_to_end() {
     let (st, log) = d.stop();
     assert_eq!(st.code(), Some(0), "{log}");
     assert!(log.contains("stopped"), "{log}");
+    let o = pec(&["log", "verify", "--config", &cfg]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     if std::env::var_os("PEC_TEST_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&env.dir);
     }

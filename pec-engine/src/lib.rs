@@ -319,6 +319,22 @@ impl Engine {
         bytes: &[u8],
         antivirus: &Antivirus,
     ) -> Result<Outcome, EngineError> {
+        self.on_submission_from(smtp, bytes, antivirus, None)
+    }
+
+    /// [`Engine::on_submission`] with the MTA's client as the MTA reported it (Postfix's
+    /// XFORWARD `ADDR`/`HELO`) for the legal log's `client`, instead of the topmost
+    /// `Received:`.
+    ///
+    /// # Errors
+    /// As [`Engine::on_submission`].
+    pub fn on_submission_from(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        client: Option<&str>,
+    ) -> Result<Outcome, EngineError> {
         let key = format!("ap:{}", txn_hash(smtp, bytes));
         let (now, time) = self.now();
         let identifier = self.provider.next_id(&time.datetime());
@@ -334,6 +350,9 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let mut ctx = legal::EventContext::from_bytes(bytes);
         ctx.provider = Some(self.provider.name.clone());
+        if let Some(c) = client {
+            ctx.client = Some(c.to_string());
+        }
         self.commit_grouped(Pending {
             key,
             decision: d,
@@ -443,6 +462,21 @@ impl Engine {
         bytes: &[u8],
         antivirus: &Antivirus,
     ) -> Result<Outcome, EngineError> {
+        self.on_inbound_from(smtp, bytes, antivirus, None)
+    }
+
+    /// [`Engine::on_inbound`] with the MTA's client as the MTA reported it (XFORWARD) for
+    /// the legal log's `client`.
+    ///
+    /// # Errors
+    /// As [`Engine::on_inbound`].
+    pub fn on_inbound_from(
+        &self,
+        smtp: &SmtpEnvelope,
+        bytes: &[u8],
+        antivirus: &Antivirus,
+        client: Option<&str>,
+    ) -> Result<Outcome, EngineError> {
         let key = format!("in:{}", txn_hash(smtp, bytes));
         let (now, time) = self.now();
         let parsed = PecMessage::parse(bytes);
@@ -457,6 +491,9 @@ impl Engine {
         };
         if let Some(p) = report.as_ref().and_then(|r| r.provider.as_ref()) {
             ctx.provider = Some(p.name.clone());
+        }
+        if let Some(c) = client {
+            ctx.client = Some(c.to_string());
         }
         self.transaction(&key, "incoming", now, bytes, &ctx, &mut |tx| {
             let (arrivals, sent) = match &id {

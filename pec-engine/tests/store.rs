@@ -283,6 +283,26 @@ fn schema_migrations_are_versioned() {
     assert!(e.to_string().contains("newer"), "{e}");
 }
 
+/// Daemon settings (`pec serve`'s test clock offset): absent, set, replaced, kept across a
+/// reopened store.
+fn settings_are_kept(b: &Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("settings{}", std::process::id());
+    let clock = Arc::new(ManualClock::new(world().start));
+    let e = b.engine(0, dir.path(), &name, clock.clone());
+    assert_eq!(e.setting("serve.k").unwrap(), None);
+    e.put_setting("serve.k", "1").unwrap();
+    e.put_setting("serve.k", "43200000").unwrap();
+    drop(e);
+    let e = b.engine(0, dir.path(), &name, clock);
+    assert_eq!(e.setting("serve.k").unwrap().as_deref(), Some("43200000"));
+}
+
+#[test]
+fn settings_are_kept_sqlite() {
+    settings_are_kept(&Backend::Sqlite);
+}
+
 #[test]
 fn a_retry_after_a_crash_returns_the_same_bytes_sqlite() {
     a_retry_after_a_crash_returns_the_same_bytes(&Backend::Sqlite);
@@ -303,6 +323,7 @@ fn the_same_on_postgresql() {
     let b = Backend::Pg(server.clone());
     a_retry_after_a_crash_returns_the_same_bytes(&b);
     every_timer_fires_once_with_two_connections_in_threads(&b);
+    settings_are_kept(&b);
 
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(world().start));

@@ -2,14 +2,14 @@
 //! one LMTP transaction to an upstream mailbox server (`[mailbox] store = "lmtp:…"`). The
 //! bytes are sent unchanged (dot-stuffed on the wire).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read as _, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the server may take to answer a command (DATA's end included).
-const REPLY_TIMEOUT: Duration = Duration::from_secs(300);
+const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A server reply: the code and its text (the enhanced status code first when given).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,8 +86,6 @@ impl Client {
         self.reply()
     }
 }
-
-use std::io::Read as _;
 
 fn expect(r: ServerReply, what: &str, want: u16) -> Result<ServerReply, String> {
     if r.code == want { Ok(r) } else { Err(format!("{what}: {} {}", r.code, r.text)) }

@@ -47,7 +47,13 @@ impl Mailbox {
             }
             Ok(Mailbox::Maildir(t.to_string()))
         } else if let Some(a) = s.strip_prefix("lmtp:") {
-            Ok(Mailbox::Lmtp(a.trim_start_matches("//").to_string()))
+            // also Postfix's spelling lmtp:inet:host:port
+            let a = a.trim_start_matches("//");
+            let a = a.strip_prefix("inet:").unwrap_or(a);
+            if a.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+                return Err(format!("[mailbox] store = {s:?}: lmtp:HOST:PORT"));
+            }
+            Ok(Mailbox::Lmtp(a.to_string()))
         } else {
             Err(format!("[mailbox] store = {s:?}: maildir:TEMPLATE or lmtp:HOST:PORT"))
         }
@@ -199,7 +205,7 @@ impl Dispatcher {
     }
 
     fn send_row_inner(&self, o: &Outgoing, wait: bool) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(330);
+        let deadline = Instant::now() + Duration::from_secs(150);
         loop {
             {
                 let mut f = self.flight();
@@ -286,5 +292,86 @@ impl Dispatcher {
             ));
         }
         self.dispatch(&out.emissions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    /// An upstream LMTP server answering each recipient as told.
+    fn lmtp_server(answers: Vec<&'static str>) -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut w = s.try_clone().unwrap();
+            let mut r = BufReader::new(s);
+            w.write_all(b"220 lmtp\r\n").unwrap();
+            let mut rcpt = 0;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let up = line.to_ascii_uppercase();
+                if up.starts_with("LHLO") {
+                    w.write_all(b"250-lmtp\r\n250 PIPELINING\r\n").unwrap();
+                } else if up.starts_with("RCPT") {
+                    let a = answers[rcpt];
+                    rcpt += 1;
+                    // a recipient refused at RCPT gets its answer there
+                    let now = if a.starts_with("550 5.1.1") { a } else { "250 2.1.5 ok" };
+                    w.write_all(format!("{now}\r\n").as_bytes()).unwrap();
+                } else if up.starts_with("DATA") {
+                    w.write_all(b"354 go\r\n").unwrap();
+                    loop {
+                        let mut l = String::new();
+                        r.read_line(&mut l).unwrap();
+                        if l == ".\r\n" {
+                            break;
+                        }
+                    }
+                    for a in answers.iter().filter(|a| !a.starts_with("550 5.1.1")) {
+                        w.write_all(format!("{a}\r\n").as_bytes()).unwrap();
+                    }
+                } else {
+                    w.write_all(b"250 2.0.0 ok\r\n").unwrap();
+                }
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn upstream_lmtp_answers_per_recipient() {
+        let addr =
+            lmtp_server(vec!["250 2.0.0 stored", "550 5.1.1 no such user", "452 4.2.2 full"]);
+        let m = Mailbox::parse(&format!("lmtp:{addr}")).unwrap();
+        let rcpts: Vec<String> = ["a@d.it", "b@d.it", "c@d.it"].map(String::from).to_vec();
+        let out = m.store("me", "s@d.it", &rcpts, b"Subject: x\r\n\r\n.dot\r\n");
+        assert!(matches!(out[0], MailboxOutcome::Stored), "{out:?}");
+        assert!(matches!(&out[1], MailboxOutcome::Permanent { status, .. } if status == "5.1.1"));
+        assert!(matches!(&out[2], MailboxOutcome::Temporary { status, .. } if status == "4.2.2"));
+        // nobody listening: temporary for everyone
+        let down = Mailbox::parse("lmtp:inet:127.0.0.1:1").unwrap();
+        let out = down.store("me", "s@d.it", &rcpts[..1], b"x\r\n");
+        assert!(matches!(out[0], MailboxOutcome::Temporary { .. }), "{out:?}");
+        assert!(Mailbox::parse("lmtp:nohost").is_err());
+        assert!(Mailbox::parse("mbox:/var/mail").is_err());
+    }
+
+    #[test]
+    fn maildir_refuses_paths_out_of_the_template() {
+        let dir = std::env::temp_dir().join(format!("pec-maildir-{}", std::process::id()));
+        let m = Mailbox::parse(&format!("maildir:{}/{{domain}}/{{local}}", dir.display())).unwrap();
+        let rcpts: Vec<String> = ["../x@d.it", "a/b@d.it", "Ok@D.it"].map(String::from).to_vec();
+        let out = m.store("me", "s@d.it", &rcpts, b"x\r\n");
+        assert!(matches!(&out[0], MailboxOutcome::Permanent { status, .. } if status == "5.1.3"));
+        assert!(matches!(&out[1], MailboxOutcome::Permanent { .. }));
+        assert!(matches!(out[2], MailboxOutcome::Stored));
+        assert_eq!(std::fs::read_dir(dir.join("d.it/ok/new")).unwrap().count(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -117,7 +117,7 @@ pub struct ServeSection {
     pub idle_timeout: Option<String>,
     /// How long a stop waits for transactions in flight (default `60s`).
     pub shutdown_timeout: Option<String>,
-    /// The name in the greeting and EHLO (default the host name).
+    /// The name in the greeting and EHLO (default `pec-serve.` and the host name).
     pub hostname: Option<String>,
 }
 
@@ -211,10 +211,11 @@ impl Daemon {
     fn point(&self, incoming: bool, env: &Envelope) -> Reply {
         let smtp = envelope(env);
         let name = if incoming { "incoming" } else { "access" };
+        let client = env.forwarded_client();
         let out = if incoming {
-            self.engine.on_inbound(&smtp, &env.data, &Antivirus::Clean)
+            self.engine.on_inbound_from(&smtp, &env.data, &Antivirus::Clean, client.as_deref())
         } else {
-            self.engine.on_submission(&smtp, &env.data, &Antivirus::Clean)
+            self.engine.on_submission_from(&smtp, &env.data, &Antivirus::Clean, client.as_deref())
         };
         let out = match out {
             Ok(o) => o,
@@ -384,6 +385,15 @@ fn serve(a: &Args) -> Result<(), String> {
     if file.listen.delivery.is_some() && mailbox.is_none() {
         return Err("[listen] delivery needs [mailbox] store".into());
     }
+    if file.listen.incoming.is_some() && mailbox.is_none() {
+        warn("no [mailbox] store: take-charge receipts for the service mailbox stay queued");
+    }
+    if [&file.listen.access, &file.listen.incoming, &file.listen.delivery]
+        .iter()
+        .all(|l| l.is_none())
+    {
+        warn("no [listen] address: only re-injection, timers, seals and the admin socket run");
+    }
     let s = &file.serve;
     let policy = cfg.policy().map_err(|e| e.to_string())?;
     let limits = Limits {
@@ -394,7 +404,10 @@ fn serve(a: &Args) -> Result<(), String> {
     };
     let max_conn = s.max_connections.unwrap_or(64).max(1);
     let grace = duration(s.shutdown_timeout.as_deref(), Duration::from_secs(60))?;
-    let helo = s.hostname.clone().unwrap_or_else(pec_engine::host_name);
+    // not the bare host name: Postfix's smtp client defers mail to a peer that greets with
+    // its own $myhostname ("mail for … loops back to myself"), the host name by default
+    let helo =
+        s.hostname.clone().unwrap_or_else(|| format!("pec-serve.{}", pec_engine::host_name()));
 
     let clock = Arc::new(OffsetClock::new(0));
     let engine = Arc::new(Engine::from_config(&cfg, clock.clone()).map_err(|e| e.to_string())?);
@@ -584,6 +597,15 @@ fn scheduler_loop(d: &Daemon, legal: &mut LegalLog) {
     let mut settled: std::collections::HashSet<NaiveDate> = Default::default();
     let mut next_seal = Instant::now();
     while !d.halt.load(Ordering::SeqCst) {
+        if cfg!(feature = "test-clock") {
+            // an offset moved in the store by `pec engine clock advance` without the socket
+            let stored = d.engine.setting(CLOCK_KEY).ok().flatten().and_then(|v| v.parse().ok());
+            if let Some(ms) = stored.filter(|ms| *ms != d.clock.offset_ms()) {
+                d.clock.set_offset_ms(ms);
+                info(&format!("test clock: offset {} s (from the store)", ms / 1000));
+                next_seal = Instant::now();
+            }
+        }
         if let Err(e) = d.run_due(1000) {
             warn(&format!("timers: {e}"));
         }

@@ -55,14 +55,27 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The original client as XFORWARD named it (`ADDR`, else the TCP peer).
+    /// The original client as XFORWARD named it, in the form of Postfix's `Received:`
+    /// (`HELO (NAME [ADDR])`); `None` without XFORWARD `ADDR`.
+    pub fn forwarded_client(&self) -> Option<String> {
+        let get = |k: &str| {
+            self.xforward
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty() && v != "[UNAVAILABLE]" && v != "[TEMPUNAVAIL]")
+        };
+        let addr = get("ADDR")?;
+        let name = get("NAME").unwrap_or_else(|| "unknown".into());
+        Some(match get("HELO") {
+            Some(h) => format!("{h} ({name} [{addr}])"),
+            None => format!("{name} [{addr}]"),
+        })
+    }
+
+    /// The client for the daemon's log: XFORWARD's, else the TCP peer.
     pub fn client(&self) -> String {
-        let get = |k: &str| self.xforward.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        match (get("ADDR"), get("HELO")) {
-            (Some(a), Some(h)) => format!("{a} (helo {h})"),
-            (Some(a), None) => a,
-            _ => self.peer.clone(),
-        }
+        self.forwarded_client().unwrap_or_else(|| self.peer.clone())
     }
 }
 
@@ -160,6 +173,27 @@ impl Conn<'_> {
 
 fn r(code: u16, status: &str, text: &str) -> Reply {
     Reply::new(code, status, text)
+}
+
+/// Decodes an xtext value (RFC 3461 §4: `+HH` for a byte; XFORWARD values use it).
+fn xtext(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'+', Some(c)) => {
+                out.push(c);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).chars().filter(|c| !c.is_control()).collect()
 }
 
 /// Splits `FROM:<a@b> SIZE=10` (after the verb) into the path and the parameters.
@@ -282,7 +316,7 @@ pub fn serve(
                             let k = k.to_ascii_uppercase();
                             if env.xforward.len() < 16 {
                                 env.xforward.retain(|(n, _)| *n != k);
-                                env.xforward.push((k, v.to_string()));
+                                env.xforward.push((k, xtext(v)));
                             }
                         }
                     }
@@ -355,9 +389,11 @@ pub fn serve(
                     for rep in &replies {
                         ok &= c.reply(rep);
                     }
+                    // XFORWARD attributes last one transaction (XFORWARD_README)
                     mail = false;
                     env.data = Vec::new();
                     env.rcpts.clear();
+                    env.xforward.clear();
                     ok
                 }
             }
@@ -365,6 +401,7 @@ pub fn serve(
                 mail = false;
                 env.rcpts.clear();
                 env.data = Vec::new();
+                env.xforward.clear();
                 c.reply(&r(250, "2.0.0", "Ok"))
             }
             "NOOP" => c.reply(&r(250, "2.0.0", "Ok")),
@@ -432,7 +469,14 @@ fn read_data(c: &mut Conn<'_>, limits: &Limits, data: &mut Vec<u8>) -> Option<Op
 
 #[cfg(test)]
 mod tests {
-    use super::path_arg;
+    use super::{path_arg, xtext};
+
+    #[test]
+    fn xtext_values() {
+        assert_eq!(xtext("mua+20host"), "mua host");
+        assert_eq!(xtext("a+2"), "a+2");
+        assert_eq!(xtext("+0Ax"), "x");
+    }
 
     #[test]
     fn paths() {
