@@ -2,7 +2,9 @@
 //! ENGINE.md §4): a private CA made the way a Postfix administrator makes one (`openssl req`,
 //! `openssl ca`), the maps written by `pec index postfix-maps`, and
 //! - a client certificate listed in the generated `ccert_access` is accepted at RCPT on the
-//!   inter-provider port, an unlisted one (same CA) refused with 554 5.7.1;
+//!   inter-provider port (by its certificate line, and by its public-key line alone), an
+//!   unlisted one (same CA) refused with 554 5.7.1; `postmap -q` returns the generated
+//!   policy lines, and `secure` with the private CA verifies the peer;
 //! - the generated `encrypt` policy never sends in clear: toward a listener without STARTTLS
 //!   the mail stays deferred and the listener never sees MAIL FROM;
 //! - the generated TLSA record verifies with `openssl s_client -dane_tlsa_rrdata` against
@@ -194,6 +196,33 @@ fn tls_between_providers_from_the_generated_maps() {
     let policy = std::fs::read_to_string(dir.join("maps-b/tls_policy")).unwrap();
     assert!(policy.lines().any(|l| l == "[127.0.0.2]:2526 encrypt"), "{policy}");
     let ccert = std::fs::read_to_string(dir.join("maps-a/ccert_access")).unwrap();
+    // postmap -q answers with the generated lines
+    let conf = p("postmap-conf");
+    let q = |key: &str, map: &str| {
+        let table = format!("hash:{}", p(map));
+        let o = run(dir, "postmap", &["-c", &conf, "-q", key, &table]);
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    assert_eq!(q("[127.0.0.2]:2526", "maps-b/tls_policy"), "encrypt");
+    assert_eq!(
+        q("pec.alpha.test", "maps-b/tls_policy"),
+        format!("secure match=mx.pec.alpha.test tafile={}", p("ca.crt"))
+    );
+    // a copy of A's ccert_access with only the public-key lines: the pubkey line alone admits
+    let mut pkey_only = String::new();
+    let mut lines = ccert.lines().peekable();
+    while let Some(l) = lines.next() {
+        if l.starts_with('#') && l.ends_with(": public key") {
+            if let Some(fp) = lines.peek() {
+                pkey_only.push_str(fp);
+                pkey_only.push('\n');
+            }
+        }
+    }
+    assert_eq!(pkey_only.lines().count(), 1, "{ccert}");
+    assert!(ccert.lines().any(|l| l == pkey_only.trim()));
+    std::fs::write(dir.join("maps-a/ccert_pkey"), &pkey_only).unwrap();
+    run(dir, "postmap", &["-c", &conf, &format!("hash:{}", p("maps-a/ccert_pkey"))]);
 
     // A: STARTTLS on 25 (TLSA), the inter-provider port 2525 (TLS required, client
     // certificate checked against ccert_access), and 2526 without STARTTLS.
@@ -214,6 +243,15 @@ fn tls_between_providers_from_the_generated_maps() {
         "  -o smtpd_tls_ask_ccert=yes",
         "  -o smtpd_relay_restrictions=",
         &format!("  -o smtpd_recipient_restrictions=check_ccert_access,{ccert_map},reject"),
+        "2527 inet n - n - - smtpd",
+        "  -o syslog_name=postfix/pkeyonly",
+        "  -o smtpd_tls_security_level=encrypt",
+        "  -o smtpd_tls_ask_ccert=yes",
+        "  -o smtpd_relay_restrictions=",
+        &format!(
+            "  -o smtpd_recipient_restrictions=check_ccert_access,hash:{},reject",
+            p("maps-a/ccert_pkey")
+        ),
         "2526 inet n - n - - smtpd",
         "  -o syslog_name=postfix/clear",
         "  -o smtpd_tls_security_level=none",
@@ -232,7 +270,9 @@ fn tls_between_providers_from_the_generated_maps() {
         .set("smtp_tls_cert_file", &p("mx.pec.beta.test.crt"))
         .set("smtp_tls_key_file", &p("mx.pec.beta.test.key"))
         .set("smtp_tls_loglevel", "1")
+        .set("smtp_tls_security_level", "may")
         .route("listed@pec.alpha.test", "smtp:[127.0.0.2]:2525")
+        .route("pkey@pec.alpha.test", "smtp:[127.0.0.2]:2527")
         .route("unlisted@pec.alpha.test", "rogue:[127.0.0.2]:2525")
         .route("x@clear.pec.alpha.test", "smtp:[127.0.0.2]:2526")
         .route("pec.beta.test", "discard:");
@@ -252,7 +292,12 @@ fn tls_between_providers_from_the_generated_maps() {
             smtp_send(SocketAddr::from((B, 25)), "tester@pec.beta.test", &[rcpt], msg.as_bytes());
         assert!(matches!(r, Ok(ref r) if r.code == 250), "submit {rcpt}: {r:?}");
     };
-    for rcpt in ["listed@pec.alpha.test", "unlisted@pec.alpha.test", "x@clear.pec.alpha.test"] {
+    for rcpt in [
+        "listed@pec.alpha.test",
+        "pkey@pec.alpha.test",
+        "unlisted@pec.alpha.test",
+        "x@clear.pec.alpha.test",
+    ] {
         submit(rcpt);
     }
     let both = |a: &Postfix, b: &Postfix| format!("--- A ---\n{}\n--- B ---\n{}", a.log(), b.log());
@@ -269,6 +314,11 @@ fn tls_between_providers_from_the_generated_maps() {
         blog.contains("Verified TLS connection established to 127.0.0.2[127.0.0.2]:2525"),
         "{blog}"
     );
+    // the public-key fingerprint line alone admits the same client
+    let sent = wait_for(Duration::from_secs(120), || {
+        b.log().lines().any(|l| l.contains("to=<pkey@pec.alpha.test>") && l.contains("status=sent"))
+    });
+    assert!(sent, "public-key line did not admit\n{}", both(&a, &b));
     // unlisted: refused at RCPT with 554 5.7.1
     let refused = wait_for(Duration::from_secs(120), || {
         b.log().lines().any(|l| {
