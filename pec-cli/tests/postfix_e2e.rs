@@ -644,26 +644,45 @@ fn two_providers_behind_postfix() {
     eprintln!("end to end in {:?}", t0.elapsed());
 }
 
-/// Issue 17 case 5: A's `pec serve` killed (SIGKILL) while Postfix hands it a submission
-/// (at once, or a little later: before, during or after its commit), started again; once the
-/// MTA retries there must be exactly one acceptance, one envelope, one take-charge and one
-/// delivery receipt.
+/// Issue 17 case 5: A's `pec serve` killed (SIGKILL) while Postfix hands it a submission,
+/// started again; once the MTA retries there must be exactly one acceptance, one envelope,
+/// one take-charge and one delivery receipt. The kills land at different moments: after a
+/// fixed delay (0 to 150 ms: before, during or after the commit), and right after the first
+/// emission reached the re-injection port (A's maillog shows its `pec-reinject` client line),
+/// i.e. between the hand-over and the outbox acknowledgement.
 ///
-/// Ignored: it fails intermittently (2 runs in 6 here) with two identical acceptances (same
-/// Message-ID) in mario's Maildir. The daemon was killed after handing the acceptance to the
-/// re-injection port but before acknowledging its outbox row; at restart the worker re-sends
-/// the row (at-least-once, as it must), Postfix holds two copies, and the delivery point
-/// stores both (`delivery: … -> mario@pec.alpha.test: 250 2.0.0 stored` twice): LMTP
-/// delivery has no duplicate suppression by (Message-ID, recipient) for receipts. Run it with
+/// Ignored: the kills right after the hand-over leave two identical acceptances (same
+/// Message-ID) in mario's Maildir. The worker re-sends the unacknowledged outbox row at
+/// restart (at-least-once, as it must), Postfix then holds two copies, and the delivery point
+/// stores both (`delivery: <posta-certificata@pec.alpha.test> -> mario@pec.alpha.test: 250
+/// 2.0.0 stored` twice): LMTP delivery has no duplicate suppression by (Message-ID,
+/// recipient) for receipts. Run it with
 /// `cargo test -p pec-cli --features test-clock --test postfix_e2e -- --ignored`.
 #[test]
 #[ignore = "pec serve stores a receipt re-injected after a crash twice (see the comment)"]
 fn crash_safety_behind_postfix() {
     let Some(mut w) = setup() else { return };
-    for (n, delay_ms) in [0u64, 30, 150, 60, 10].into_iter().enumerate() {
+    let reinjected = |w: &World| {
+        w.a.mta
+            .log()
+            .lines()
+            .filter(|l| l.contains("pec-reinject/smtpd") && l.contains("client="))
+            .count()
+    };
+    let kills: [Option<u64>; 7] = [Some(0), Some(30), Some(150), None, Some(60), None, None];
+    for (n, delay) in kills.into_iter().enumerate() {
         let tag = format!("e2e crash{n}");
+        let before = reinjected(&w);
         submit(&w, MARIO, &[LUIGI], &message(MARIO, LUIGI, "", &tag));
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        match delay {
+            Some(ms) => std::thread::sleep(Duration::from_millis(ms)),
+            None => {
+                let t = Instant::now();
+                while reinjected(&w) == before && t.elapsed() < DEADLINE {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
         w.a.kill_serve();
         w.a.start_serve();
         w.a.mta.flush().unwrap();
