@@ -432,6 +432,19 @@ fn serve_end_to_end() {
     let stored = maildir_files(&env, "pec.alpha.test", "anna");
     assert_eq!(stored, vec![from_beta.bytes.clone()], "stored byte for byte");
     env.sink.wait("avvenuta-consegna", "luigi@pec.beta.test", 1);
+    // the same envelope again, as the MTA holds it after a re-injection repeated by a crash
+    // (another Received: on top): stored once, no second receipt
+    let mut again = b"Received: from pec-serve (localhost [127.0.0.1]) by mx; now\r\n".to_vec();
+    again.extend_from_slice(&to_deliver.data);
+    let codes = Client::connect(env.delivery).send(
+        "LHLO",
+        &to_deliver.from,
+        &["anna@pec.alpha.test"],
+        &again,
+    );
+    assert_eq!(codes, [250], "{}", d.stderr());
+    assert_eq!(maildir_files(&env, "pec.alpha.test", "anna").len(), 1, "stored once");
+    assert_eq!(env.sink.count("avvenuta-consegna", "luigi@pec.beta.test"), 1);
 
     // the acceptance goes to mario's mailbox through the delivery point too
     let codes = Client::connect(env.delivery).send(

@@ -683,6 +683,36 @@ impl Engine {
         Ok(s)
     }
 
+    /// Whether `key`, a daemon's own idempotence key (e.g. `pec serve`'s "this Message-ID
+    /// is stored for this recipient"), was marked with [`Engine::mark_done`]. The keys live
+    /// in the store's transaction table beside the engine's own.
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn is_done(&self, key: &str) -> Result<bool, EngineError> {
+        let mut found = false;
+        self.write(&mut |tx| {
+            found = tx.txn(key)?.is_some();
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// Marks `key` done (idempotent; `point` names who marked it).
+    ///
+    /// # Errors
+    /// [`EngineError::Store`].
+    pub fn mark_done(&self, key: &str, point: &str) -> Result<(), EngineError> {
+        self.write(&mut |tx| {
+            if tx.txn(key)?.is_none() {
+                let rec =
+                    TxnRecord { reply: Reply::ok("done"), replies: Vec::new(), outbox: Vec::new() };
+                tx.put_txn(key, point, &rec)?;
+            }
+            Ok(())
+        })
+    }
+
     /// A daemon setting kept in the store (`None` when never set).
     ///
     /// # Errors

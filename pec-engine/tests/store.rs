@@ -283,8 +283,8 @@ fn schema_migrations_are_versioned() {
     assert!(e.to_string().contains("newer"), "{e}");
 }
 
-/// Daemon settings (`pec serve`'s test clock offset): absent, set, replaced, kept across a
-/// reopened store.
+/// Daemon settings (`pec serve`'s test clock offset) and idempotence keys: absent, set,
+/// replaced, kept across a reopened store.
 fn settings_are_kept(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("settings{}", std::process::id());
@@ -293,9 +293,13 @@ fn settings_are_kept(b: &Backend) {
     assert_eq!(e.setting("serve.k").unwrap(), None);
     e.put_setting("serve.k", "1").unwrap();
     e.put_setting("serve.k", "43200000").unwrap();
+    assert!(!e.is_done("dp-stored:m@x:a@b").unwrap());
+    e.mark_done("dp-stored:m@x:a@b", "mailbox").unwrap();
+    e.mark_done("dp-stored:m@x:a@b", "mailbox").unwrap();
     drop(e);
     let e = b.engine(0, dir.path(), &name, clock);
     assert_eq!(e.setting("serve.k").unwrap().as_deref(), Some("43200000"));
+    assert!(e.is_done("dp-stored:m@x:a@b").unwrap());
 }
 
 #[test]

@@ -247,7 +247,13 @@ impl Daemon {
         let Some(mailbox) = &self.mailbox else {
             return env.rcpts.iter().map(|_| Reply::temporary("no [mailbox] store")).collect();
         };
-        let outcomes = mailbox.store(&self.helo, &env.mail_from, &env.rcpts, &env.data);
+        let outcomes = match self.store_once(mailbox, env) {
+            Ok(o) => o,
+            Err(e) => {
+                warn(&format!("delivery: {e}"));
+                return env.rcpts.iter().map(|_| e.reply()).collect();
+            }
+        };
         let results: Vec<(String, MailboxOutcome)> =
             env.rcpts.iter().cloned().zip(outcomes.iter().cloned()).collect();
         let out = match self.engine.on_mailbox_result(&smtp, &env.data, &results) {
@@ -284,6 +290,62 @@ impl Daemon {
                 reply
             })
             .collect()
+    }
+
+    /// Stores the message for each recipient once: a message (by Message-ID) already stored
+    /// for a recipient is not stored again. A copy re-injected twice (a crash between the
+    /// MTA's 250 and the outbox's ack, or an LMTP reply lost after storing) reaches the
+    /// mailbox once; the engine's receipts are exactly-once on their own.
+    fn store_once(
+        &self,
+        mailbox: &Mailbox,
+        env: &Envelope,
+    ) -> Result<Vec<MailboxOutcome>, pec_engine::EngineError> {
+        let msgid = pec_core::mime::Headers::parse(&env.data, &pec_core::limits::Limits::default())
+            .ok()
+            .and_then(|h| h.value("Message-ID"))
+            .map(|v| pec_core::identifier::strip_angle(v.trim()).to_string())
+            .filter(|m| !m.is_empty());
+        let keys: Vec<Option<String>> = env
+            .rcpts
+            .iter()
+            .map(|r| msgid.as_ref().map(|m| format!("dp-stored:{m}:{}", r.to_ascii_lowercase())))
+            .collect();
+        let mut out: Vec<Option<MailboxOutcome>> = vec![None; env.rcpts.len()];
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(k) = k {
+                if self.engine.is_done(k)? {
+                    info(&format!(
+                        "delivery: <{}> already stored for {}: not stored again",
+                        msgid.as_deref().unwrap_or("-"),
+                        env.rcpts[i]
+                    ));
+                    out[i] = Some(MailboxOutcome::Stored);
+                }
+            }
+        }
+        let todo: Vec<usize> = (0..out.len()).filter(|i| out[*i].is_none()).collect();
+        if !todo.is_empty() {
+            let rcpts: Vec<String> = todo.iter().map(|i| env.rcpts[*i].clone()).collect();
+            let stored = mailbox.store(&self.helo, &env.mail_from, &rcpts, &env.data);
+            for (i, o) in todo.into_iter().zip(stored) {
+                if let (MailboxOutcome::Stored, Some(k)) = (&o, &keys[i]) {
+                    if let Err(e) = self.engine.mark_done(k, "mailbox") {
+                        warn(&format!("delivery: cannot remember {k}: {e}"));
+                    }
+                }
+                out[i] = Some(o);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| MailboxOutcome::Temporary {
+                    status: "4.3.0".into(),
+                    text: "not stored".into(),
+                })
+            })
+            .collect())
     }
 
     /// Runs the due timers; the emissions go to re-injection.
@@ -598,9 +660,10 @@ fn scheduler_loop(d: &Daemon, legal: &mut LegalLog) {
     let mut next_seal = Instant::now();
     while !d.halt.load(Ordering::SeqCst) {
         if cfg!(feature = "test-clock") {
-            // an offset moved in the store by `pec engine clock advance` without the socket
+            // an offset moved forward in the store by `pec engine clock advance` without the
+            // socket (the clock only moves forward: a read older than an advance is ignored)
             let stored = d.engine.setting(CLOCK_KEY).ok().flatten().and_then(|v| v.parse().ok());
-            if let Some(ms) = stored.filter(|ms| *ms != d.clock.offset_ms()) {
+            if let Some(ms) = stored.filter(|ms| *ms > d.clock.offset_ms()) {
                 d.clock.set_offset_ms(ms);
                 info(&format!("test clock: offset {} s (from the store)", ms / 1000));
                 next_seal = Instant::now();
