@@ -16,9 +16,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace --locked --no-fail-fast
 
-step "pec serve on loopback (cargo test -p pec-cli --features test-clock --test serve)"
+step "pec serve on loopback and behind two real Postfix instances (--features test-clock: --test serve --test postfix_e2e)"
 cargo clippy --locked -p pec-cli --all-targets --features test-clock -- -D warnings
-cargo test --locked -p pec-cli --features test-clock --test serve
+cargo test --locked -p pec-cli --features test-clock --test serve --test postfix_e2e
 
 if [ -f examples/c/Makefile ]; then
   step "C examples and tests (valgrind, AddressSanitizer)"

@@ -11,6 +11,8 @@
 //! - [`env`]: `require_tool` and friends (skip locally, fail under `CI=true`), the interop
 //!   directory (`PEC_INTEROP_DIR`, else `<repo>/../shared/interop`);
 //! - [`fuzz_seeds`]: seeds for the fuzz targets (the hostile shapes of issue 12);
+//! - [`postfix`]: real Postfix instances on 127.0.0.2, 127.0.0.3, … (ENGINE.md §4) and a tiny
+//!   SMTP client;
 //! - [`softhsm`]: a hermetic SoftHSM2 token and the PKCS#11 throughput helper.
 //!
 //! **Never use these keys for anything real.**
@@ -20,6 +22,7 @@
 pub mod env;
 pub mod fuzz_seeds;
 pub mod pki;
+pub mod postfix;
 pub mod scenario;
 pub mod softhsm;
 pub mod tsa;

@@ -24,6 +24,13 @@ pub const EXAMPLE: ProviderSpec<'static> =
 pub const OTHER: ProviderSpec<'static> =
     ProviderSpec { name: "Other PEC S.r.l.", domain: "pec.other.it" };
 
+/// Provider A of the end-to-end tests behind Postfix (127.0.0.2, ENGINE.md §4).
+pub const ALPHA: ProviderSpec<'static> =
+    ProviderSpec { name: "Alpha PEC S.p.A.", domain: "pec.alpha.test" };
+/// Provider B of the end-to-end tests behind Postfix (127.0.0.3).
+pub const BETA: ProviderSpec<'static> =
+    ProviderSpec { name: "Beta PEC S.r.l.", domain: "pec.beta.test" };
+
 /// Two providers and their PKI (root → name-constrained PEC CA → one certificate each).
 #[derive(Clone, Debug)]
 pub struct TwoProviders {
