@@ -651,21 +651,13 @@ fn two_providers_behind_postfix() {
 /// emission reached the re-injection port (A's maillog shows its `pec-reinject` client line),
 /// i.e. between the hand-over and the outbox acknowledgement.
 ///
-/// Ignored: it fails intermittently. Before serve's fc865f0 (store once per Message-ID and
-/// recipient) it failed 3 runs in 3, two ways: two identical acceptances in mario's Maildir
-/// (the worker re-sends the unacknowledged outbox row at restart, as it must, Postfix holds
-/// two copies and the delivery point stored both), and two take-charge receipts in A's service
-/// mailbox (a replayed incoming transaction, `presa-in-carico for … received (replayed)`,
-/// stored again). With fc865f0 it fails 2 runs in 8, always two identical acceptances:
-/// - the two copies arrive on two LMTP connections at once and both pass the `is_done` check
-///   before either `mark_done` (`delivery: <posta-certificata@pec.alpha.test> ->
-///   mario@pec.alpha.test: 250 2.0.0 stored` twice within a millisecond);
-/// - a kill between the Maildir write and `mark_done` (the copy stored by the killed daemon,
-///   the re-sent one stored again after the restart).
-///
-/// Run it with `cargo test -p pec-cli --features test-clock --test postfix_e2e -- --ignored`.
+/// Each of these once made a copy twice: the worker re-sends an unacknowledged outbox row at
+/// restart (as it must: Postfix then holds two copies), a replayed incoming transaction
+/// stores its take-charge again, two copies arrive on two LMTP connections at once, or a kill
+/// lands between the Maildir write and the engine remembering it. The Maildir store names a
+/// message by (Message-ID, recipient) and takes the name atomically, so each reaches the
+/// mailbox once.
 #[test]
-#[ignore = "pec serve may store a receipt re-injected after a crash twice (see the comment)"]
 fn crash_safety_behind_postfix() {
     let Some(mut w) = setup() else { return };
     let reinjected = |w: &World| {
