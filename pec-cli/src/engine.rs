@@ -139,9 +139,10 @@ fn via_daemon(config: &std::path::Path, req: &Value) -> Option<Result<Value, Eng
     Some(crate::serve::admin::request(&socket, req)?.map_err(EngineError::Store))
 }
 
-/// The clock of a command working on the store itself: the system clock, moved by the test
-/// clock's stored offset in a build with the feature test-clock.
-fn offline_clock(cfg: &EngineConfig) -> Result<Arc<dyn pec_engine::Clock>, EngineError> {
+/// The clock of a command working on the store itself (`pec engine`, `pec log`): the system
+/// clock, moved by `pec serve`'s stored test-clock offset in a build with the feature
+/// test-clock (so seals made on the test clock verify on it).
+pub(crate) fn offline_clock(cfg: &EngineConfig) -> Result<Arc<dyn pec_engine::Clock>, EngineError> {
     if !cfg!(feature = "test-clock") {
         return Ok(Arc::new(SystemClock));
     }

@@ -18,11 +18,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use pec_engine::legal::{LegalLog, LogRecord, VerifyReport, parse_day, verify_export};
 use pec_engine::store::LogQuery;
-use pec_engine::{EngineConfig, EngineError, SystemClock};
+use pec_engine::{EngineConfig, EngineError};
 use serde_json::json;
 
 /// `pec log ...`
@@ -147,23 +146,8 @@ fn fail(e: &EngineError, json: bool) -> ExitCode {
 
 fn open(config: &Path) -> Result<(EngineConfig, LegalLog), EngineError> {
     let cfg = EngineConfig::load(config)?;
-    let log = LegalLog::from_config(&cfg, clock(&cfg)?)?;
+    let log = LegalLog::from_config(&cfg, crate::engine::offline_clock(&cfg)?)?;
     Ok((cfg, log))
-}
-
-/// The log's clock: the system clock, moved by `pec serve`'s stored test-clock offset in a
-/// build with the feature test-clock (seals made on the test clock verify on it).
-fn clock(cfg: &EngineConfig) -> Result<Arc<dyn pec_engine::Clock>, EngineError> {
-    if !cfg!(feature = "test-clock") {
-        return Ok(Arc::new(SystemClock));
-    }
-    let mut store = pec_engine::store::open(&cfg.store_url())?;
-    let mut ms = 0i64;
-    store.write(&mut |tx| {
-        ms = tx.setting(crate::serve::CLOCK_KEY)?.and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok(())
-    })?;
-    Ok(Arc::new(pec_engine::OffsetClock::new(ms)))
 }
 
 fn export(a: &ExportArgs) -> ExitCode {
