@@ -1026,11 +1026,13 @@ impl Engine {
         }
         let date = self.date(now);
         for e in &d.log {
-            // the quarantined message itself, kept before the transaction commits
+            // the quarantined message itself, kept before the transaction commits; its
+            // record's detail names the file and the plaintext's SHA-256
+            let mut kept = None;
             if let (true, Some(q), Some(id)) =
                 (e.event == "quarantena", &self.quarantine, e.identifier.as_deref())
             {
-                q.keep(id, bytes)?;
+                kept = Some(q.keep(id, bytes)?);
             }
             // the messages this event generated: the decision's emissions about the same
             // identifier and, for an event about one recipient, about that recipient (or none)
@@ -1049,6 +1051,15 @@ impl Engine {
                 .filter_map(|(_, m)| m.clone())
                 .collect();
             let mut rec = legal::record(point, e, ctx, date.clone(), made);
+            if let Some(k) = kept {
+                let file = k.path.file_name().map(|n| n.to_string_lossy().to_string());
+                rec.detail = format!(
+                    "{}; file={}; sha256={}",
+                    rec.detail,
+                    file.unwrap_or_default(),
+                    k.sha256
+                );
+            }
             tx.log(&self.node, &mut rec, now)?;
         }
         Ok(ids)

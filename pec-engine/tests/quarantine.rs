@@ -95,6 +95,24 @@ fn a_virus_at_the_access_point_is_kept_encrypted() {
     let kept = files(q.path());
     assert_eq!(kept, vec![q.path().join(format!("{id}.eml.p7m"))], "one file, no plaintext");
     opens_to(&kept[0], &orig);
+    // the legal log's quarantena record names the file and the plaintext's SHA-256
+    let db = files(net.dir.path())
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with("_p0.db"))
+        .expect("engine 0's store");
+    let store = Box::new(pec_engine::store::sqlite::SqliteStore::open(&db).unwrap());
+    let mut log =
+        pec_engine::legal::LegalLog::new(store, chrono_tz::Europe::Rome, net.clock.clone());
+    let recs = log.search(&pec_engine::store::LogQuery::Identifier(id.clone())).unwrap();
+    let q_rec = recs.iter().find(|r| r.event == "quarantena").expect("quarantena record");
+    assert_eq!(
+        q_rec.detail,
+        format!(
+            "Eicar-Test-Signature; file={id}.eml.p7m; sha256={}",
+            pec_engine::legal::sha256_hex(&orig)
+        )
+    );
+    assert_eq!(q_rec.errore_esteso.as_deref(), Some("Eicar-Test-Signature"));
     // a clean message is not kept
     let clean = original(MARIO, &[LUIGI], &[], "pulito", "ciao");
     net.submit(0, &smtp(MARIO, &[LUIGI]), &clean);
