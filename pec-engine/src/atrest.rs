@@ -132,8 +132,10 @@ impl Quarantine {
         self.dir.join(format!("{safe}.{ext}"))
     }
 
-    /// Keeps `bytes` (the message as received) under `identifier`; a second copy under the
-    /// same identifier replaces the first.
+    /// Keeps `bytes` (the message as received) under `identifier`. A copy already kept there
+    /// is never replaced (it is evidence): another message under the same identifier goes to
+    /// `<identifier>.<first 16 hex digits of its SHA-256>.eml.p7m`, which the same bytes
+    /// kept again (a retried transaction) replace with an equal copy.
     ///
     /// # Errors
     /// [`EngineError::Store`] (temporary: the MTA keeps the message and retries) when the
@@ -143,7 +145,15 @@ impl Quarantine {
             EngineError::Store(format!("quarantine {}: {e}", p.display()))
         };
         std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
-        let path = self.path_of(identifier);
+        let sha256 = crate::legal::hex(&Sha256::digest(bytes));
+        let mut path = self.path_of(identifier);
+        if path.exists() {
+            let name =
+                path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let ext = if self.atrest.is_some() { ".eml.p7m" } else { ".eml" };
+            let stem = name.strip_suffix(ext).unwrap_or(&name);
+            path = self.dir.join(format!("{stem}.{}{ext}", &sha256[..16]));
+        }
         match &self.atrest {
             Some(a) => {
                 let der = a.encrypt(bytes)?;
@@ -151,6 +161,38 @@ impl Quarantine {
             }
             None => write_atomic(&path, bytes).map_err(|e| io(&path, e))?,
         }
-        Ok(Quarantined { path, sha256: crate::legal::hex(&Sha256::digest(bytes)) })
+        Ok(Quarantined { path, sha256 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_stay_inside_the_directory() {
+        let q = Quarantine::new(PathBuf::from("/q"), None);
+        assert_eq!(
+            q.path_of("opec1.20261201@pec.a.test"),
+            Path::new("/q/opec1.20261201@pec.a.test.eml")
+        );
+        assert_eq!(q.path_of("../../etc/passwd"), Path::new("/q/_.._etc_passwd.eml"));
+        assert_eq!(q.path_of("<a/b>"), Path::new("/q/_a_b_.eml"));
+        assert_eq!(q.path_of(".."), Path::new("/q/_.eml"));
+        assert_eq!(q.path_of(""), Path::new("/q/_.eml"));
+    }
+
+    #[test]
+    fn a_kept_copy_is_never_replaced_by_another_message() {
+        let d = tempfile::tempdir().unwrap();
+        let q = Quarantine::new(d.path().to_path_buf(), None);
+        let first = q.keep("id@x", b"first").unwrap();
+        assert_eq!(first.path, d.path().join("id@x.eml"));
+        let second = q.keep("id@x", b"second").unwrap();
+        assert_ne!(second.path, first.path);
+        assert_eq!(std::fs::read(&first.path).unwrap(), b"first");
+        assert_eq!(std::fs::read(&second.path).unwrap(), b"second");
+        assert_eq!(q.keep("id@x", b"second").unwrap(), second, "the same bytes: the same file");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 2, "no temporary file left");
     }
 }
