@@ -2,12 +2,15 @@
 //!
 //! * `pec log export --config FILE --day YYYY-MM-DD [--out DIR]` writes `DAY.jsonl` (and
 //!   `DAY.tsr`, or `DAY.p7s` for a provider seal, when the day is sealed) into `DIR` (default
-//!   `[log] dir`, else the current directory). Exit 0, 2 on error.
+//!   `[log] dir`, else the current directory); with `[atrest]`, `DAY.jsonl.p7m` (encrypted to
+//!   its recipients) instead of `DAY.jsonl`. `--out -` prints the plaintext export from the
+//!   store on standard output. Exit 0, 2 on error.
 //! * `pec log seal --config FILE [--day YYYY-MM-DD]` seals a finished day (default yesterday
 //!   in the provider's `timezone`; idempotent): an RFC 3161 time stamp from `[log] tsa_url`,
 //!   else the provider's own CMS signature (and it says so). Exit 0, 2 on error.
 //! * `pec log verify --config FILE [--day ...] [--tsa-ca PEM]` and
-//!   `pec log verify --export DIR --tsa-ca PEM`: exit 0 when every chain link and seal
+//!   `pec log verify --export DIR --tsa-ca PEM [--key K [--cert C]]` (the key opens exports
+//!   encrypted at rest, `DAY.jsonl.p7m`, in memory): exit 0 when every chain link and seal
 //!   verifies, 1 when something is broken (the first bad record or day is named), 2 when it
 //!   cannot read.
 //! * `pec log search --config FILE (--identifier ID | --msgid ID | --address ADDR) [--json]`:
@@ -19,7 +22,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use pec_engine::legal::{LegalLog, LogRecord, VerifyReport, parse_day, verify_export};
+use pec_engine::legal::{
+    LegalLog, LogRecord, VerifyReport, parse_day, verify_export, verify_export_with,
+};
 use pec_engine::store::LogQuery;
 use pec_engine::{EngineConfig, EngineError};
 use serde_json::json;
@@ -49,7 +54,8 @@ pub struct ExportArgs {
     /// The day (YYYY-MM-DD, in the provider's time zone).
     #[arg(long)]
     day: String,
-    /// Where to write (default: [log] dir, else the current directory).
+    /// Where to write (default: [log] dir, else the current directory); `-`: the plaintext
+    /// export on standard output (even with [atrest]).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -81,6 +87,13 @@ pub struct VerifyArgs {
     /// Verify exported files in this directory instead (needs --tsa-ca).
     #[arg(long, requires = "tsa_ca")]
     export: Option<PathBuf>,
+    /// With --export: a recipient's private key (PEM or DER) that opens exports encrypted
+    /// at rest (DAY.jsonl.p7m), decrypted in memory.
+    #[arg(long, requires = "export")]
+    key: Option<PathBuf>,
+    /// The key's certificate (only the recipient it names is tried).
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
     /// Only this day (with --config).
     #[arg(long, requires = "config")]
     day: Option<String>,
@@ -154,12 +167,22 @@ fn export(a: &ExportArgs) -> ExitCode {
     let result = (|| {
         let (cfg, mut log) = open(&a.config)?;
         let day = parse_day(&a.day)?;
+        if a.out.as_deref() == Some(Path::new("-")) {
+            use std::io::Write as _;
+            let e = log.export(day)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&e.bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| EngineError::Config(format!("standard output: {e}")))?;
+            return Ok((Vec::new(), Some(())));
+        }
         let dir = match (&a.out, cfg.log.as_ref().and_then(|l| l.dir.as_deref())) {
             (Some(o), _) => o.clone(),
             (None, Some(d)) => cfg.path(d),
             (None, None) => PathBuf::from("."),
         };
-        log.export_to(day, &dir)
+        let (files, seal) = log.export_to(day, &dir)?;
+        Ok((files, seal.map(|_| ())))
     })();
     match result {
         Ok((files, seal)) => {
@@ -251,7 +274,13 @@ fn verify(a: &VerifyArgs) -> ExitCode {
         };
         if let Some(dir) = &a.export {
             let ca = ca.ok_or_else(|| EngineError::Config("--export needs --tsa-ca".into()))?;
-            return verify_export(dir, &ca);
+            let Some(k) = &a.key else { return verify_export(dir, &ca) };
+            let read = |p: &Path| {
+                std::fs::read(p).map_err(|e| EngineError::Config(format!("{}: {e}", p.display())))
+            };
+            let cert = a.cert.as_deref().map(read).transpose()?;
+            let key = pec_core::atrest::SoftwareKey::from_pem(&read(k)?, cert.as_deref())?;
+            return verify_export_with(dir, &ca, Some(&key));
         }
         let config = a.config.as_ref().ok_or_else(|| EngineError::Config("--config".into()))?;
         let (_, mut log) = open(config)?;

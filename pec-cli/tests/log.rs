@@ -169,3 +169,174 @@ fn seal_without_tsa_or_signer_fails() {
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(out(&o).contains("tsa_url"), "{}", out(&o));
 }
+
+fn run(cmd: &mut Command) -> Output {
+    let o = cmd.output().expect("run");
+    assert!(o.status.success(), "{cmd:?}: {}", out(&o));
+    o
+}
+
+/// Encryption at rest of sealed exports (issue 19 part 3; MAILSEC.md §3, §4): with
+/// `[atrest]` (two certificates of the test PKI: archive and auditor), sealing a day leaves
+/// `DAY.jsonl.p7m` and `DAY.tsr` and no plaintext; `openssl cms -decrypt` opens it for each
+/// recipient to bytes that `openssl ts -verify` accepts against the TSA's CA; `pec decrypt`
+/// gives the same bytes, as does `pec log export --out -` from the store; `pec log verify
+/// --export --key` reads the encrypted directory.
+#[test]
+fn sealed_exports_are_encrypted_at_rest() {
+    if !require_tool("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let tsa = OfflineTsa::start(&d.join("tsa")).expect("offline TSA");
+    let scenario = pec_testkit::TwoProviders::generate(30).expect("test PKI");
+    scenario.write_files(d).expect("PKI files");
+    // archive = a.pem/a.key, auditor = b.pem/b.key
+    let cfg = d.join("pec.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"Alpha PEC S.p.A.\"\ndomain = \"pec.alpha.test\"\ntimezone = \"Europe/Rome\"\n\
+             [store]\nurl = \"sqlite:state.db\"\n\
+             [log]\ndir = \"exports\"\ntsa_url = \"{}\"\ntsa_ca = \"{}\"\nnode = \"mx1\"\n\
+             [atrest]\nrecipients = [\"a.pem\", \"b.pem\"]\n",
+            tsa.url,
+            s(&tsa.ca_pem)
+        ),
+    )
+    .expect("write config");
+    let rome = chrono_tz::Europe::Rome;
+    let at = (Utc::now() - Duration::days(2))
+        .with_timezone(&rome)
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .and_then(|t| t.and_local_timezone(rome).single())
+        .expect("noon")
+        .with_timezone(&Utc);
+    let day = at.with_timezone(&rome).format("%Y-%m-%d").to_string();
+    let mut store =
+        pec_engine::store::open(&format!("sqlite:{}", s(&d.join("state.db")))).expect("store");
+    store
+        .write(&mut |tx| {
+            for i in 0..3u32 {
+                let mut r = LogRecord {
+                    date: at
+                        .with_timezone(&rome)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                    event: "accettazione".into(),
+                    point: "access".into(),
+                    identifier: Some(format!("id{i}@pec.alpha.test")),
+                    sender: Some("mario@pec.alpha.test".into()),
+                    recipients: vec!["luigi@pec.beta.test".into()],
+                    ..LogRecord::default()
+                };
+                tx.log("mx1", &mut r, at)?;
+            }
+            Ok(())
+        })
+        .expect("append");
+    drop(store);
+    let c = s(&cfg);
+    let exports = d.join("exports");
+    // a plaintext export left from before [atrest] is removed when the day is written
+    std::fs::create_dir_all(&exports).expect("mkdir");
+    std::fs::write(exports.join(format!("{day}.jsonl")), "old plaintext\n").expect("write");
+
+    let o = pec(&["log", "seal", "--config", c, "--day", &day, "--json"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let v = json(&o);
+    let p7m = exports.join(format!("{day}.jsonl.p7m"));
+    let tsr = exports.join(format!("{day}.tsr"));
+    assert_eq!(v["files"], serde_json::json!([s(&p7m), s(&tsr)]));
+    let mut names: Vec<String> = std::fs::read_dir(&exports)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, [format!("{day}.jsonl.p7m"), format!("{day}.tsr")], "no plaintext left");
+
+    // the plaintext, from the store
+    let o = pec(&["log", "export", "--config", c, "--day", &day, "--out", "-"]);
+    assert!(o.status.success(), "{}", out(&o));
+    let plain = o.stdout;
+    assert_eq!(plain.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count(), 3);
+    assert_eq!(
+        pec_engine::legal::sha256_hex(&plain),
+        v["sha256"].as_str().expect("sha256"),
+        "the seal covers the plaintext"
+    );
+    let sealed = std::fs::read(&p7m).expect("read p7m");
+    assert!(!sealed.windows(16).any(|w| w == &plain[..16]), "encrypted");
+
+    // each recipient: openssl cms -decrypt, then openssl ts -verify on what it returns
+    for tag in ["a", "b"] {
+        let dec = d.join(format!("dec-{tag}.jsonl"));
+        run(Command::new("openssl")
+            .args(["cms", "-decrypt", "-binary", "-inform", "DER", "-in", s(&p7m)])
+            .args(["-recip", s(&d.join(format!("{tag}.pem")))])
+            .args(["-inkey", s(&d.join(format!("{tag}.key"))), "-out", s(&dec)]));
+        assert_eq!(std::fs::read(&dec).expect("read"), plain, "recipient {tag}");
+        let v = run(Command::new("openssl").args([
+            "ts",
+            "-verify",
+            "-data",
+            s(&dec),
+            "-in",
+            s(&tsr),
+            "-CAfile",
+            s(&tsa.ca_pem),
+        ]));
+        assert!(String::from_utf8_lossy(&v.stdout).contains("Verification: OK"), "{}", out(&v));
+        let o = pec(&["decrypt", "--key", s(&d.join(format!("{tag}.key"))), s(&p7m)]);
+        assert!(o.status.success(), "{}", out(&o));
+        assert_eq!(o.stdout, plain, "pec decrypt, recipient {tag}");
+    }
+    // the cms structure: OAEP and AES-256-CBC
+    let o = run(Command::new("openssl").args([
+        "cms",
+        "-cmsout",
+        "-print",
+        "-inform",
+        "DER",
+        "-in",
+        s(&p7m),
+    ]));
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert!(printed.contains("rsaesOaep") && printed.contains("aes-256-cbc"), "{printed}");
+
+    // verify the encrypted directory with a recipient's key; without one it cannot read
+    let ca = s(&tsa.ca_pem);
+    let key_path = d.join("b.key");
+    let key = s(&key_path);
+    let o = pec(&["log", "verify", "--export", s(&exports), "--tsa-ca", ca, "--key", key]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = pec(&["log", "verify", "--export", s(&exports), "--tsa-ca", ca]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("encrypted at rest"), "{}", out(&o));
+    let stranger = d.join("stranger.key");
+    std::fs::write(&stranger, scenario.pki.ca.key_pem()).expect("write");
+    let o = pec(&["log", "verify", "--export", s(&exports), "--tsa-ca", ca, "--key", s(&stranger)]);
+    assert_eq!(o.status.code(), Some(2), "a key that is no recipient: {}", out(&o));
+
+    // sealing again and exporting to a directory also write only the encrypted file
+    let o = pec(&["log", "seal", "--config", c, "--day", &day, "--json"]);
+    assert_eq!(json(&o)["already"], true, "{}", out(&o));
+    let x = d.join("x");
+    let o = pec(&["log", "export", "--config", c, "--day", &day, "--out", s(&x)]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(x.join(format!("{day}.jsonl.p7m")).exists() && x.join(format!("{day}.tsr")).exists());
+    assert!(
+        !x.join(format!("{day}.jsonl")).exists() && !exports.join(format!("{day}.jsonl")).exists()
+    );
+    let o = pec(&["decrypt", "--key", s(&d.join("a.key")), s(&x.join(format!("{day}.jsonl.p7m")))]);
+    assert_eq!(o.stdout, plain);
+
+    // a configuration naming a missing recipient is refused, naming it
+    let bad = d.join("bad.toml");
+    let text = std::fs::read_to_string(&cfg).expect("read").replace("b.pem", "missing.pem");
+    std::fs::write(&bad, text).expect("write");
+    let o = pec(&["log", "seal", "--config", s(&bad), "--day", &day]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("missing.pem"), "{}", out(&o));
+}

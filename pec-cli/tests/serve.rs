@@ -258,7 +258,8 @@ fn setup() -> Env {
          delivery = \"127.0.0.1:{delivery}\"\n\n[relay]\nsmtp = \"127.0.0.1:{}\"\n\n\
          [mailbox]\nstore = \"maildir:{}/mail/{{domain}}/{{local}}\"\n\n[log]\ndir = \"log\"\n\n\
          [admin]\nsocket = \"admin.sock\"\n\n[serve]\nmax_message_size = 200000\n\
-         max_line_length = 2000\nmax_recipients = 3\nidle_timeout = \"60s\"\nmax_connections = 6\n",
+         max_line_length = 2000\nmax_recipients = 3\nidle_timeout = \"60s\"\nmax_connections = 6\n\n\
+         [atrest]\nrecipients = [\"a.pem\", \"b.pem\"]\n",
         sink.port,
         dir.display()
     ));
@@ -622,7 +623,8 @@ fn serve_end_to_end() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    // 8. a day later (by the serve clock) the finished days of the legal log are sealed
+    // 8. a day later (by the serve clock) the finished days of the legal log are sealed,
+    // each export encrypted to the [atrest] recipients (DAY.jsonl.p7m), no plaintext left
     let o = pec(&["engine", "clock", "advance", "1d", "--config", &cfg]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let t0 = Instant::now();
@@ -633,9 +635,19 @@ fn serve_end_to_end() {
             .flatten()
             .any(|e| e.file_name().to_string_lossy().ends_with(ext))
     };
-    while !(sealed(".jsonl") && sealed(".p7s")) {
+    while !(sealed(".jsonl.p7m") && sealed(".p7s")) {
         assert!(t0.elapsed() < DEADLINE, "no seal: {}", d.stderr());
         std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!sealed(".jsonl"), "no plaintext export");
+    for e in std::fs::read_dir(env.dir.join("log")).unwrap().flatten() {
+        let p = e.path();
+        if p.to_string_lossy().ends_with(".jsonl.p7m") {
+            let key = env.dir.join("b.key").display().to_string();
+            let o = pec(&["decrypt", "--key", &key, p.to_str().unwrap()]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            assert!(o.stdout.starts_with(b"{") && o.stdout.ends_with(b"\n"), "JSON Lines");
+        }
     }
 
     let (st, log) = d.stop();

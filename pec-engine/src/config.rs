@@ -4,7 +4,9 @@
 //! the daemon to read.
 //!
 //! Keys this engine adds: `[dns]` and `[auth]` (sender authentication at the incoming point,
-//! see [`DnsSection`], [`AuthSection`]); `[log] tsa_ca` and `node` (see [`LogSection`]); `[limits] max_size` (formal-check limit of size × recipients, bytes,
+//! see [`DnsSection`], [`AuthSection`]); `[atrest]` and `[quarantine]` (encryption at rest
+//! of sealed log exports and of the quarantine, see [`EngineConfig::atrest`],
+//! [`QuarantineSection`]); `[log] tsa_ca` and `node` (see [`LogSection`]); `[limits] max_size` (formal-check limit of size × recipients, bytes,
 //! default 30 MB) and `hard_size` (above it the access point answers 552, default 100 MB).
 
 use std::path::{Path, PathBuf};
@@ -69,6 +71,13 @@ pub struct EngineConfig {
     /// `[auth]`: sender authentication at the incoming point.
     #[serde(default)]
     pub auth: Option<AuthSection>,
+    /// `[atrest]`: whom sealed log exports and the quarantine are encrypted to (MAILSEC.md
+    /// §3; `recipients = ["archive.pem", "auditor.pem"]`, `key_transport`).
+    #[serde(default)]
+    pub atrest: Option<pec_core::atrest::AtRestConfig>,
+    /// `[quarantine]`: where quarantined messages are kept.
+    #[serde(default)]
+    pub quarantine: Option<QuarantineSection>,
     /// The directory relative paths are resolved against (the file's own).
     #[serde(skip)]
     pub base: PathBuf,
@@ -151,6 +160,16 @@ pub struct LogSection {
     pub node: Option<String>,
 }
 
+/// `[quarantine]`: the directory where the access and incoming points keep each message
+/// they quarantine (a virus), as `<identifier>.eml.p7m` encrypted to `[atrest]` (else
+/// `<identifier>.eml`), for 30 months (docs/SPEC.md §1.2). Without it nothing is kept.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineSection {
+    /// The directory (relative to the configuration file).
+    pub dir: String,
+}
+
 /// `[dns]` (MAILSEC.md §1): where sender authentication asks DNS. Exactly one of `zone` (a
 /// static zone text answering every name, nothing reaching the network: tests and closed
 /// networks; format in `pec_core::mailsec::auth`) and `nameservers` (`ip` or `ip:port`,
@@ -229,6 +248,8 @@ impl EngineConfig {
         }
         c.policy()?;
         c.auth_settings()?;
+        c.atrest()?;
+        c.quarantine()?;
         Ok(c)
     }
 
@@ -289,6 +310,52 @@ impl EngineConfig {
             Some(p) => format!("sqlite:{}", self.path(p).display()),
             None => url,
         }
+    }
+
+    /// The `[atrest]` recipients, `None` without the section: each file read (relative to
+    /// the configuration file) and every certificate in it a recipient.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] naming the file: empty `recipients`, an unknown
+    /// `key_transport`, a missing or unreadable file, a file holding no certificate, a
+    /// certificate whose key is not RSA (2048 to 8192 bits).
+    pub fn atrest(&self) -> Result<Option<Arc<crate::atrest::AtRest>>, EngineError> {
+        use pec_core::atrest::{KeyTransport, Recipient};
+        let Some(a) = &self.atrest else { return Ok(None) };
+        let transport = match a.key_transport.as_deref() {
+            None => KeyTransport::default(),
+            Some(name) => KeyTransport::from_name(name).ok_or_else(|| {
+                cfg(format!(
+                    "[atrest] key_transport {name:?}: expected oaep-sha256, oaep-sha1 or pkcs1"
+                ))
+            })?,
+        };
+        if a.recipients.is_empty() {
+            return Err(cfg("[atrest] recipients is empty (give the certificates to encrypt to)"));
+        }
+        let mut recipients = Vec::new();
+        for p in &a.recipients {
+            let shown = p.display().to_string();
+            let bytes = self.read(&shown).map_err(|e| cfg(format!("[atrest] recipients: {e}")))?;
+            let found = Recipient::from_pem_or_der(&bytes, transport).map_err(|e| {
+                cfg(format!("[atrest] recipients: {}: {e}", self.path(&shown).display()))
+            })?;
+            recipients.extend(found);
+        }
+        Ok(Some(Arc::new(crate::atrest::AtRest::new(recipients)?)))
+    }
+
+    /// The quarantine (`[quarantine] dir`, encrypted to `[atrest]`), `None` without the
+    /// section.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`]: an empty `dir`, or as [`EngineConfig::atrest`].
+    pub fn quarantine(&self) -> Result<Option<crate::atrest::Quarantine>, EngineError> {
+        let Some(q) = &self.quarantine else { return Ok(None) };
+        if q.dir.trim().is_empty() {
+            return Err(cfg("[quarantine] dir is empty"));
+        }
+        Ok(Some(crate::atrest::Quarantine::new(self.path(&q.dir), self.atrest()?)))
     }
 
     /// Sender authentication's settings (`[dns]`, `[auth]`), `None` when `[dns]` is absent.

@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod atrest;
 pub mod clock;
 pub mod config;
 pub mod legal;
@@ -150,6 +151,8 @@ pub struct Engine {
     node: String,
     /// Sender authentication at the incoming point (`[dns]`), when configured.
     auth: Option<SenderAuth>,
+    /// Where quarantined messages are kept (`[quarantine]`), when configured.
+    quarantine: Option<atrest::Quarantine>,
 }
 
 /// The host name (`/proc/sys/kernel/hostname`, else `localhost`): the default node name.
@@ -234,7 +237,19 @@ impl Engine {
             tz: None,
             node: host_name(),
             auth: None,
+            quarantine: None,
         }
+    }
+
+    /// Keeps every quarantined message (a virus at the access or incoming point) in `q`.
+    pub fn with_quarantine(mut self, q: atrest::Quarantine) -> Engine {
+        self.quarantine = Some(q);
+        self
+    }
+
+    /// The quarantine in use, when configured.
+    pub fn quarantine(&self) -> Option<&atrest::Quarantine> {
+        self.quarantine.as_ref()
     }
 
     /// Turns sender authentication at the incoming point on (see [`SenderAuth`]).
@@ -287,6 +302,7 @@ impl Engine {
         if let Some(settings) = cfg.auth_settings()? {
             e.auth = Some(SenderAuth::new(&settings)?);
         }
+        e.quarantine = cfg.quarantine()?;
         Ok(e)
     }
 
@@ -1010,6 +1026,14 @@ impl Engine {
         }
         let date = self.date(now);
         for e in &d.log {
+            // the quarantined message itself, kept before the transaction commits; its
+            // record's detail names the file and the plaintext's SHA-256
+            let mut kept = None;
+            if let (true, Some(q), Some(id)) =
+                (e.event == "quarantena", &self.quarantine, e.identifier.as_deref())
+            {
+                kept = Some(q.keep(id, bytes)?);
+            }
             // the messages this event generated: the decision's emissions about the same
             // identifier and, for an event about one recipient, about that recipient (or none)
             let made: Vec<String> = d
@@ -1027,6 +1051,15 @@ impl Engine {
                 .filter_map(|(_, m)| m.clone())
                 .collect();
             let mut rec = legal::record(point, e, ctx, date.clone(), made);
+            if let Some(k) = kept {
+                let file = k.path.file_name().map(|n| n.to_string_lossy().to_string());
+                rec.detail = format!(
+                    "{}; file={}; sha256={}",
+                    rec.detail,
+                    file.unwrap_or_default(),
+                    k.sha256
+                );
+            }
             tx.log(&self.node, &mut rec, now)?;
         }
         Ok(ids)

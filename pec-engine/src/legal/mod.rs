@@ -25,6 +25,7 @@ use pec_core::tsp;
 pub use record::{EventContext, GENESIS, LogRecord, VERSION, hex, record, sha256_hex};
 
 use crate::EngineError;
+use crate::atrest::AtRest;
 use crate::clock::Clock;
 use crate::config::EngineConfig;
 use crate::store::{self, LogQuery, Seal, Store, StoredLine, Tail};
@@ -140,6 +141,8 @@ pub struct LegalLog {
     /// Where the signer comes from when it is needed (a seal without a TSA).
     signer_config: Option<Box<EngineConfig>>,
     trust: Option<Arc<TrustStore>>,
+    /// `[atrest]`: exports written to a directory are encrypted (`DAY.jsonl.p7m`).
+    atrest: Option<Arc<AtRest>>,
 }
 
 impl std::fmt::Debug for LegalLog {
@@ -180,7 +183,21 @@ impl LegalLog {
             signer: None,
             signer_config: None,
             trust: None,
+            atrest: None,
         }
+    }
+
+    /// Exports written to a directory are encrypted to `atrest` (`DAY.jsonl.p7m`, the
+    /// plaintext never written; a plaintext `DAY.jsonl` left there from before is removed).
+    /// The seal still covers the plaintext.
+    pub fn with_atrest(mut self, atrest: Option<Arc<AtRest>>) -> LegalLog {
+        self.atrest = atrest;
+        self
+    }
+
+    /// Whether exports are encrypted at rest.
+    pub fn encrypts(&self) -> bool {
+        self.atrest.is_some()
     }
 
     /// Exports are also written to `dir` when sealed.
@@ -210,7 +227,7 @@ impl LegalLog {
     }
 
     /// From the engine's configuration: `[store]`, `timezone`, `[log] dir`, `tsa_url`,
-    /// `tsa_ca`, `[signing]` (optional here: needed only to seal without a TSA), `[trust]`.
+    /// `tsa_ca`, `[atrest]`, `[signing]` (optional here: needed only to seal without a TSA), `[trust]`.
     ///
     /// # Errors
     /// [`EngineError::Config`], [`EngineError::Store`].
@@ -225,7 +242,8 @@ impl LegalLog {
         let mut l = LegalLog::new(store, tz, clock)
             .with_dir(log.dir.as_deref().map(|d| cfg.path(d)))
             .with_tsa(log.tsa_url.clone().filter(|u| !u.trim().is_empty()))
-            .with_tsa_ca(tsa_ca);
+            .with_tsa_ca(tsa_ca)
+            .with_atrest(cfg.atrest()?);
         if cfg.signing.is_some() {
             let mut trust = TrustStore::new();
             for f in cfg.trust.as_ref().map(|t| t.ca_files.as_slice()).unwrap_or(&[]) {
@@ -303,8 +321,8 @@ impl LegalLog {
         Ok(Export::of(&d, &lines))
     }
 
-    /// Writes `DAY.jsonl` to `dir`, and `DAY.tsr` or `DAY.p7s` when the day is sealed;
-    /// returns the files and the seal.
+    /// Writes `DAY.jsonl` (`DAY.jsonl.p7m` with `[atrest]`) to `dir`, and `DAY.tsr` or
+    /// `DAY.p7s` when the day is sealed; returns the files and the seal.
     ///
     /// # Errors
     /// [`EngineError::Store`]; [`EngineError::Config`] when a file cannot be written.
@@ -315,7 +333,7 @@ impl LegalLog {
     ) -> Result<(Vec<PathBuf>, Option<Seal>), EngineError> {
         let e = self.export(day)?;
         let seal = self.stored_seal(&e.day)?;
-        let files = write_files(dir, &e, seal.as_ref())?;
+        let files = write_files(dir, &e, seal.as_ref(), self.atrest.as_deref())?;
         Ok((files, seal))
     }
 
@@ -344,7 +362,7 @@ impl LegalLog {
         let dir = out.map(Path::to_path_buf).or_else(|| self.dir.clone());
         if let Some(seal) = self.stored_seal(&e.day)? {
             let files = match &dir {
-                Some(d) => write_files(d, &e, Some(&seal))?,
+                Some(d) => write_files(d, &e, Some(&seal), self.atrest.as_deref())?,
                 None => Vec::new(),
             };
             return Ok(SealOutcome { seal, already: true, files });
@@ -437,7 +455,7 @@ impl LegalLog {
             None => (seal, false),
         };
         let files = match &dir {
-            Some(d) => write_files(d, &e, Some(&seal))?,
+            Some(d) => write_files(d, &e, Some(&seal), self.atrest.as_deref())?,
             None => Vec::new(),
         };
         Ok(SealOutcome { seal, already, files })
@@ -717,14 +735,35 @@ fn check_cms(
     Ok(())
 }
 
-/// Writes `DAY.jsonl` and the seal's file.
-fn write_files(dir: &Path, e: &Export, seal: Option<&Seal>) -> Result<Vec<PathBuf>, EngineError> {
+/// Writes `DAY.jsonl` and the seal's file; with `atrest`, `DAY.jsonl.p7m` instead of
+/// `DAY.jsonl` (encrypted from memory, the plaintext never written; a `DAY.jsonl` left in
+/// `dir` is removed).
+fn write_files(
+    dir: &Path,
+    e: &Export,
+    seal: Option<&Seal>,
+    atrest: Option<&AtRest>,
+) -> Result<Vec<PathBuf>, EngineError> {
     let io = |p: &Path, err: std::io::Error| EngineError::Config(format!("{}: {err}", p.display()));
     std::fs::create_dir_all(dir).map_err(|err| io(dir, err))?;
     let mut files = Vec::new();
     let jsonl = dir.join(format!("{}.jsonl", e.day));
-    std::fs::write(&jsonl, &e.bytes).map_err(|err| io(&jsonl, err))?;
-    files.push(jsonl);
+    match atrest {
+        Some(a) => {
+            let p7m = dir.join(format!("{}.jsonl.p7m", e.day));
+            a.write(&p7m, &e.bytes)?;
+            match std::fs::remove_file(&jsonl) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io(&jsonl, err)),
+            }
+            files.push(p7m);
+        }
+        None => {
+            std::fs::write(&jsonl, &e.bytes).map_err(|err| io(&jsonl, err))?;
+            files.push(jsonl);
+        }
+    }
     if let Some(s) = seal {
         let ext = if s.kind == "rfc3161" { "tsr" } else { "p7s" };
         let p = dir.join(format!("{}.{ext}", e.day));
@@ -741,11 +780,28 @@ fn write_files(dir: &Path, e: &Export, seal: Option<&Seal>) -> Result<Vec<PathBu
 /// # Errors
 /// [`EngineError::Config`] when the directory cannot be read.
 pub fn verify_export(dir: &Path, ca: &TrustStore) -> Result<VerifyReport, EngineError> {
+    verify_export_with(dir, ca, None)
+}
+
+/// [`verify_export`], also reading exports encrypted at rest (`DAY.jsonl.p7m`, decrypted in
+/// memory with `key`).
+///
+/// # Errors
+/// [`EngineError::Config`] when the directory cannot be read, or holds an encrypted export
+/// and no key (or a key that does not open it) is given.
+pub fn verify_export_with(
+    dir: &Path,
+    ca: &TrustStore,
+    key: Option<&dyn pec_core::atrest::RecipientKey>,
+) -> Result<VerifyReport, EngineError> {
     let io = |p: &Path, err: std::io::Error| EngineError::Config(format!("{}: {err}", p.display()));
     let mut days: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|err| io(dir, err))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .filter(|p| {
+            let n = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            !n.starts_with('.') && (n.ends_with(".jsonl") || n.ends_with(".jsonl.p7m"))
+        })
         .collect();
     days.sort();
     let mut r = VerifyReport::default();
@@ -755,8 +811,21 @@ pub fn verify_export(dir: &Path, ca: &TrustStore) -> Result<VerifyReport, Engine
     let mut last: BTreeMap<String, (u64, String)> = BTreeMap::new();
     'days: for path in &days {
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let day = name.trim_end_matches(".jsonl").to_string();
+        let encrypted = name.ends_with(".p7m");
+        let day = name.trim_end_matches(".p7m").trim_end_matches(".jsonl").to_string();
         let bytes = std::fs::read(path).map_err(|err| io(path, err))?;
+        let bytes = if encrypted {
+            let key = key.ok_or_else(|| {
+                EngineError::Config(format!(
+                    "{}: encrypted at rest: give a recipient's key to read it",
+                    path.display()
+                ))
+            })?;
+            pec_core::atrest::decrypt_bytes(&bytes, key)
+                .map_err(|e| EngineError::Config(format!("{}: {e}", path.display())))?
+        } else {
+            bytes
+        };
         let mut seen_here: BTreeMap<String, ()> = BTreeMap::new();
         if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
             r.problems.push(format!("{name}: the last line has no newline (truncated)"));
