@@ -222,9 +222,9 @@ pub fn encrypt_openpgp<R: Read, W: Write>(
             })?;
         }
         if armor {
-            builder.to_armored_writer(&mut rng, ArmorOptions::default(), &mut writer)
+            builder.to_armored_writer(rng, ArmorOptions::default(), &mut writer)
         } else {
-            builder.to_writer(&mut rng, &mut writer)
+            builder.to_writer(rng, &mut writer)
         }
         .map_err(pgp_err)?;
     }
