@@ -9,7 +9,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 pkgs=(openssl libssl-dev pkg-config libxml2-utils softhsm2 opensc slapd ldap-utils valgrind make gcc g++ perl
       libtest-pod-perl python3-venv binutils postgresql python3-dkim
-      python3-authheaders python3-spf dnsmasq-base postfix)
+      python3-authheaders python3-spf dnsmasq-base postfix gnupg)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

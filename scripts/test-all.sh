@@ -20,6 +20,10 @@ step "pec serve on loopback and behind two real Postfix instances (--features te
 cargo clippy --locked -p pec-cli --all-targets --features test-clock -- -D warnings
 cargo test --locked -p pec-cli --features test-clock --test serve --test postfix_e2e
 
+step "pec encrypt --pgp, opened by gpg --decrypt (--features openpgp: --test atrest_pgp)"
+cargo clippy --locked -p pec-cli --all-targets --features openpgp -- -D warnings
+cargo test --locked -p pec-cli --features openpgp --test atrest_pgp
+
 if [ -f examples/c/Makefile ]; then
   step "C examples and tests (valgrind, AddressSanitizer)"
   make -C examples/c check

@@ -1,6 +1,10 @@
 //! `pec encrypt` and `pec decrypt`: encryption at rest (CMS EnvelopedData) of the provider's
 //! own stores (quarantine, sealed log exports, archives). Never of a PEC mailbox.
 //!
+//! With `--pgp KEY.asc` (feature `openpgp`) `pec encrypt` writes an OpenPGP message to
+//! OpenPGP certificates instead (SEIPDv1, AES-256; `--armor` for ASCII armor), which
+//! `gpg --decrypt` opens; `--to` and `--pgp` do not mix (one file, one format).
+//!
 //! Exit 0 on success, 2 on any error. Both stream (bounded memory). With `--out` the result
 //! goes to a temporary file beside it, renamed only on success; on standard output an error
 //! leaves incomplete output behind (exit 2: discard it).
@@ -20,8 +24,17 @@ use crate::output::print_error;
 pub struct EncryptArgs {
     /// A recipient certificate (PEM or DER; every certificate of a PEM file is a recipient).
     /// Repeat for each: at least two whose private keys are kept offline (archive, auditor).
-    #[arg(long = "to", required = true, value_name = "CERT")]
+    #[arg(long = "to", required_unless_present = "pgp", value_name = "CERT")]
     to: Vec<PathBuf>,
+    /// An OpenPGP public key file (ASCII-armored as `gpg --armor --export` writes it, or
+    /// binary; every certificate in it is a recipient, through its newest valid encryption
+    /// subkey): write an OpenPGP message (SEIPDv1, AES-256) instead of CMS. Repeat for each
+    /// recipient. Not with --to. Needs pec built with the `openpgp` feature.
+    #[arg(long = "pgp", value_name = "KEY.asc", conflicts_with_all = ["to", "oaep_sha1", "pkcs1"])]
+    pgp: Vec<PathBuf>,
+    /// With --pgp: ASCII-armored output (`-----BEGIN PGP MESSAGE-----`) instead of binary.
+    #[arg(long, requires = "pgp", conflicts_with = "to")]
+    armor: bool,
     /// RSAES-OAEP with SHA-1 instead of SHA-256, for keys that decrypt in an HSM without
     /// SHA-256 OAEP (SoftHSM2).
     #[arg(long = "oaep-sha1", conflicts_with = "pkcs1")]
@@ -87,6 +100,9 @@ fn finish(r: Result<(), Error>) -> ExitCode {
 }
 
 fn encrypt(a: &EncryptArgs) -> Result<(), Error> {
+    if !a.pgp.is_empty() {
+        return encrypt_pgp(a);
+    }
     let transport = if a.pkcs1 {
         KeyTransport::Pkcs1
     } else if a.oaep_sha1 {
@@ -101,6 +117,28 @@ fn encrypt(a: &EncryptArgs) -> Result<(), Error> {
     }
     let (input, len) = open_input(&a.input)?;
     with_output(a.out.as_deref(), |out| atrest::encrypt(input, len, &recipients, out).map(|_| ()))
+}
+
+/// `pec encrypt --pgp`: an OpenPGP message.
+#[cfg(feature = "openpgp")]
+fn encrypt_pgp(a: &EncryptArgs) -> Result<(), Error> {
+    let mut recipients = Vec::new();
+    for path in &a.pgp {
+        let bytes = crate::input::read_small(path)?;
+        recipients.extend(atrest::PgpRecipient::from_key_file(&bytes).map_err(|e| at(path, e))?);
+    }
+    let (input, _) = open_input(&a.input)?;
+    with_output(a.out.as_deref(), |out| {
+        atrest::encrypt_openpgp(input, &recipients, a.armor, out).map(|_| ())
+    })
+}
+
+/// `pec encrypt --pgp` in a build without OpenPGP.
+#[cfg(not(feature = "openpgp"))]
+fn encrypt_pgp(_: &EncryptArgs) -> Result<(), Error> {
+    Err(Error::InvalidArgument(
+        "--pgp: this pec was built without OpenPGP (cargo feature `openpgp` of pec-cli)".into(),
+    ))
 }
 
 fn decrypt(a: &DecryptArgs) -> Result<(), Error> {

@@ -77,8 +77,9 @@ enum Command {
     /// In-process throughput of signing, verification, parsing and index look-ups.
     Bench(bench::Args),
     /// Encrypt a file at rest (CMS EnvelopedData, RSA-OAEP and AES-256-CBC) to recipient
-    /// certificates: quarantine, sealed log exports, archives; never a PEC mailbox. Exit 0
-    /// on success, 2 on any error.
+    /// certificates, or (--pgp, feature `openpgp`) an OpenPGP message to GnuPG keys:
+    /// quarantine, sealed log exports, archives; never a PEC mailbox. Exit 0 on success, 2 on
+    /// any error.
     Encrypt(atrest::EncryptArgs),
     /// Decrypt what `pec encrypt` or `openssl cms -encrypt` wrote, with a key file or a
     /// PKCS#11 key. Exit 0 on success, 2 on any error (discard the output then).

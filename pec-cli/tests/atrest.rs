@@ -420,3 +420,14 @@ fn thirty_mib_round_trip_in_bounded_memory() {
     // and OpenSSL agrees on the 30 MiB file
     assert!(openssl_decrypt(f, &enc, "archive") == data);
 }
+
+/// Without the feature `openpgp`, `--pgp` is accepted by the parser and refused with exit 2
+/// (the feature's own tests: `tests/atrest_pgp.rs`).
+#[cfg(not(feature = "openpgp"))]
+#[test]
+fn pgp_without_the_feature_exits_2() {
+    let out = pec(&["encrypt", "--pgp", "key.asc", "-"], Some(b"x"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("feature `openpgp`"));
+    assert!(out.stdout.is_empty());
+}

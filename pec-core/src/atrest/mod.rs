@@ -35,9 +35,18 @@
 //!
 //! aws-lc-rs for RSA (OAEP and PKCS#1 v1.5, constant time) and AES; the `cms` crate only for
 //! its types (its builder needs the `rsa` crate and offers neither OAEP nor decryption).
+//!
+//! # OpenPGP (feature `openpgp`, off by default)
+//!
+//! `encrypt_openpgp` writes an OpenPGP message (SEIPDv1, AES-256) to `PgpRecipient`s read
+//! from `gpg --export` files, through rpgp; GnuPG 2.2 decrypts it. Encryption only: the
+//! keepers decrypt with GnuPG. rpgp brings the `rsa` crate (RUSTSEC-2023-0071, which concerns
+//! private-key operations), so the feature stays out of libpec and Python.
 
 mod decrypt;
 mod encrypt;
+#[cfg(feature = "openpgp")]
+mod openpgp;
 
 use std::fmt;
 
@@ -53,6 +62,8 @@ use x509_cert::Certificate;
 
 pub use self::decrypt::{DecryptInfo, check_key, decrypt, decrypt_bytes};
 pub use self::encrypt::{EncryptInfo, encrypt, encrypt_bytes};
+#[cfg(feature = "openpgp")]
+pub use self::openpgp::{PgpRecipient, encrypt_openpgp};
 use crate::error::{AtRestError, CertificateError, Error, Result};
 use crate::x509::pem::{self, Headers, PemError};
 
