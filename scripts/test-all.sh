@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
-step() { printf '\n==== %s ====\n' "$*"; }
+# each step says how long the run has taken so far (a slow or stuck step shows in CI's log)
+step() { printf '\n==== [%02d:%02d] %s ====\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "rustfmt"
 cargo fmt --all -- --check

@@ -17,8 +17,9 @@
 # --maildir/ADDRESS/new and reports with mailbox_result; service-mailbox: --maildir), acks
 # each message once sent, and answers the client with the engine's reply. When sending fails
 # the message stays unacknowledged and the client gets 451: its retry gets the same bytes
-# from the engine. The parent also runs the 12 h / 24 h timers (run_due) and re-sends what was
-# never acknowledged (unsent) every --tick seconds.
+# from the engine. A timer child runs the 12 h / 24 h notices (run_due) and re-sends what was
+# never acknowledged (unsent) every --tick seconds. The parent only supervises (restarting a
+# child that exits) and opens no engine: an engine must not cross a fork.
 use strict;
 use warnings;
 use Getopt::Long qw(GetOptions);
@@ -186,40 +187,56 @@ if ($o{pidfile}) {
     close $fh;
 }
 
-my %children;
+# The parent only supervises: it never opens an engine, because an engine (its SQLite
+# connections, its threads) must not cross a fork. Each child opens its own: the SMTP children
+# and one timer child that runs the 12 h / 24 h notices and re-sends what was never acked.
+my %children;    # pid => 'smtp' | 'timers'
 my $stopping = 0;
 $SIG{TERM} = $SIG{INT} = sub { $stopping = 1 };
 
+sub open_engine {
+    my $engine = eval { Mail::PEC::Engine->new(config => $o{config}, store => $o{store}) };
+    return $engine if $engine;
+    # 75 (EX_TEMPFAIL): the parent starts another after a pause
+    warn "pec-worker: child $$: cannot open the engine: $@";
+    exit 75;
+}
+
 sub spawn {
+    my ($kind) = @_;
     my $pid = fork // die "fork: $!\n";
     if ($pid == 0) {
         $SIG{TERM} = $SIG{INT} = 'DEFAULT';
-        # each child its own engine (the store serialises the processes)
-        my $engine = Mail::PEC::Engine->new(config => $o{config}, store => $o{store});
+        my $engine = open_engine();
+        if ($kind eq 'timers') {
+            close $listen;
+            while (1) {
+                sleep $o{tick};
+                for my $out ($engine->run_due, $engine->unsent) {
+                    eval { dispatch($engine, $out); 1 } or warn "pec-worker: tick: $@";
+                }
+            }
+        }
         while (my $c = $listen->accept) {
             session($engine, $c);
         }
         exit 0;
     }
-    $children{$pid} = 1;
+    $children{$pid} = $kind;
 }
 
-spawn() for 1 .. $o{workers};
-my $engine = Mail::PEC::Engine->new(config => $o{config}, store => $o{store});
-my $next_tick = time + $o{tick};
+spawn('smtp') for 1 .. $o{workers};
+spawn('timers');
 until ($stopping) {
     Time::HiRes::sleep(0.2);
     while ((my $pid = waitpid(-1, WNOHANG)) > 0) {
-        delete $children{$pid};
-        spawn() unless $stopping;
-    }
-    if (time >= $next_tick) {
-        $next_tick = time + $o{tick};
-        for my $out ($engine->run_due, $engine->unsent) {
-            eval { dispatch($engine, $out); 1 } or warn "pec-worker: tick: $@";
-        }
+        my $kind = delete $children{$pid} or next;
+        next if $stopping;
+        Time::HiRes::sleep(1) if $? >> 8 == 75;
+        spawn($kind);
     }
 }
+# never leave children behind: they hold the listening socket (and the caller's output)
 kill 'TERM', keys %children;
 waitpid($_, 0) for keys %children;
 exit 0;

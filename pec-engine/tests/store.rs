@@ -241,7 +241,7 @@ fn a_store_that_is_down_is_a_temporary_failure() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("down.db");
     let clock = Arc::new(ManualClock::new(world().start));
-    let store = SqliteStore::open(&db).unwrap();
+    let mut store = SqliteStore::open(&db).unwrap();
     store.set_busy_timeout(StdDuration::from_millis(100)).unwrap();
     let alpha = engine_with(0, Box::new(store), clock.clone(), policy(0));
     // another process holds the database
@@ -427,4 +427,83 @@ fn checkpoints_run_in_the_background() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     drop(alpha); // stops and joins the checkpointer
+}
+
+/// The worker of the concurrent-open test: opens the store named by the environment once the
+/// start file exists, writes a setting, and says so (does nothing when run on its own).
+#[test]
+fn worker_process_open() {
+    let (Ok(db), Ok(go)) =
+        (std::env::var("PEC_ENGINE_OPEN_DB"), std::env::var("PEC_ENGINE_OPEN_GO"))
+    else {
+        return;
+    };
+    while !std::path::Path::new(&go).exists() {
+        std::thread::sleep(StdDuration::from_millis(1));
+    }
+    let store = SqliteStore::open(std::path::Path::new(&db)).unwrap();
+    let clock = Arc::new(ManualClock::new(world().start));
+    let e = engine_with(0, Box::new(store), clock, policy(0));
+    e.put_setting(&format!("p{}", std::process::id()), "1").unwrap();
+    println!("OPENED");
+}
+
+/// Many processes opening one fresh database at once (a pre-forked pool starting, several
+/// `pec serve` on one file): every one opens it, none sees "database is locked".
+#[test]
+fn a_fresh_database_opened_by_many_processes_at_once() {
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("fresh.db");
+        let go = dir.path().join("go");
+        let exe = std::env::current_exe().unwrap();
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                std::process::Command::new(&exe)
+                    .args(["--exact", "worker_process_open", "--nocapture", "--test-threads=1"])
+                    .env("PEC_ENGINE_OPEN_DB", &db)
+                    .env("PEC_ENGINE_OPEN_GO", &go)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        std::thread::sleep(StdDuration::from_millis(200));
+        std::fs::write(&go, b"").unwrap();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && text.contains("OPENED"),
+                "round {round}: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// The same with threads of one process, each with its own store.
+#[test]
+fn a_fresh_database_opened_by_many_threads_at_once() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(dir.path().join("fresh.db"));
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let store = SqliteStore::open(&db).map_err(|e| e.to_string())?;
+                    let clock = Arc::new(ManualClock::new(world().start));
+                    let e = engine_with(0, Box::new(store), clock, policy(0));
+                    e.put_setting(&format!("t{i}"), "1").map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        }
+    }
 }

@@ -9,6 +9,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use File::Spec;
+use POSIX qw(WNOHANG);
+use Time::HiRes ();
 use PECTest;
 use Mail::PEC;
 
@@ -304,6 +306,9 @@ subtest 'examples/perl/pec-worker.pl: a message in, the expected messages out' =
         my (@args) = @_;
         my $pid = fork // die "fork: $!";
         if ($pid == 0) {
+            # its own process group: the test stops the worker and every child it forked,
+            # even when the worker itself has died
+            setpgrp(0, 0);
             exec($^X, (map { "-I$_" } @INC), $worker, '--workers', 2, '--tick', 3600, @args);
             exit 127;
         }
@@ -318,6 +323,19 @@ subtest 'examples/perl/pec-worker.pl: a message in, the expected messages out' =
     $spawn->('--config', "$fx/b-engine.toml", '--store', "sqlite:$tmp/wb.db", '--point', 'incoming',
              '--listen', "127.0.0.1:$p{b_in}", '--route', "pec.example.it=127.0.0.1:$p{a_in}",
              '--maildir', "$tmp/mail-b");
+    my $stop = sub {
+        kill 'TERM', map { -$_ } @pids;
+        for my $pid (@pids) {
+            my $t0 = time;
+            Time::HiRes::sleep(0.1) while waitpid($pid, WNOHANG) == 0 && time - $t0 < 30;
+        }
+        kill 'KILL', map { -$_ } @pids;    # whatever is left of a group
+        waitpid($_, WNOHANG) for @pids;
+        @pids = ();
+    };
+    # a watchdog: a stuck exchange fails this subtest instead of hanging the suite
+    local $SIG{ALRM} = sub { $stop->(); die "pec-worker exchange: no progress in 120 s\n" };
+    alarm 120;
     # wait for the three listeners
     for my $try (1 .. 200) {
         last if 3 == grep { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$_", Timeout => 1) } values %p;
@@ -330,8 +348,8 @@ subtest 'examples/perl/pec-worker.pl: a message in, the expected messages out' =
     ok($smtp->data(original('worker')), 'submitted') or diag $smtp->message;
     like($smtp->message, qr/\A2\.0\.0|accepted|ok/i, 'the engine\'s reply') or diag $smtp->message;
     $smtp->quit;
-    kill 'TERM', @pids;
-    waitpid($_, 0) for @pids;
+    $stop->();
+    alarm 0;
     my $kinds = sub {
         my ($dir) = @_;
         opendir my $dh, "$dir/new" or return '';

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use pec_core::build::Timeout;
@@ -118,6 +118,8 @@ pub const CHECKPOINT_INLINE_PAGES: i32 = 16_000;
 pub struct SqliteStore {
     conn: Connection,
     /// Kept for its drop, which stops and joins the thread.
+    /// How long a step waits for another's lock (the connection's busy timeout).
+    busy: Duration,
     _checkpointer: Checkpointer,
 }
 
@@ -202,7 +204,77 @@ impl Drop for Checkpointer {
 }
 
 fn db(e: rusqlite::Error) -> EngineError {
-    EngineError::Store(format!("sqlite: {e}"))
+    match &e {
+        // the extended code tells an operator which lock (SQLITE_BUSY_RECOVERY, _SNAPSHOT…)
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code > 0xff => {
+            EngineError::Store(format!("sqlite: {e} (extended code {})", f.extended_code))
+        }
+        _ => EngineError::Store(format!("sqlite: {e}")),
+    }
+}
+
+/// Whether `e` is SQLite's "database is locked" (busy) or "table is locked".
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
+/// Pauses before the next try of a step that failed busy: doubling from 1 ms to 64 ms, with
+/// jitter so that processes started together do not retry in step. `None` once `limit` has
+/// passed since `start`.
+fn busy_pause(start: Instant, limit: Duration, attempt: &mut u32) -> Option<()> {
+    let base = Duration::from_millis(1 << (*attempt).min(6));
+    *attempt += 1;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = Duration::from_micros(u64::from((nanos ^ std::process::id()) % 1000));
+    let pause = base + jitter;
+    if start.elapsed() + pause >= limit {
+        return None;
+    }
+    std::thread::sleep(pause);
+    Some(())
+}
+
+/// Runs `f` again while it fails busy, until `limit`. SQLite's busy handler already waits for
+/// a lock, except where waiting could deadlock: then it fails at once, and the step, having
+/// released what it held, is tried again here. That happens to processes opening one new
+/// database together (each turning it to WAL from a read transaction) and to a writer whose
+/// connection learns of the WAL switch on its first transaction.
+fn retry_busy<T>(
+    limit: Duration,
+    mut f: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let (start, mut attempt) = (Instant::now(), 0);
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) => {
+                if busy_pause(start, limit, &mut attempt).is_none() {
+                    return Err(e);
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Applies the pending migrations in one `BEGIN IMMEDIATE` transaction: the schema version,
+/// or `Err(version)` for a database newer than this engine.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<usize, usize>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = usize::try_from(version).unwrap_or(0);
+    if version > MIGRATIONS.len() {
+        return Ok(Err(version));
+    }
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(m)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(Ok(MIGRATIONS.len()))
 }
 
 impl SqliteStore {
@@ -215,33 +287,46 @@ impl SqliteStore {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
         // every statement of a transaction is prepared once per connection, not per event
         conn.set_prepared_statement_cache_capacity(64);
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
-        let version = usize::try_from(version).unwrap_or(0);
-        if version > MIGRATIONS.len() {
-            return Err(EngineError::Store(format!(
-                "the database has schema version {version}, newer than this engine's {}",
-                MIGRATIONS.len()
-            )));
-        }
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(version) {
-            tx.execute_batch(m).map_err(db)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
+        retry_busy(BUSY_TIMEOUT, || {
+            // a read first: the connection learns the file's journal mode, and a database
+            // already in WAL is not switched again (a switch needs the write lock)
+            let _: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                        Some(format!(
+                            "journal mode {mode}: WAL is needed (a network file system?)"
+                        )),
+                    ));
+                }
+            }
+            Ok(())
+        })
+        .map_err(db)?;
+        let version =
+            retry_busy(BUSY_TIMEOUT, || migrate(&mut conn)).map_err(db)?.map_err(|v| {
+                EngineError::Store(format!(
+                    "the database has schema version {v}, newer than this engine's {}",
+                    MIGRATIONS.len()
+                ))
+            })?;
+        debug_assert_eq!(version, MIGRATIONS.len());
         let checkpointer = Checkpointer::start(path.to_path_buf())?;
         conn.wal_hook(Some(checkpointer.hook())).map_err(db)?;
-        Ok(SqliteStore { conn, _checkpointer: checkpointer })
+        Ok(SqliteStore { conn, busy: BUSY_TIMEOUT, _checkpointer: checkpointer })
     }
 
     /// Sets the busy timeout (how long a writer waits for another's lock).
     ///
     /// # Errors
     /// [`EngineError::Store`].
-    pub fn set_busy_timeout(&self, t: Duration) -> Result<(), EngineError> {
+    pub fn set_busy_timeout(&mut self, t: Duration) -> Result<(), EngineError> {
+        self.busy = t;
         self.conn.busy_timeout(t).map_err(db)
     }
 
@@ -259,7 +344,15 @@ impl Store for SqliteStore {
         &mut self,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        // BEGIN IMMEDIATE again while it fails busy without waiting (see [`retry_busy`])
+        let (start, limit, mut attempt) = (Instant::now(), self.busy, 0);
+        let tx = loop {
+            match self.conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+                Ok(tx) => break tx,
+                Err(e) if is_busy(&e) && busy_pause(start, limit, &mut attempt).is_some() => {}
+                Err(e) => return Err(db(e)),
+            }
+        };
         let mut t = SqliteTx { tx: &tx };
         f(&mut t)?;
         tx.commit().map_err(db)

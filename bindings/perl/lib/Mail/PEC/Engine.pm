@@ -136,7 +136,9 @@ temporary: answer 451 / exit 75 so that the MTA retries), C<engine_config> (801)
 codes (C<signing_failed>, C<pkcs11_*>: temporary too).
 
 An engine is not shared across threads (C<CLONE_SKIP>); pre-forked workers each open their own
-(the store takes care of concurrency between processes).
+(the store takes care of concurrency between processes). Open it in the child, after the
+fork, and keep none open in a parent that goes on forking: an engine's store connections and
+threads do not survive C<fork>.
 
 =head1 METHODS
 
