@@ -301,24 +301,77 @@ pub fn body_offset(msg: &[u8]) -> Option<usize> {
 
 /// Converts bare LF to CRLF (S/MIME canonical form); borrowed when already canonical.
 pub fn canonicalize_crlf(input: &[u8]) -> Cow<'_, [u8]> {
-    let bare =
-        input.iter().enumerate().any(|(i, &c)| c == b'\n' && (i == 0 || input[i - 1] != b'\r'));
-    if !bare {
-        return Cow::Borrowed(input);
+    match first_bare_lf(input) {
+        None => Cow::Borrowed(input),
+        Some(first) => Cow::Owned(crlf_from(input, first)),
     }
-    let mut out = Vec::with_capacity(input.len() + input.len() / 40);
-    for (i, &c) in input.iter().enumerate() {
-        if c == b'\n' && (i == 0 || input[i - 1] != b'\r') {
-            out.push(b'\r');
+}
+
+/// [`canonicalize_crlf`] of an owned buffer: the buffer itself when already canonical (no
+/// copy).
+pub fn canonicalize_crlf_vec(input: Vec<u8>) -> Vec<u8> {
+    match first_bare_lf(&input) {
+        None => input,
+        Some(first) => crlf_from(&input, first),
+    }
+}
+
+/// The offset of the first LF not preceded by CR (line ends found by `memchr`).
+fn first_bare_lf(input: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'\n', input).find(|&i| i == 0 || input[i - 1] != b'\r')
+}
+
+/// `input` with a CR put before every bare LF, the first of them at `first`.
+fn crlf_from(input: &[u8], first: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() + input.len() / 40 + 1);
+    let mut done = 0;
+    for i in std::iter::once(first)
+        .chain(memchr::memchr_iter(b'\n', &input[first + 1..]).map(|j| j + first + 1))
+    {
+        if i == 0 || input[i - 1] != b'\r' {
+            out.extend_from_slice(&input[done..i]);
+            out.extend_from_slice(b"\r\n");
+            done = i + 1;
         }
-        out.push(c);
     }
-    Cow::Owned(out)
+    out.extend_from_slice(&input[done..]);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_canonical_form() {
+        // the byte-by-byte definition, against the memchr one
+        fn reference(input: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for (i, &c) in input.iter().enumerate() {
+                if c == b'\n' && (i == 0 || input[i - 1] != b'\r') {
+                    out.push(b'\r');
+                }
+                out.push(c);
+            }
+            out
+        }
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"\n",
+            b"\r\n",
+            b"\n\n",
+            b"\r\r\n",
+            b"a\nb\r\nc\n",
+            b"\r",
+            b"abc",
+            b"\n\r\n\n\rx\n",
+        ];
+        for c in cases {
+            assert_eq!(&*canonicalize_crlf(c), &reference(c)[..], "{c:?}");
+            assert_eq!(canonicalize_crlf_vec(c.to_vec()), reference(c), "{c:?}");
+            assert_eq!(matches!(canonicalize_crlf(c), Cow::Borrowed(_)), reference(c) == c);
+        }
+    }
 
     #[test]
     fn body_offsets() {

@@ -6,7 +6,7 @@ use crate::crypto::sha1_hex;
 use crate::daticert::Daticert;
 use crate::error::Result;
 use crate::headers::{check_no_injection, quoted_printable};
-use crate::mime::canonicalize_crlf;
+use crate::mime::canonicalize_crlf_vec;
 
 use super::text::HumanText;
 
@@ -32,10 +32,12 @@ pub(super) fn assemble(d: Draft, seed: &str) -> Result<Vec<u8>> {
         Some(dc) => Some(dc.to_xml()?),
         None => None,
     };
-    let postacert = d.postacert.as_deref().map(|p| canonicalize_crlf(p).into_owned());
+    let postacert = d.postacert.map(canonicalize_crlf_vec);
     let (outer, inner) = boundaries(seed, postacert.as_deref().unwrap_or(&[]));
 
-    let mut out: Vec<u8> = Vec::new();
+    let mut out: Vec<u8> = Vec::with_capacity(
+        postacert.as_ref().map_or(0, Vec::len) + plain.len() + html.len() + 4096,
+    );
     for f in &d.headers {
         out.extend_from_slice(f.as_bytes());
     }
@@ -86,7 +88,7 @@ pub(super) fn assemble(d: Draft, seed: &str) -> Result<Vec<u8>> {
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(format!("--{outer}--\r\n").as_bytes());
-    Ok(canonicalize_crlf(&out).into_owned())
+    Ok(canonicalize_crlf_vec(out))
 }
 
 /// Two boundaries derived from `seed`, neither occurring in `content`.

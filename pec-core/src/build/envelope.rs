@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::headers::{encode_unstructured, on_behalf_of_from, validate_addr_spec};
 use crate::identifier::strip_angle;
 use crate::limits::Limits;
-use crate::mime::{Headers, canonicalize_crlf};
+use crate::mime::{Headers, canonicalize_crlf, canonicalize_crlf_vec};
 use crate::model::{TransportKind, header, subject_prefix};
 
 use super::Ctx;
@@ -186,7 +186,7 @@ fn rewrite_original(
             out.extend_from_slice(original.get(end..).unwrap_or(&[]));
         }
     }
-    Ok(canonicalize_crlf(&out).into_owned())
+    Ok(canonicalize_crlf_vec(out))
 }
 
 /// Offset just after the last header field (before the empty line).

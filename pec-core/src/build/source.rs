@@ -8,7 +8,7 @@ use crate::error::{BuildError, Result};
 use crate::headers::{decode_unstructured, parse_address_list};
 use crate::identifier::{strip_angle, with_angle};
 use crate::limits::Limits;
-use crate::mime::{Entity, Headers, canonicalize_crlf};
+use crate::mime::{Entity, Headers, canonicalize_crlf_vec};
 use crate::model::{ReceiptType, TransportKind, header};
 
 /// The header data of a message that certification needs.
@@ -111,7 +111,7 @@ impl EnvelopeData {
             } else if original.is_none()
                 && (name == "postacert.eml" || e.content_type.mime_type == "message/rfc822")
             {
-                original = Some(canonicalize_crlf(&e.decoded_body()?).into_owned());
+                original = Some(canonicalize_crlf_vec(e.decoded_body()?.into_owned()));
             }
         }
         let daticert = daticert_bytes.as_deref().and_then(|b| Daticert::parse(b).ok());
