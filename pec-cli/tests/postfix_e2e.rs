@@ -7,7 +7,10 @@
 //!    take-charge in A's service mailbox, one envelope for luigi carrying the original, all
 //!    verifying with `pec verify`; same-provider mail mario → anna; queues end empty;
 //! 2. non-acceptance (a hidden recipient, From ≠ envelope sender) and an anomaly envelope for
-//!    plain mail, with nobody getting a receipt;
+//!    plain mail, with nobody getting a receipt; sender authentication is on (`[dns] zone`,
+//!    `[auth]`), and the anomaly envelope delivered through B's Postfix carries exactly one
+//!    top-level `Authentication-Results`, B's own, although the plain mail arrived with a
+//!    forged one in B's name (it stays inside `postacert.eml`, as received);
 //! 3. timeouts with both clocks moved together: B down (12 h then 24 h notice, nothing after),
 //!    B's delivery failing (24 h notice only), B back between 12 h and 24 h (12 h notice,
 //!    then the delivery receipt);
@@ -325,12 +328,18 @@ fn setup() -> Option<World> {
     let dir = tmp.dir().to_path_buf();
     let world = TwoProviders::generate_with([ALPHA, BETA], 30).unwrap();
     world.write_files(&dir).unwrap();
+    std::fs::write(dir.join("zone.txt"), "ordinary.test TXT \"v=spf1 -all\"\n").unwrap();
     let mk = |i: usize, tag: &'static str, ip: Ipv4Addr, peer: (&str, Ipv4Addr)| {
         let domain: &'static str = [ALPHA.domain, BETA.domain][i];
         let mail = dir.join(format!("mail-{tag}"));
         std::fs::create_dir_all(&mail).unwrap();
         let config = dir.join(format!("{tag}-serve.toml"));
-        std::fs::write(&config, provider_toml(&world, i, tag, ip, &dir)).unwrap();
+        // sender authentication at the incoming point, on a static zone (DNS is off)
+        let auth = format!(
+            "\n[dns]\nzone = \"{}\"\n\n[auth]\nauthserv_id = \"mx.{domain}\"\n",
+            dir.join("zone.txt").display()
+        );
+        std::fs::write(&config, provider_toml(&world, i, tag, ip, &dir) + &auth).unwrap();
         let (cert, key) =
             postfix::self_signed(&dir, &format!("mx-{tag}"), &format!("mx.{domain}")).unwrap();
         let mut cfg = Config::pec_provider(ip, domain, &cert, &key).unwrap();
@@ -488,8 +497,11 @@ fn two_providers_behind_postfix() {
         assert_eq!(w.a.count("anna", "posta-certificata", tag), 0);
     }
     assert_eq!(w.b.mailbox("luigi").len(), luigi_before, "something was relayed");
-    // plain unsigned mail to luigi, arriving at B's port 25: an anomaly envelope
-    let plain = message("someone@ordinary.test", LUIGI, "", "e2e plain");
+    // plain unsigned mail to luigi, arriving at B's port 25: an anomaly envelope; it carries
+    // an Authentication-Results forged in B's name, which must not reach the top level
+    let forged =
+        format!("Authentication-Results: mx.{}; spf=pass dkim=pass dmarc=pass\r\n", w.b.domain);
+    let plain = message("someone@ordinary.test", LUIGI, &forged, "e2e plain");
     let r = smtp_send(SocketAddr::from((B_IP, 25)), "someone@ordinary.test", &[LUIGI], &plain);
     assert!(matches!(r, Ok(ref r) if r.code == 250), "{r:?}");
     w.wait("the anomaly envelope", |w| w.b.count("luigi", "errore", "e2e plain") > 0);
@@ -499,6 +511,27 @@ fn two_providers_behind_postfix() {
         w.b.mailbox("luigi").into_iter().filter(|m| m.subject().contains("e2e plain")).collect();
     assert_eq!(anomaly.len(), 1, "{anomaly:#?}");
     w.verify(&[&anomaly[0]]);
+    let raw = std::fs::read(&anomaly[0].path).unwrap();
+    let m = PecMessage::parse(&raw).unwrap();
+    let top: Vec<String> = m
+        .headers
+        .fields
+        .iter()
+        .filter(|f| f.name.eq_ignore_ascii_case("Authentication-Results"))
+        .map(|f| f.unfolded())
+        .collect();
+    assert_eq!(top.len(), 1, "one top-level Authentication-Results: {top:?}");
+    let ours = &top[0];
+    assert!(ours.starts_with(&format!("mx.{};", w.b.domain)), "{ours}");
+    assert!(
+        ours.contains("spf=fail"),
+        "B's own result (the zone says -all), not the forged one: {ours}"
+    );
+    // postacert.eml: the plain mail as B's incoming point received it (after Postfix's
+    // Received:), the forged field and the body included
+    let original = m.original.as_deref().unwrap_or_default();
+    assert!(original.windows(forged.len()).any(|x| x == forged.as_bytes()), "forged field kept");
+    assert!(original.ends_with(b"Messaggio di prova: e2e plain.\r\n"), "the body as sent");
     // nobody got a receipt (the ordinary sender's would sit in B's queue: ordinary.test has
     // no route with DNS off)
     for (p, local) in [(&w.a, "mario"), (&w.a, "ricevute"), (&w.b, "ricevute")] {

@@ -11,6 +11,7 @@
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
+mod wire;
 
 use chrono::{DateTime, Utc};
 use pec_core::points::{

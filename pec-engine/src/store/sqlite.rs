@@ -15,17 +15,19 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
-use pec_core::build::Timeout;
+use chrono::{DateTime, Utc};
 use pec_core::model::{ReceiptType, RecipientType};
 use pec_core::points::{
     AddressField, ArrivalState, ArrivalStatus, EmissionKey, MessageState, RecipientState,
-    RecipientStatus, Reply, Route, RouteGroup, TimerKey,
+    RecipientStatus, TimerKey,
 };
 use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::wire::{
+    SEAL_SELECT, from_ms, groups_from, groups_json, ms, reply_from, reply_json, rfc3339, which_from,
+};
 use super::{
     ArrivalView, Claim, LogQuery, NewOutgoing, Outgoing, ReceiptView, RecipientView, Seal,
     SentStatus, Status, Store, StoredLine, StoredMessage, TimerView, Tx, TxnRecord,
@@ -361,62 +363,6 @@ impl Store for SqliteStore {
 
 struct SqliteTx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
-}
-
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
-}
-
-fn rfc3339(v: i64) -> String {
-    from_ms(v).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-fn reply_json(r: &Reply) -> serde_json::Value {
-    serde_json::json!({"code": r.code, "status": r.status, "text": r.text})
-}
-
-fn reply_from(v: &serde_json::Value) -> Reply {
-    Reply {
-        code: v["code"].as_u64().and_then(|c| u16::try_from(c).ok()).unwrap_or(451),
-        status: v["status"].as_str().unwrap_or_default().to_string(),
-        text: v["text"].as_str().unwrap_or_default().to_string(),
-    }
-}
-
-fn groups_json(g: &[RouteGroup]) -> String {
-    let v: Vec<serde_json::Value> = g
-        .iter()
-        .map(|g| serde_json::json!({"route": g.route.as_str(), "rcpt_to": g.rcpt_to}))
-        .collect();
-    serde_json::Value::Array(v).to_string()
-}
-
-fn groups_from(s: &str) -> Vec<RouteGroup> {
-    let v: serde_json::Value = serde_json::from_str(s).unwrap_or_default();
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|g| {
-                    Some(RouteGroup {
-                        route: Route::from_wire(g["route"].as_str()?)?,
-                        rcpt_to: g["rcpt_to"]
-                            .as_array()?
-                            .iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect(),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn which_from(s: &str) -> Timeout {
-    Timeout::from_wire(s).unwrap_or(Timeout::H24)
 }
 
 impl Tx for SqliteTx<'_> {
@@ -1021,9 +967,6 @@ impl Tx for SqliteTx<'_> {
         stmt.query_map([], |r| r.get(0)).map_err(db)?.collect::<Result<_, _>>().map_err(db)
     }
 }
-
-const SEAL_SELECT: &str =
-    "SELECT day, sha256, records, tails, kind, token, nonce, tsa_url, sealed_ms FROM log_seal";
 
 fn line_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredLine> {
     Ok(StoredLine {
