@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use pec_testkit::env::TempDir;
 use pec_testkit::require_tool;
+use pec_testkit::smtp::output_with_stdin;
 
 /// Two recipients (archive, auditor) and a stranger, made by openssl as an administrator
 /// would; a binary sample with CR, LF and NUL bytes.
@@ -64,24 +65,12 @@ impl Fixture {
 }
 
 fn pec(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &Path)]) -> Output {
-    use std::io::Write;
     let mut c = Command::new(env!("CARGO_BIN_EXE_pec"));
-    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.args(args);
     for (k, v) in env {
         c.env(k, v);
     }
-    let mut child = c.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    // written by another thread: pec writes its output while it reads, and a pipe is small
-    let data = stdin.map(<[u8]>::to_vec);
-    let writer = std::thread::spawn(move || {
-        if let Some(data) = data {
-            let _ = input.write_all(&data);
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    output_with_stdin(&mut c, stdin)
 }
 
 fn ok(out: &Output) {

@@ -10,31 +10,14 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use pec_testkit::env::TempDir;
 use pec_testkit::require_tool;
+use pec_testkit::smtp::output_with_stdin;
 
 fn pec(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pec"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    // written by another thread: pec writes its output while it reads, and a pipe is small
-    let data = stdin.map(<[u8]>::to_vec);
-    let writer = std::thread::spawn(move || {
-        if let Some(data) = data {
-            let _ = input.write_all(&data);
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    output_with_stdin(Command::new(env!("CARGO_BIN_EXE_pec")).args(args), stdin)
 }
 
 fn ok(out: &Output) {

@@ -8,11 +8,10 @@
 #![cfg(feature = "test-clock")]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pec_core::checks::SmtpEnvelope;
@@ -20,6 +19,7 @@ use pec_core::points::{Antivirus, Route};
 use pec_engine::{Engine, EngineConfig, SystemClock};
 use pec_testkit::ProviderSpec;
 use pec_testkit::scenario::TwoProviders;
+use pec_testkit::smtp::{Sink, free_port};
 use serde_json::Value;
 
 const ALPHA: ProviderSpec<'static> =
@@ -29,137 +29,6 @@ const BETA: ProviderSpec<'static> =
 
 /// Generous: nothing here is timed, the deadline only stops a hung test.
 const DEADLINE: Duration = Duration::from_secs(120);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// One message the sink received.
-#[derive(Clone, Debug)]
-struct Got {
-    from: String,
-    rcpts: Vec<String>,
-    data: Vec<u8>,
-}
-
-impl Got {
-    fn header(&self, name: &str) -> Option<String> {
-        let text = String::from_utf8_lossy(&self.data);
-        let head = text.split("\r\n\r\n").next().unwrap_or("");
-        head.lines()
-            .find(|l| {
-                l.len() > name.len()
-                    && l[..name.len()].eq_ignore_ascii_case(name)
-                    && l[name.len()..].starts_with(':')
-            })
-            .map(|l| l[name.len() + 1..].trim().to_string())
-    }
-
-    /// `X-Ricevuta` or `X-Trasporto`.
-    fn kind(&self) -> String {
-        self.header("X-Ricevuta").or_else(|| self.header("X-Trasporto")).unwrap_or_default()
-    }
-}
-
-/// The MTA's re-injection port: an SMTP server that keeps what it gets; `down` answers 421.
-struct Sink {
-    port: u16,
-    got: Arc<Mutex<Vec<Got>>>,
-    down: Arc<AtomicBool>,
-}
-
-impl Sink {
-    fn start() -> Sink {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let got: Arc<Mutex<Vec<Got>>> = Arc::default();
-        let down = Arc::new(AtomicBool::new(false));
-        let (g, d) = (got.clone(), down.clone());
-        std::thread::spawn(move || {
-            for s in l.incoming().flatten() {
-                let (g, d) = (g.clone(), d.clone());
-                std::thread::spawn(move || sink_session(s, &g, &d));
-            }
-        });
-        Sink { port, got, down }
-    }
-
-    fn all(&self) -> Vec<Got> {
-        self.got.lock().unwrap().clone()
-    }
-
-    fn count(&self, kind: &str, rcpt: &str) -> usize {
-        self.all().iter().filter(|g| g.kind() == kind && g.rcpts.iter().any(|r| r == rcpt)).count()
-    }
-
-    fn wait(&self, kind: &str, rcpt: &str, n: usize) -> Got {
-        let t0 = Instant::now();
-        loop {
-            let all: Vec<Got> = self
-                .all()
-                .into_iter()
-                .filter(|g| g.kind() == kind && g.rcpts.iter().any(|r| r == rcpt))
-                .collect();
-            if all.len() >= n {
-                return all[n - 1].clone();
-            }
-            assert!(t0.elapsed() < DEADLINE, "no {kind} for {rcpt}: got {:?}", self.summary());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn summary(&self) -> Vec<(String, Vec<String>)> {
-        self.all().iter().map(|g| (g.kind(), g.rcpts.clone())).collect()
-    }
-}
-
-fn sink_session(s: TcpStream, got: &Mutex<Vec<Got>>, down: &AtomicBool) {
-    let mut w = s.try_clone().unwrap();
-    if down.load(Ordering::SeqCst) {
-        let _ = w.write_all(b"421 4.3.2 down\r\n");
-        return;
-    }
-    let mut r = BufReader::new(s);
-    let _ = w.write_all(b"220 sink ESMTP\r\n");
-    let (mut from, mut rcpts) = (String::new(), Vec::new());
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let up = line.to_ascii_uppercase();
-        if up.starts_with("EHLO") || up.starts_with("HELO") {
-            let _ = w.write_all(b"250-sink\r\n250 8BITMIME\r\n");
-        } else if up.starts_with("MAIL FROM:") {
-            from = line[10..].trim().trim_matches(|c| c == '<' || c == '>').to_string();
-            rcpts.clear();
-            let _ = w.write_all(b"250 ok\r\n");
-        } else if up.starts_with("RCPT TO:") {
-            rcpts.push(line[8..].trim().trim_matches(|c| c == '<' || c == '>').to_string());
-            let _ = w.write_all(b"250 ok\r\n");
-        } else if up.starts_with("DATA") {
-            let _ = w.write_all(b"354 go\r\n");
-            let mut data = Vec::new();
-            loop {
-                let mut l = Vec::new();
-                if r.read_until(b'\n', &mut l).unwrap_or(0) == 0 {
-                    return;
-                }
-                if l == b".\r\n" {
-                    break;
-                }
-                data.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
-            }
-            got.lock().unwrap().push(Got { from: from.clone(), rcpts: rcpts.clone(), data });
-            let _ = w.write_all(b"250 queued\r\n");
-        } else if up.starts_with("QUIT") {
-            let _ = w.write_all(b"221 bye\r\n");
-            return;
-        } else {
-            let _ = w.write_all(b"250 ok\r\n");
-        }
-    }
-}
 
 /// A plain SMTP/LMTP client for the test.
 struct Client {
@@ -392,9 +261,9 @@ fn serve_end_to_end() {
         Some("XFORWARD NAME=mua.test ADDR=192.0.2.7 HELO=mua-helo.test PROTO=ESMTP".into());
     let codes = c.send("EHLO", "mario@pec.alpha.test", &["luigi@pec.beta.test"], &original);
     assert_eq!(codes, [250], "{}", d.stderr());
-    let envelope = env.sink.wait("posta-certificata", "luigi@pec.beta.test", 1);
+    let envelope = env.sink.wait_kind(DEADLINE, "posta-certificata", "luigi@pec.beta.test", 1);
     assert_eq!(envelope.from, "mario@pec.alpha.test");
-    let acceptance = env.sink.wait("accettazione", "mario@pec.alpha.test", 1);
+    let acceptance = env.sink.wait_kind(DEADLINE, "accettazione", "mario@pec.alpha.test", 1);
     assert!(String::from_utf8_lossy(&envelope.data).contains(".una riga che inizia col punto"));
 
     // 2. an envelope from Beta arrives at the incoming point: take-charge receipt to Beta's
@@ -420,8 +289,8 @@ fn serve_end_to_end() {
         &from_beta.bytes,
     );
     assert_eq!(codes, [250], "{}", d.stderr());
-    env.sink.wait("presa-in-carico", "ricevute@pec.beta.test", 1);
-    let to_deliver = env.sink.wait("posta-certificata", "anna@pec.alpha.test", 1);
+    env.sink.wait_kind(DEADLINE, "presa-in-carico", "ricevute@pec.beta.test", 1);
+    let to_deliver = env.sink.wait_kind(DEADLINE, "posta-certificata", "anna@pec.alpha.test", 1);
     assert_eq!(to_deliver.data, from_beta.bytes, "the envelope is passed on unchanged");
     let codes = Client::connect(env.delivery).send(
         "LHLO",
@@ -432,7 +301,7 @@ fn serve_end_to_end() {
     assert_eq!(codes, [250], "{}", d.stderr());
     let stored = maildir_files(&env, "pec.alpha.test", "anna");
     assert_eq!(stored, vec![from_beta.bytes.clone()], "stored byte for byte");
-    env.sink.wait("avvenuta-consegna", "luigi@pec.beta.test", 1);
+    env.sink.wait_kind(DEADLINE, "avvenuta-consegna", "luigi@pec.beta.test", 1);
     // the same envelope again, as the MTA holds it after a re-injection repeated by a crash
     // (another Received: on top): stored once, no second receipt
     let mut again = b"Received: from pec-serve (localhost [127.0.0.1]) by mx; now\r\n".to_vec();
@@ -481,7 +350,7 @@ fn serve_end_to_end() {
     // 3. 12 hours later: exactly one 12 h notice to mario (luigi never answered)
     let o = pec(&["engine", "clock", "advance", "12h", "--config", &cfg]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    env.sink.wait("preavviso-errore-consegna", "mario@pec.alpha.test", 1);
+    env.sink.wait_kind(DEADLINE, "preavviso-errore-consegna", "mario@pec.alpha.test", 1);
     let o = pec(&["engine", "run-due", "--json", "--config", &cfg]);
     assert!(o.status.success());
     assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), serde_json::json!([]));
@@ -524,7 +393,7 @@ fn serve_end_to_end() {
     // 6. the relay down: the submission is committed, the reply is 451; the daemon stops
     // with the emissions unsent (they persist in the outbox); restarted with the relay back,
     // it sends them once, and the MTA's retry is answered from the stored outcome
-    env.sink.down.store(true, Ordering::SeqCst);
+    env.sink.set_down(true);
     let second =
         message("mario@pec.alpha.test", "luigi@pec.beta.test", "seconda", "m2@client.test");
     let codes = Client::connect(env.access).send(
@@ -537,10 +406,10 @@ fn serve_end_to_end() {
     let (st, log) = d.stop();
     assert_eq!(st.code(), Some(0), "{log}");
     assert_eq!(env.sink.count("posta-certificata", "luigi@pec.beta.test"), 2);
-    env.sink.down.store(false, Ordering::SeqCst);
+    env.sink.set_down(false);
     let d = Daemon::start(&env, 3);
-    env.sink.wait("posta-certificata", "luigi@pec.beta.test", 3);
-    env.sink.wait("accettazione", "mario@pec.alpha.test", 3);
+    env.sink.wait_kind(DEADLINE, "posta-certificata", "luigi@pec.beta.test", 3);
+    env.sink.wait_kind(DEADLINE, "accettazione", "mario@pec.alpha.test", 3);
     let codes = Client::connect(env.access).send(
         "EHLO",
         "mario@pec.alpha.test",

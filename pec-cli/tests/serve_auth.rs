@@ -8,14 +8,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pec_core::message::PecMessage;
 use pec_testkit::ProviderSpec;
 use pec_testkit::scenario::TwoProviders;
+use pec_testkit::smtp::{Sink, free_port};
 use serde_json::Value;
 
 const ALPHA: ProviderSpec<'static> =
@@ -25,66 +25,6 @@ const BETA: ProviderSpec<'static> =
 /// Generous: nothing here is timed, the deadline only stops a hung test.
 const DEADLINE: Duration = Duration::from_secs(120);
 const MX: &str = "mx.pec.alpha.test";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// What the sink received: (recipients, data) of each message.
-type Received = Arc<Mutex<Vec<(Vec<String>, Vec<u8>)>>>;
-
-/// The MTA's re-injection port: keeps (rcpts, data) of every message.
-fn sink() -> (u16, Received) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let got: Received = Arc::default();
-    let g = got.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            let g = g.clone();
-            std::thread::spawn(move || {
-                let mut w = s.try_clone().unwrap();
-                let mut r = BufReader::new(s);
-                let _ = w.write_all(b"220 sink ESMTP\r\n");
-                let mut rcpts = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let up = line.to_ascii_uppercase();
-                    if up.starts_with("EHLO") || up.starts_with("HELO") {
-                        let _ = w.write_all(b"250-sink\r\n250 8BITMIME\r\n");
-                    } else if up.starts_with("RCPT TO:") {
-                        rcpts.push(line[8..].trim().trim_matches(['<', '>']).to_string());
-                        let _ = w.write_all(b"250 ok\r\n");
-                    } else if up.starts_with("DATA") {
-                        let _ = w.write_all(b"354 go\r\n");
-                        let mut data = Vec::new();
-                        loop {
-                            let mut l = Vec::new();
-                            if r.read_until(b'\n', &mut l).unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if l == b".\r\n" {
-                                break;
-                            }
-                            data.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
-                        }
-                        g.lock().unwrap().push((std::mem::take(&mut rcpts), data));
-                        let _ = w.write_all(b"250 queued\r\n");
-                    } else if up.starts_with("QUIT") {
-                        let _ = w.write_all(b"221 bye\r\n");
-                        return;
-                    } else {
-                        let _ = w.write_all(b"250 ok\r\n");
-                    }
-                }
-            });
-        }
-    });
-    (port, got)
-}
 
 struct Daemon(Child);
 
@@ -134,7 +74,8 @@ fn serve_writes_our_authentication_results_on_anomaly_envelopes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     TwoProviders::generate_with([ALPHA, BETA], 30).unwrap().write_engine_files(d).unwrap();
-    let (sink_port, got) = sink();
+    let sink = Sink::start();
+    let sink_port = sink.port;
     let (access, incoming, delivery) = (free_port(), free_port(), free_port());
     std::fs::write(
         d.join("zone.txt"),
@@ -191,16 +132,8 @@ fn serve_writes_our_authentication_results_on_anomaly_envelopes() {
         msg,
     );
     assert!(replies[6].starts_with("250"), "{replies:?}");
-    let t0 = Instant::now();
-    let data = loop {
-        if let Some((_, data)) =
-            got.lock().unwrap().iter().find(|(r, _)| r.iter().any(|x| x == "luigi@pec.alpha.test"))
-        {
-            break data.clone();
-        }
-        assert!(t0.elapsed() < DEADLINE, "no anomaly envelope re-injected");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let data =
+        sink.wait_for(DEADLINE, |g| g.rcpts.iter().any(|x| x == "luigi@pec.alpha.test")).data;
     let text = String::from_utf8_lossy(&data).into_owned();
     assert!(text.starts_with(&format!("Authentication-Results: {MX};")), "{text}");
     assert_eq!(text.matches("Authentication-Results:").count(), 1, "{text}");

@@ -13,7 +13,9 @@
 //! - [`fuzz_seeds`]: seeds for the fuzz targets (the hostile shapes of issue 12);
 //! - [`postfix`]: real Postfix instances on 127.0.0.2, 127.0.0.3, … (ENGINE.md §4) and a tiny
 //!   SMTP client;
-//! - [`softhsm`]: a hermetic SoftHSM2 token and the PKCS#11 throughput helper.
+//! - [`softhsm`]: a hermetic SoftHSM2 token and the PKCS#11 throughput helper;
+//! - [`smtp`]: an in-test SMTP sink (the MTA's re-injection port), free ports, a command
+//!   run with its standard input written from another thread.
 //!
 //! **Never use these keys for anything real.**
 #![forbid(unsafe_code)]
@@ -24,6 +26,7 @@ pub mod fuzz_seeds;
 pub mod pki;
 pub mod postfix;
 pub mod scenario;
+pub mod smtp;
 pub mod softhsm;
 pub mod tsa;
 pub mod workload;
