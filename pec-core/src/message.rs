@@ -334,16 +334,20 @@ pub(crate) fn sole_from_unnamed(headers: &Headers<'_>) -> Option<MailboxAddress>
 /// The `daticert.xml` part of the signed content (by file name, else an unnamed
 /// `application/xml` part), breadth-first; `message/rfc822` parts are not entered.
 pub(crate) fn daticert_part_of<'e, 'a>(content_root: &'e Entity<'a>) -> Option<&'e Entity<'a>> {
-    find_first(content_root, |e| {
-        e.filename_str().is_some_and(|n| {
-            n.eq_ignore_ascii_case("daticert.xml") || n.eq_ignore_ascii_case("certdata.xml")
-        })
+    find_first(content_root, is_daticert_by_name)
+        .or_else(|| find_first(content_root, is_unnamed_xml))
+}
+
+/// A part named `daticert.xml` (or `certdata.xml`, as some providers name it).
+pub(crate) fn is_daticert_by_name(e: &Entity<'_>) -> bool {
+    e.filename_str().is_some_and(|n| {
+        n.eq_ignore_ascii_case("daticert.xml") || n.eq_ignore_ascii_case("certdata.xml")
     })
-    .or_else(|| {
-        find_first(content_root, |e| {
-            e.content_type.mime_type == "application/xml" && e.filename_str().is_none()
-        })
-    })
+}
+
+/// An unnamed `application/xml` part (the daticert when no part is named).
+pub(crate) fn is_unnamed_xml(e: &Entity<'_>) -> bool {
+    e.content_type.mime_type == "application/xml" && e.filename_str().is_none()
 }
 
 /// The warning of a parse whose signature part is not valid in its transfer encoding (the

@@ -97,6 +97,62 @@ impl<'a> Entity<'a> {
         Ok(root)
     }
 
+    /// The first entity of `input`'s tree that `pred` accepts, breadth-first: the one
+    /// `find_first` finds in [`Entity::parse`]'s tree, with the same limits checked on what it
+    /// reads, but each multipart split only as far as the search goes: the parts after the one
+    /// found, however large, are never scanned (the signed content's `postacert.eml`, after
+    /// `daticert.xml`). Where the whole tree exceeds a limit in parts the search never reaches,
+    /// this finds the part and [`Entity::parse`] fails.
+    ///
+    /// # Errors
+    /// As [`Entity::parse`], for the parts read.
+    pub(crate) fn find_breadth_first(
+        input: &'a [u8],
+        limits: &Limits,
+        pred: &dyn Fn(&Entity<'a>) -> bool,
+    ) -> Result<Option<Entity<'a>>> {
+        /// A node to test, or a multipart whose next part comes next in breadth-first order.
+        enum Item<'a> {
+            Node(Entity<'a>),
+            Parts(PartSplitter<'a>),
+        }
+        Limits::check("message size", limits.max_message_size, input.len())?;
+        let root = Self::leaf(input, 0, 0, limits)?;
+        let (mut parts, mut fields) = (0usize, root.headers.fields.len());
+        let mut queue = std::collections::VecDeque::from([Item::Node(root)]);
+        while let Some(item) = queue.pop_front() {
+            let node = match item {
+                Item::Node(n) => n,
+                Item::Parts(mut sp) => {
+                    let Some(r) = sp.next_range() else { continue };
+                    if sp.produced == 1 {
+                        Limits::check("MIME depth", limits.max_depth, sp.depth)?;
+                    }
+                    parts += 1;
+                    Limits::check("MIME parts", limits.max_parts, parts)?;
+                    let bytes = sp.body.get(r.clone()).unwrap_or_default();
+                    let child = Self::leaf(bytes, sp.base + r.start, sp.depth, limits)?;
+                    fields += child.headers.fields.len();
+                    Limits::check(
+                        "header fields in all parts",
+                        limits.max_total_header_fields,
+                        fields,
+                    )?;
+                    // its siblings come before anything queued after it
+                    queue.push_front(Item::Parts(sp));
+                    child
+                }
+            };
+            if pred(&node) {
+                return Ok(Some(node));
+            }
+            if let Some(sp) = PartSplitter::of(&node, limits)? {
+                queue.push_back(Item::Parts(sp));
+            }
+        }
+        Ok(None)
+    }
+
     fn leaf(bytes: &'a [u8], offset: usize, depth: usize, limits: &Limits) -> Result<Entity<'a>> {
         let headers = Headers::parse(bytes, limits)?;
         let content_type = headers.content_type();
@@ -238,6 +294,80 @@ fn split_multipart_max(body: &[u8], boundary: &[u8], max: usize) -> Vec<Range<us
         ranges.push(s..len);
     }
     ranges
+}
+
+/// The parts of a multipart found one at a time ([`split_multipart`]'s ranges, in order,
+/// each found only when asked for).
+struct PartSplitter<'a> {
+    /// The multipart's body.
+    body: &'a [u8],
+    /// The body's offset in the outermost input.
+    base: usize,
+    /// The parts' depth.
+    depth: usize,
+    boundary: Vec<u8>,
+    search: usize,
+    current_start: Option<usize>,
+    done: bool,
+    /// How many parts it has given.
+    produced: usize,
+}
+
+impl<'a> PartSplitter<'a> {
+    /// The splitter of `node`'s parts; `None` when it is not a multipart with a boundary.
+    fn of(node: &Entity<'a>, limits: &Limits) -> Result<Option<PartSplitter<'a>>> {
+        if !node.content_type.is_multipart() {
+            return Ok(None);
+        }
+        let Some(boundary) = node.content_type.param("boundary").filter(|b| !b.is_empty()) else {
+            return Ok(None);
+        };
+        Limits::check("boundary length", limits.max_boundary, boundary.len())?;
+        let start = node.headers.body_start;
+        Ok(Some(PartSplitter {
+            body: node.bytes.get(start..).unwrap_or_default(),
+            base: node.offset + start,
+            depth: node.depth + 1,
+            boundary: boundary.as_bytes().to_vec(),
+            search: 0,
+            current_start: None,
+            done: false,
+            produced: 0,
+        }))
+    }
+
+    /// The next part's range in the body ([`split_multipart_max`], one range at a time).
+    fn next_range(&mut self) -> Option<Range<usize>> {
+        let (body, len) = (self.body, self.body.len());
+        let delimiter_len = self.boundary.len() + 2;
+        while !self.done && self.search < len {
+            let Some(pos) = next_delimiter(body, &self.boundary, self.search) else { break };
+            self.search = pos + 1;
+            let le = line_end(body, pos);
+            let after = body.get(pos + delimiter_len..le).unwrap_or_default();
+            let closing = after.starts_with(b"--");
+            let rest = if closing { after.get(2..).unwrap_or_default() } else { after };
+            if !rest.iter().all(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n') {
+                continue;
+            }
+            let found =
+                self.current_start.take().map(|s| s..without_line_break(body, s, pos).max(s));
+            if closing {
+                self.done = true;
+            } else {
+                self.current_start = Some(le);
+                self.search = le;
+            }
+            if let Some(r) = found {
+                self.produced += 1;
+                return Some(r);
+            }
+        }
+        self.done = true;
+        let last = self.current_start.take().map(|s| s..len);
+        self.produced += usize::from(last.is_some());
+        last
+    }
 }
 
 /// A line break followed by `--`: where every delimiter line but one opening the body starts

@@ -24,8 +24,8 @@ use crate::headers::single_mailbox_unnamed;
 use crate::index::ProviderRecord;
 use crate::limits::Limits;
 use crate::message::{
-    PecMessage, SignedMessage, SignedParts, daticert_part_of, header_disagrees, header_kind_of,
-    sole_from_unnamed,
+    PecMessage, SignedMessage, SignedParts, header_disagrees, header_kind_of, is_daticert_by_name,
+    is_unnamed_xml, sole_from_unnamed,
 };
 use crate::mime::{Entity, Headers};
 use crate::model::{CertError, CertType};
@@ -72,13 +72,20 @@ enum SignedDaticert<'d> {
 /// A `daticert.xml` (or signed content) that cannot be read.
 struct Unreadable;
 
-/// Locates and reads `daticert.xml` in the signed bytes, as [`PecMessage`] does.
+/// Locates and reads `daticert.xml` in the signed bytes: the part [`PecMessage`] reads
+/// (breadth-first, by name, else the first unnamed `application/xml`), found without parsing
+/// the parts after it ([`Entity::find_breadth_first`]: the original, often most of the
+/// bytes, is not scanned a second time).
 fn read_daticert(
     content: &[u8],
     limits: &Limits,
 ) -> std::result::Result<Option<Daticert>, Unreadable> {
-    let root = Entity::parse(content, limits).map_err(|_| Unreadable)?;
-    let Some(part) = daticert_part_of(&root) else {
+    let find = |pred: &dyn Fn(&Entity<'_>) -> bool| {
+        Entity::find_breadth_first(content, limits, pred).map_err(|_| Unreadable)
+    };
+    let Some(part) =
+        find(&is_daticert_by_name)?.map_or_else(|| find(&is_unnamed_xml), |p| Ok(Some(p)))?
+    else {
         return Ok(None);
     };
     let bytes = part.decoded_body().map_err(|_| Unreadable)?;
@@ -222,6 +229,68 @@ fn normalize_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The daticert part [`read_daticert`] finds lazily is the one [`PecMessage`] finds in
+    /// the whole tree, on every message whose tree parses: the fuzz seeds (every kind, and
+    /// the hostile shapes), the interop samples, each whole and its signed content alone.
+    #[test]
+    fn the_lazy_daticert_search_finds_what_the_whole_tree_gives() {
+        let limits = Limits::default();
+        let mut inputs: Vec<Vec<u8>> = pec_testkit::fuzz_seeds::generate()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.target == "message")
+            .map(|s| {
+                let m = pec_testkit::fuzz_seeds::WORLD_MARKER;
+                let end = s.data.windows(m.len()).position(|w| w == m).unwrap_or(s.data.len());
+                s.data[..end].to_vec()
+            })
+            .collect();
+        if let Some(dir) = pec_testkit::env::interop_dir() {
+            let mut stack = vec![dir];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).unwrap().flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "eml") {
+                        inputs.push(std::fs::read(&p).unwrap());
+                    }
+                }
+            }
+        }
+        // two daticert-like parts, a named one deeper than an unnamed one, nested parts
+        inputs.push(
+            b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n\
+              Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n\
+              Content-Type: application/xml; name=daticert.xml\r\n\r\n<x/>\r\n--b--\r\n\
+              --a\r\nContent-Type: application/xml\r\n\r\n<y/>\r\n--a--\r\n"
+                .to_vec(),
+        );
+        let (mut compared, mut found) = (0, 0);
+        for raw in &inputs {
+            let mut contents = vec![&raw[..]];
+            if let Ok(m) = SignedMessage::locate(raw, &limits, false)
+                && let Some(s) = m.signed
+            {
+                contents.push(s.content);
+            }
+            for content in contents {
+                let Ok(root) = Entity::parse(content, &limits) else { continue };
+                let whole = crate::message::daticert_part_of(&root).map(|e| (e.offset, e.bytes));
+                let lazy = Entity::find_breadth_first(content, &limits, &is_daticert_by_name)
+                    .unwrap()
+                    .or_else(|| {
+                        Entity::find_breadth_first(content, &limits, &is_unnamed_xml).unwrap()
+                    })
+                    .map(|e| (e.offset, e.bytes));
+                assert_eq!(lazy, whole);
+                compared += 1;
+                found += usize::from(whole.is_some());
+            }
+        }
+        assert!(compared > 20 && found > 10, "{compared} compared, {found} with a daticert");
+    }
 
     #[test]
     fn provider_names_compare_as_normalised() {
