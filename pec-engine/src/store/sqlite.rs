@@ -2,7 +2,11 @@
 //! `synchronous=FULL` (a commit is on disk before the reply), every write transaction `BEGIN
 //! IMMEDIATE` (the write lock is taken before anything is read, so two processes on one file
 //! serialise instead of deadlocking), a busy timeout for the lock. Several processes may share
-//! one file (Postfix `pipe(8)`, pre-forked workers).
+//! one file (Postfix `pipe(8)`, pre-forked workers), and may open a new one together: where
+//! SQLite answers "busy" without waiting (turning a new file to WAL, a first transaction
+//! after another process did), the step is tried again with backoff until the busy timeout.
+//! A store is opened in the process that uses it: an open store (its connections, its
+//! checkpointer thread) does not survive `fork`.
 //!
 //! Checkpoints (copying the log back into the database, and syncing it) run on a thread of
 //! the store's own, with a connection of its own, so a commit never waits for one: the log's
