@@ -104,8 +104,12 @@ static int write_all(const pec_bytes *b)
  * (EX_UNAVAILABLE) the engine refused the message for good (5xx; the reply is on stderr and
  * Postfix bounces it); 64 bad usage.
  */
+#include <signal.h>
+#include <spawn.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+extern char **environ;
 
 #define EX_UNAVAILABLE 69
 
@@ -115,40 +119,80 @@ static int engine_fail(const char *what, pec_result rc)
     return rc == PEC_RESULT_PANIC ? EX_SOFTWARE : EX_TEMPFAIL;
 }
 
+/* "NAME=value" in a new string (NULL when out of memory). */
+static char *env_entry(const char *name, const char *value)
+{
+    size_t len = strlen(name) + strlen(value) + 2;
+    char *e = malloc(len);
+    if (e != NULL)
+        snprintf(e, len, "%s=%s", name, value);
+    return e;
+}
+
 /* Runs `argv` with `data` on its stdin and `route`, `kind` in its environment; its exit
- * status (-1 when it could not run). */
+ * status (-1 when it could not run).
+ *
+ * posix_spawnp, not fork: the engine has threads (the store's checkpointer, the resolver's
+ * runtime), and the child of a threaded process may call only async-signal-safe functions
+ * before exec (setenv and malloc are not: a lock another thread held at the fork stays held in
+ * the child). The child's environment is built here, before it exists. */
 static int run_with_input(char *const *argv, const char *route, const char *kind,
                           const uint8_t *data, size_t len)
 {
+    size_t n = 0;
+    while (environ[n] != NULL)
+        n++;
+    char **envp = calloc(n + 3, sizeof *envp);
+    char *route_var = route != NULL ? env_entry("PEC_ROUTE", route) : NULL;
+    char *kind_var = kind != NULL ? env_entry("PEC_KIND", kind) : NULL;
+    if (envp == NULL || (route != NULL && route_var == NULL) || (kind != NULL && kind_var == NULL)) {
+        free(envp);
+        free(route_var);
+        free(kind_var);
+        return -1;
+    }
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "PEC_ROUTE=", 10) != 0 && strncmp(environ[i], "PEC_KIND=", 9) != 0)
+            envp[e++] = environ[i];
+    if (route_var != NULL)
+        envp[e++] = route_var;
+    if (kind_var != NULL)
+        envp[e++] = kind_var;
+    envp[e] = NULL;
+
     int fds[2];
+    pid_t pid = 0;
+    int spawned = -1;
     fflush(stdout);
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
+    if (pipe(fds) == 0) {
+        posix_spawn_file_actions_t fa;
+        if (posix_spawn_file_actions_init(&fa) == 0) {
+            if (posix_spawn_file_actions_addclose(&fa, fds[1]) == 0 &&
+                posix_spawn_file_actions_adddup2(&fa, fds[0], 0) == 0 &&
+                (fds[0] == 0 || posix_spawn_file_actions_addclose(&fa, fds[0]) == 0))
+                spawned = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+            posix_spawn_file_actions_destroy(&fa);
+        }
         close(fds[0]);
-        close(fds[1]);
+    } else {
+        fds[1] = -1;
+    }
+    free(envp);
+    free(route_var);
+    free(kind_var);
+    if (spawned != 0) {
+        if (fds[1] >= 0)
+            close(fds[1]);
         return -1;
     }
-    if (pid == 0) {
-        close(fds[1]);
-        if (dup2(fds[0], 0) < 0)
-            _exit(127);
-        close(fds[0]);
-        if (route != NULL)
-            setenv("PEC_ROUTE", route, 1);
-        if (kind != NULL)
-            setenv("PEC_KIND", kind, 1);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[0]);
     size_t off = 0;
     while (off < len) {
-        ssize_t n = write(fds[1], data + off, len - off);
-        if (n <= 0)
+        /* SIGPIPE is ignored (engine_main): a child that exits without reading gives EPIPE */
+        ssize_t w = write(fds[1], data + off, len - off);
+        if (w <= 0)
             break;
-        off += (size_t)n;
+        off += (size_t)w;
     }
     close(fds[1]);
     int st = 0;
@@ -224,6 +268,8 @@ static int engine_main(int argc, char **argv)
     const char *store = NULL, *config = NULL, *point = "access", *sendmail = "/usr/sbin/sendmail";
     const char *deliver = NULL, *virus = NULL, *sender = NULL;
     int opt;
+    /* a SENDMAIL that exits without reading its input is a failed hand-off, not a crash */
+    signal(SIGPIPE, SIG_IGN);
     while ((opt = getopt(argc, argv, "S:c:P:s:D:V:f:")) != -1) {
         switch (opt) {
         case 'S': store = optarg; break;
