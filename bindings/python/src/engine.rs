@@ -335,6 +335,10 @@ impl MailboxAnswer {
 }
 
 /// The provider engine, opened from its configuration file.
+///
+/// One engine serves any number of threads. Several processes may share one store (a
+/// pre-forked pool, `multiprocessing`): open the engine in each process after it starts, never
+/// before a `fork`, since its store connections and threads do not survive one.
 #[pyclass(module = "pec", frozen, name = "Engine")]
 pub struct Engine {
     pub(crate) inner: pec_engine::Engine,
