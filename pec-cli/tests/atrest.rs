@@ -90,7 +90,11 @@ fn openssl(args: &[&str]) -> Output {
 
 /// `openssl cms -decrypt` as recipient `who`, returning the plaintext.
 fn openssl_decrypt(f: &Fixture, file: &str, who: &str) -> Vec<u8> {
-    let out = f.p(&format!("{who}.openssl.out"));
+    // a file of its own per call: the tests run in parallel on one fixture directory, and a
+    // shared name let one test read another's half-written output
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = f.p(&format!("{who}.{n}.openssl.out"));
     openssl(&[
         "cms",
         "-decrypt",
