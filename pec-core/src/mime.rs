@@ -43,9 +43,8 @@ impl<'a> Entity<'a> {
     /// blocks).
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Entity<'a>> {
         Limits::check("message size", limits.max_message_size, input.len())?;
-        let mut parts = 0usize;
         let mut root = Self::leaf(input, 0, 0, limits)?;
-        let mut fields = root.headers.fields.len();
+        let mut count = PartCount { parts: 0, fields: root.headers.fields.len() };
         // explicit stack of paths into the tree to avoid recursion on input
         let mut stack: Vec<Vec<usize>> = vec![Vec::new()];
         while let Some(path) = stack.pop() {
@@ -65,7 +64,7 @@ impl<'a> Entity<'a> {
             let base = node.offset;
             let depth = node.depth + 1;
             // at most one part past the limit is located: the check below then fails
-            let room = limits.max_parts.saturating_sub(parts).saturating_add(1);
+            let room = limits.max_parts.saturating_sub(count.parts).saturating_add(1);
             let ranges = split_multipart_max(&node.bytes[body_start..], boundary.as_bytes(), room);
             if !ranges.is_empty() {
                 Limits::check("MIME depth", limits.max_depth, depth)?;
@@ -73,18 +72,8 @@ impl<'a> Entity<'a> {
             let bytes = node.bytes;
             let mut children = Vec::with_capacity(ranges.len());
             for r in ranges {
-                parts += 1;
-                Limits::check("MIME parts", limits.max_parts, parts)?;
-                let s = body_start + r.start;
-                let e = body_start + r.end;
-                let child = Self::leaf(&bytes[s..e], base + s, depth, limits)?;
-                fields += child.headers.fields.len();
-                Limits::check(
-                    "header fields in all parts",
-                    limits.max_total_header_fields,
-                    fields,
-                )?;
-                children.push(child);
+                let (s, e) = (body_start + r.start, body_start + r.end);
+                children.push(count.part(&bytes[s..e], base + s, depth, limits)?);
             }
             let n = children.len();
             node.children = children;
@@ -118,7 +107,7 @@ impl<'a> Entity<'a> {
         }
         Limits::check("message size", limits.max_message_size, input.len())?;
         let root = Self::leaf(input, 0, 0, limits)?;
-        let (mut parts, mut fields) = (0usize, root.headers.fields.len());
+        let mut count = PartCount { parts: 0, fields: root.headers.fields.len() };
         let mut queue = std::collections::VecDeque::from([Item::Node(root)]);
         while let Some(item) = queue.pop_front() {
             let node = match item {
@@ -128,16 +117,8 @@ impl<'a> Entity<'a> {
                     if sp.produced == 1 {
                         Limits::check("MIME depth", limits.max_depth, sp.depth)?;
                     }
-                    parts += 1;
-                    Limits::check("MIME parts", limits.max_parts, parts)?;
                     let bytes = sp.body.get(r.clone()).unwrap_or_default();
-                    let child = Self::leaf(bytes, sp.base + r.start, sp.depth, limits)?;
-                    fields += child.headers.fields.len();
-                    Limits::check(
-                        "header fields in all parts",
-                        limits.max_total_header_fields,
-                        fields,
-                    )?;
+                    let child = count.part(bytes, sp.base + r.start, sp.depth, limits)?;
                     // its siblings come before anything queued after it
                     queue.push_front(Item::Parts(sp));
                     child
@@ -259,41 +240,33 @@ pub fn split_multipart(body: &[u8], boundary: &[u8]) -> Vec<Range<usize>> {
 /// [`split_multipart`], stopping after `max` parts (a body of millions of delimiter lines must
 /// not cost a range each before the parts limit is checked).
 fn split_multipart_max(body: &[u8], boundary: &[u8], max: usize) -> Vec<Range<usize>> {
-    let delimiter_len = boundary.len() + 2;
-    let mut ranges = Vec::new();
-    let mut current_start: Option<usize> = None;
-    let len = body.len();
-    let mut search = 0usize;
-    while search < len {
-        // a delimiter starts a line
-        let Some(pos) = next_delimiter(body, boundary, search) else { break };
-        search = pos + 1;
-        let le = line_end(body, pos);
-        let after = &body[pos + delimiter_len..le];
-        let closing = after.starts_with(b"--");
-        let rest = if closing { &after[2..] } else { after };
-        // only transport padding may follow
-        if !rest.iter().all(|&c| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n') {
-            continue;
-        }
-        if let Some(s) = current_start.take() {
-            // the line break before the delimiter belongs to it
-            let e = without_line_break(body, s, pos);
-            ranges.push(s..e.max(s));
-            if ranges.len() >= max {
-                return ranges;
-            }
-        }
-        if closing {
-            return ranges;
-        }
-        current_start = Some(le);
-        search = le;
+    let mut parts = PartSplitter::new(body, boundary, 0, 0);
+    std::iter::from_fn(|| parts.next_range()).take(max).collect()
+}
+
+/// The parts read so far and their header fields, against [`Limits`]: what
+/// [`Entity::parse`] and [`Entity::find_breadth_first`] count alike.
+struct PartCount {
+    parts: usize,
+    fields: usize,
+}
+
+impl PartCount {
+    /// One more part: counted, its header block parsed, its fields counted.
+    fn part<'a>(
+        &mut self,
+        bytes: &'a [u8],
+        offset: usize,
+        depth: usize,
+        limits: &Limits,
+    ) -> Result<Entity<'a>> {
+        self.parts += 1;
+        Limits::check("MIME parts", limits.max_parts, self.parts)?;
+        let child = Entity::leaf(bytes, offset, depth, limits)?;
+        self.fields += child.headers.fields.len();
+        Limits::check("header fields in all parts", limits.max_total_header_fields, self.fields)?;
+        Ok(child)
     }
-    if let Some(s) = current_start {
-        ranges.push(s..len);
-    }
-    ranges
 }
 
 /// The parts of a multipart found one at a time ([`split_multipart`]'s ranges, in order,
@@ -324,19 +297,27 @@ impl<'a> PartSplitter<'a> {
         };
         Limits::check("boundary length", limits.max_boundary, boundary.len())?;
         let start = node.headers.body_start;
-        Ok(Some(PartSplitter {
-            body: node.bytes.get(start..).unwrap_or_default(),
-            base: node.offset + start,
-            depth: node.depth + 1,
-            boundary: boundary.as_bytes().to_vec(),
+        let body = node.bytes.get(start..).unwrap_or_default();
+        Ok(Some(PartSplitter::new(body, boundary.as_bytes(), node.offset + start, node.depth + 1)))
+    }
+
+    /// The parts of `body` (at `base` in the input, its parts at `depth`) split on `boundary`.
+    fn new(body: &'a [u8], boundary: &[u8], base: usize, depth: usize) -> PartSplitter<'a> {
+        PartSplitter {
+            body,
+            base,
+            depth,
+            boundary: boundary.to_vec(),
             search: 0,
             current_start: None,
             done: false,
             produced: 0,
-        }))
+        }
     }
 
-    /// The next part's range in the body ([`split_multipart_max`], one range at a time).
+    /// The next part's range in the body: after the opening delimiter line, up to the line
+    /// break before the next delimiter line (only transport padding may follow a boundary);
+    /// the last part runs to the end of a body without its closing delimiter.
     fn next_range(&mut self) -> Option<Range<usize>> {
         let (body, len) = (self.body, self.body.len());
         let delimiter_len = self.boundary.len() + 2;
