@@ -96,20 +96,24 @@ fn decode_lines(body: &[u8], out: &mut Vec<u8>) -> bool {
     let Some(nl) = memchr::memchr(b'\n', body) else {
         return false;
     };
-    let (len, sep): (usize, &[u8]) = match nl.checked_sub(1) {
-        Some(cr) if body.get(cr) == Some(&b'\r') => (cr, b"\r\n"),
-        _ => (nl, b"\n"),
-    };
+    let crlf = nl.checked_sub(1).is_some_and(|cr| body.get(cr) == Some(&b'\r'));
+    let len = if crlf { nl - 1 } else { nl };
     if len == 0 || len % 4 != 0 {
         return false;
     }
-    let stride = len + sep.len();
+    let stride = len + 1 + usize::from(crlf);
+    // the line break ending a line of `len` characters at `at`
+    let ends_line = |at: usize| match body.get(at + len..at + stride) {
+        Some(&[b'\r', b'\n']) => crlf,
+        Some(&[b'\n']) => !crlf,
+        _ => false,
+    };
     let mut text = Vec::with_capacity(body.len());
     let mut at = 0;
     // whole lines, the padded one excepted (left to the scalar reader, which checks the
     // bits padding leaves)
-    while let (Some(line), Some(end)) = (body.get(at..at + len), body.get(at + len..at + stride)) {
-        if end != sep || line.last() == Some(&b'=') {
+    while let Some(line) = body.get(at..at + len) {
+        if !ends_line(at) || line.last() == Some(&b'=') {
             break;
         }
         text.extend_from_slice(line);
