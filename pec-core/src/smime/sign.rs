@@ -5,6 +5,8 @@
 //! `rsaEncryption`, signed attributes `contentType` (id-data), `signingTime` and
 //! `messageDigest`, DER-sorted as a SET OF.
 
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -63,7 +65,32 @@ fn der_err(what: &'static str) -> impl Fn(der::Error) -> Error {
 /// Decodes a certificate and checks that its DER re-encoding is byte-identical (the CMS is
 /// built from decoded values, so a non-DER certificate would change and break its own
 /// signature).
+///
+/// A signer signs with the same certificates again and again: each certificate that passed is
+/// kept decoded (keyed by its DER, looked up borrowed; bounded, cleared when full), so only its
+/// first signature pays for the decoding and the check.
 fn decode_certificate(der: &[u8], what: &str) -> Result<Certificate> {
+    type Cache = RwLock<HashMap<Vec<u8>, Certificate>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    const MAX_CERTIFICATES: usize = 64;
+    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Ok(map) = cache.read()
+        && let Some(cert) = map.get(der)
+    {
+        return Ok(cert.clone());
+    }
+    let cert = decode_canonical(der, what)?;
+    if let Ok(mut map) = cache.write() {
+        if map.len() >= MAX_CERTIFICATES && !map.contains_key(der) {
+            map.clear();
+        }
+        map.insert(der.to_vec(), cert.clone());
+    }
+    Ok(cert)
+}
+
+/// [`decode_certificate`] without the cache.
+fn decode_canonical(der: &[u8], what: &str) -> Result<Certificate> {
     let cert = Certificate::from_der(der)
         .map_err(|e| CertificateError::BadCertificate(format!("{what}: {e}")))?;
     let again =
