@@ -457,7 +457,7 @@ impl Tx for SqliteTx<'_> {
         };
         let mut stmt = self
             .tx
-            .prepare(
+            .prepare_cached(
                 "SELECT address, kind, field, status, updated_ms FROM recipient
                  WHERE identifier = ?1 ORDER BY rowid",
             )
@@ -580,7 +580,7 @@ impl Tx for SqliteTx<'_> {
     fn arrivals(&mut self, identifier: &str) -> Result<Vec<ArrivalState>, EngineError> {
         let mut stmt = self
             .tx
-            .prepare("SELECT address, status FROM arrival WHERE identifier = ?1")
+            .prepare_cached("SELECT address, status FROM arrival WHERE identifier = ?1")
             .map_err(db)?;
         stmt.query_map([identifier], |r| {
             Ok(ArrivalState {
@@ -659,7 +659,7 @@ impl Tx for SqliteTx<'_> {
     fn outbox(&mut self, ids: &[i64]) -> Result<Vec<Outgoing>, EngineError> {
         let mut stmt = self
             .tx
-            .prepare(
+            .prepare_cached(
                 "SELECT id, identifier, kind, message_id, mail_from, groups, bytes, sent_ms
                  FROM outbox WHERE id = ?1",
             )
@@ -690,7 +690,7 @@ impl Tx for SqliteTx<'_> {
         let ids: Vec<i64> = {
             let mut stmt = self
                 .tx
-                .prepare("SELECT id FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?1")
+                .prepare_cached("SELECT id FROM outbox WHERE sent_ms IS NULL ORDER BY id LIMIT ?1")
                 .map_err(db)?;
             stmt.query_map([limit], |r| r.get(0))
                 .map_err(db)?
@@ -947,7 +947,7 @@ impl Tx for SqliteTx<'_> {
         let rows: Vec<(String, String, i64)> = {
             let mut stmt = self
                 .tx
-                .prepare(
+                .prepare_cached(
                     "SELECT address, status, updated_ms FROM arrival WHERE identifier = ?1
                      ORDER BY rowid",
                 )
@@ -970,7 +970,7 @@ impl Tx for SqliteTx<'_> {
     fn open_identifiers(&mut self) -> Result<Vec<String>, EngineError> {
         let mut stmt = self
             .tx
-            .prepare(
+            .prepare_cached(
                 "SELECT DISTINCT r.identifier FROM recipient r JOIN message m
                  ON m.identifier = r.identifier
                  WHERE r.status IN ('pending', 'taken-in-charge') ORDER BY m.t0_ms",
@@ -1011,7 +1011,7 @@ impl SqliteTx<'_> {
     ) -> Result<Vec<ReceiptView>, EngineError> {
         let mut stmt = self
             .tx
-            .prepare(
+            .prepare_cached(
                 "SELECT kind, message_id, at_ms FROM receipt
                  WHERE identifier = ?1 AND address = ?2 ORDER BY rowid",
             )
@@ -1036,7 +1036,7 @@ impl SqliteTx<'_> {
     ) -> Result<Vec<ReceiptView>, EngineError> {
         let mut stmt = self
             .tx
-            .prepare(
+            .prepare_cached(
                 "SELECT e.kind, o.message_id, o.created_ms FROM emitted e
                  JOIN outbox o ON o.id = e.outbox_id
                  WHERE e.identifier = ?1 AND e.recipient = ?2 ORDER BY o.id",
@@ -1058,7 +1058,7 @@ impl SqliteTx<'_> {
     fn timers(&mut self, identifier: &str, address: &str) -> Result<Vec<TimerView>, EngineError> {
         let mut stmt = self
             .tx
-            .prepare(
+            .prepare_cached(
                 "SELECT which, due_ms, status FROM timer
                  WHERE identifier = ?1 AND address = ?2 ORDER BY due_ms",
             )
