@@ -544,7 +544,30 @@ impl<'a> Parser<'a> {
     /// Everything that starts with `<`.
     fn markup(&mut self) -> Result<()> {
         let rest = &self.src[self.pos..];
-        if let Some(body) = rest.strip_prefix("<?") {
+        // the byte after `<` says which markup it is: start and end tags, the usual ones,
+        // are told at once
+        match rest.as_bytes().get(1) {
+            Some(b'/' | b'?' | b'!') => {}
+            _ => return self.start_tag(),
+        }
+        if let Some(body) = rest.strip_prefix("</") {
+            let n = name_len(body.as_bytes());
+            let name = &body[..n];
+            let mut i = n + skip_space(&body.as_bytes()[n..]);
+            if n == 0 || body.as_bytes().get(i) != Some(&b'>') {
+                return Err(self.err("malformed end tag"));
+            }
+            i += 1;
+            match self.stack.last() {
+                None => return Err(self.err("unmatched end tag")),
+                Some((open, _)) if *open != name => {
+                    return Err(self.err(format!("end tag </{name}> does not match <{open}>")));
+                }
+                Some(_) => {}
+            }
+            self.pos += 2 + i;
+            self.end();
+        } else if let Some(body) = rest.strip_prefix("<?") {
             // the XML declaration or a processing instruction: `<?target ...?>`
             let Some(end) = body.find("?>") else {
                 return Err(self.err("unterminated processing instruction"));
@@ -588,23 +611,6 @@ impl<'a> Parser<'a> {
             self.pos += 9 + end + 1;
         } else if rest.starts_with("<!") {
             return Err(self.err("unknown markup declaration"));
-        } else if let Some(body) = rest.strip_prefix("</") {
-            let n = name_len(body.as_bytes());
-            let name = &body[..n];
-            let mut i = n + skip_space(&body.as_bytes()[n..]);
-            if n == 0 || body.as_bytes().get(i) != Some(&b'>') {
-                return Err(self.err("malformed end tag"));
-            }
-            i += 1;
-            match self.stack.last() {
-                None => return Err(self.err("unmatched end tag")),
-                Some((open, _)) if *open != name => {
-                    return Err(self.err(format!("end tag </{name}> does not match <{open}>")));
-                }
-                Some(_) => {}
-            }
-            self.pos += 2 + i;
-            self.end();
         } else {
             self.start_tag()?;
         }
@@ -922,18 +928,29 @@ fn first_non_xml_char(text: &str) -> Option<usize> {
 /// are all accepted as name characters; an ASCII one must be a letter, `_` or `:` first, then
 /// also a digit, `-` or `.`.
 fn name_len(b: &[u8]) -> usize {
-    let mut n = 0;
-    for &c in b {
-        let ok = c.is_ascii_alphabetic()
-            || matches!(c, b'_' | b':')
-            || c >= 0x80
-            || (n > 0 && (c.is_ascii_digit() || matches!(c, b'-' | b'.')));
-        if !ok {
-            break;
+    /// 1: may start a name; 2: may continue one (every start character continues one too).
+    const CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut c = 0;
+        while c < 256 {
+            let b = c as u8;
+            t[c] = if b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80 {
+                3
+            } else if b.is_ascii_digit() || b == b'-' || b == b'.' {
+                2
+            } else {
+                0
+            };
+            c += 1;
         }
-        n += 1;
+        t
+    };
+    match b.first() {
+        Some(&c) if CLASS[usize::from(c)] & 1 != 0 => {
+            1 + b.iter().skip(1).take_while(|&&c| CLASS[usize::from(c)] != 0).count()
+        }
+        _ => 0,
     }
-    n
 }
 
 /// Length of the XML white space (`S`) at the start of `b`.
@@ -960,10 +977,17 @@ fn push_normalised(out: &mut String, raw: &str) {
 /// the decoded text (line ends normalised when `eol`). `at` is the position for errors.
 fn decode(raw: &str, mut out: Option<&mut String>, eol: bool, at: usize) -> Result<()> {
     let b = raw.as_bytes();
-    // (short runs: a plain loop beats a SIMD search here)
     let (mut start, mut i) = (0, 0);
+    // the next byte that needs work: a reference, or a CR to normalise
+    let next = |from: usize| {
+        let rest = b.get(from..).unwrap_or_default();
+        let hit = if eol { memchr::memchr2(b'&', b'\r', rest) } else { memchr::memchr(b'&', rest) };
+        hit.map_or(b.len(), |k| from + k)
+    };
     while i < b.len() {
-        match b[i] {
+        i = next(i);
+        let Some(&c) = b.get(i) else { break };
+        match c {
             b'&' => {
                 if let Some(o) = out.as_deref_mut() {
                     o.push_str(&raw[start..i]);
