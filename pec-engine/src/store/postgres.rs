@@ -10,6 +10,8 @@
 //! last) and another node fires it, once. Dedupe is by unique keys (`ON CONFLICT DO
 //! NOTHING`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use pec_core::build::Timeout;
 use pec_core::model::{ReceiptType, RecipientType};
@@ -17,7 +19,8 @@ use pec_core::points::{
     AddressField, ArrivalState, ArrivalStatus, EmissionKey, MessageState, RecipientState,
     RecipientStatus, TimerKey,
 };
-use postgres::{Client, NoTls};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
 
 use super::wire::{
     SEAL_SELECT, from_ms, groups_from, groups_json, ms, reply_from, reply_json, rfc3339,
@@ -118,6 +121,9 @@ const MIGRATION_LOCK: i64 = 0x7065_635f_6d69_6772; // "pec_migr"
 pub struct PgStore {
     url: String,
     client: Option<Client>,
+    /// The statements prepared on `client`, by their text (a statement is prepared once per
+    /// connection; an unprepared query costs the server a parse and the event a round trip).
+    statements: HashMap<String, Statement>,
     holder: String,
 }
 
@@ -148,6 +154,7 @@ impl PgStore {
         let mut s = PgStore {
             url: url.to_string(),
             client: None,
+            statements: HashMap::new(),
             holder: format!("{}@{}", std::process::id(), host()),
         };
         let client = s.client()?;
@@ -191,6 +198,9 @@ impl PgStore {
             self.client = None;
         }
         if self.client.is_none() {
+            self.statements.clear();
+        }
+        if self.client.is_none() {
             let mut config: postgres::Config = self.url.parse().map_err(db)?;
             config.connect_timeout(std::time::Duration::from_secs(5));
             config.application_name(&format!("pec-engine {}", self.holder));
@@ -213,24 +223,69 @@ impl Store for PgStore {
     ) -> Result<(), EngineError> {
         let holder = self.holder.clone();
         let result = (|| {
-            let client = self.client()?;
+            self.client()?;
+            let (Some(client), statements) = (self.client.as_mut(), &mut self.statements) else {
+                return Err(EngineError::Store("postgresql: not connected".into()));
+            };
             let mut tx = client.transaction().map_err(db)?;
-            let mut t = PgTx { tx: &mut tx, holder: &holder };
+            let mut t = PgTx { tx: CachedTx { tx: &mut tx, statements }, holder: &holder };
             f(&mut t)?;
             tx.commit().map_err(db)
         })();
         if let Err(EngineError::Store(_)) = &result {
             // the connection may be broken (a server restart ends sessions with a FATAL
-            // error first): the next event opens a new one
+            // error first), or a statement prepared before another node migrated the schema
+            // no longer fits: the next event opens a new connection and prepares anew
             self.client = None;
+            self.statements.clear();
         }
         result
     }
 }
 
 struct PgTx<'a, 'b> {
-    tx: &'a mut postgres::Transaction<'b>,
+    tx: CachedTx<'a, 'b>,
     holder: &'a str,
+}
+
+/// A transaction whose queries use the connection's prepared statements (prepared on first
+/// use), with the `postgres` crate's method names.
+struct CachedTx<'a, 'b> {
+    tx: &'a mut postgres::Transaction<'b>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl CachedTx<'_, '_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql)?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query(&s, params)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_opt(&s, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.query_one(&s, params)
+    }
+
+    fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.tx.execute(&s, params)
+    }
 }
 
 fn line_row(r: &postgres::Row) -> StoredLine {
