@@ -13,7 +13,13 @@
 #                 --threads 4 (each submission signs twice and commits durably; issue 15)
 #                                                                               goal >= 0.5
 #
-#   scripts/bench-ratios.sh [SECONDS]      (seconds per pec workload, default 2)
+#   scripts/bench-ratios.sh [SECONDS] [ROUNDS]
+#
+# SECONDS per pec workload (default 2). ROUNDS (default 3): OpenSSL and pec are measured in
+# turn, ROUNDS times, and each rate is the best of its rounds. On a shared or virtual machine
+# the speed a process gets drifts by tens of percent within a minute; measured once each,
+# OpenSSL and pec may meet different machines. Best-of-rounds, interleaved, compares each at
+# its least disturbed, the same way for both sides (every round is printed too).
 #
 # Builds `pec` in release (`cargo build --release --locked -p pec-cli`) unless PEC_BIN points
 # at a binary. Prints the load average: on a shared machine every ratio is only as good as
@@ -24,6 +30,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SECS="${1:-2}"
+ROUNDS="${2:-3}"
 PEC="${PEC_BIN:-}"
 if [ -z "$PEC" ]; then
     (cd "$ROOT" && cargo build --release --locked -p pec-cli >&2)
@@ -34,37 +41,49 @@ command -v openssl >/dev/null || { echo "openssl not found" >&2; exit 2; }
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (before)"
 echo "openssl: $(openssl version | cut -d' ' -f1-2)"
 
-RSA_OUT="$(openssl speed -elapsed -seconds 3 rsa2048 2>/dev/null)"
-SHA_OUT="$(openssl speed -elapsed -seconds 3 -evp sha256 2>/dev/null)"
-
-# "rsa 2048 bits 0.000280s 0.000015s   3575.0  65228.6": the last two fields
-read -r RSA_SIGN RSA_VERIFY < <(awk '/^rsa[[:space:]]+2048[[:space:]]+bits/ {print $(NF-1), $NF; exit}' <<<"$RSA_OUT")
-# the column headed "16384 bytes" of the sha256 row, in 1000s of bytes/s with a "k" suffix
-SHA_16K="$(awk '
-    /^type/ { for (i = 1; i <= NF; i++) if ($i == "16384") col = i / 2 + 1 }
-    tolower($1) ~ /^sha(2-)?256$/ { row = $0 }
-    END {
-        if (!col || row == "") exit 1
-        n = split(row, f, /[[:space:]]+/)
-        v = f[col]; sub(/k$/, "", v); printf "%.0f\n", v * 1000
-    }' <<<"$SHA_OUT")" || true
-if [ -z "${RSA_SIGN:-}" ] || [ -z "${RSA_VERIFY:-}" ] || [ -z "${SHA_16K:-}" ]; then
-    echo "could not parse openssl speed output:" >&2
-    printf '%s\n%s\n' "$RSA_OUT" "$SHA_OUT" >&2
-    exit 2
-fi
-
-ONE="$("$PEC" bench --json --seconds "$SECS" --only sign-envelope-10k --only sign-envelope-1m \
-    --only verify-envelope-10k --only verify-envelope-1m --only parse-10k --only index-lookup)"
-TWO="$("$PEC" bench --json --seconds "$SECS" --threads 2 --only sign-envelope-10k --only verify-envelope-10k)"
-# the commits (fsyncs) per submission go to standard error
-ENG="$("$PEC" bench --json --seconds "$SECS" --threads 4 --only sign-envelope-10k --only engine-access)"
+OSSL=()
+ONES=()
+TWOS=()
+ENGS=()
+for round in $(seq "$ROUNDS"); do
+    RSA_OUT="$(openssl speed -elapsed -seconds 2 rsa2048 2>/dev/null)"
+    SHA_OUT="$(openssl speed -elapsed -seconds 2 -bytes 16384 -evp sha256 2>/dev/null)"
+    # "rsa 2048 bits 0.000280s 0.000015s   3575.0  65228.6": the last two fields
+    read -r RSA_SIGN RSA_VERIFY < <(awk '/^rsa[[:space:]]+2048[[:space:]]+bits/ {print $(NF-1), $NF; exit}' <<<"$RSA_OUT")
+    # the sha256 row's last column (16384-byte blocks), in 1000s of bytes/s with a "k" suffix
+    SHA_16K="$(awk '
+        tolower($1) ~ /^sha(2-)?256$/ { v = $NF; sub(/k$/, "", v); printf "%.0f\n", v * 1000; found = 1 }
+        END { if (!found) exit 1 }' <<<"$SHA_OUT")" || true
+    if [ -z "${RSA_SIGN:-}" ] || [ -z "${RSA_VERIFY:-}" ] || [ -z "${SHA_16K:-}" ]; then
+        echo "could not parse openssl speed output:" >&2
+        printf '%s\n%s\n' "$RSA_OUT" "$SHA_OUT" >&2
+        exit 2
+    fi
+    OSSL+=("$RSA_SIGN $RSA_VERIFY $SHA_16K")
+    ONES+=("$("$PEC" bench --json --seconds "$SECS" --only sign-envelope-10k --only sign-envelope-1m \
+        --only verify-envelope-10k --only verify-envelope-1m --only parse-10k --only index-lookup)")
+    TWOS+=("$("$PEC" bench --json --seconds "$SECS" --threads 2 --only sign-envelope-10k --only verify-envelope-10k)")
+    # the commits (fsyncs) per submission go to standard error
+    ENGS+=("$("$PEC" bench --json --seconds "$SECS" --threads 4 --only sign-envelope-10k --only engine-access)")
+done
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) (after)"
 
-python3 - "$RSA_SIGN" "$RSA_VERIFY" "$SHA_16K" "$ONE" "$TWO" "$ENG" <<'PY'
+python3 - "$(printf '%s\n' "${OSSL[@]}")" "$(printf '%s\n' "${ONES[@]}")" \
+    "$(printf '%s\n' "${TWOS[@]}")" "$(printf '%s\n' "${ENGS[@]}")" <<'PY'
 import json, sys
-rsa_sign, rsa_verify, sha = (float(x) for x in sys.argv[1:4])
-one, two, eng = json.loads(sys.argv[4]), json.loads(sys.argv[5]), json.loads(sys.argv[6])
+ossl = [[float(x) for x in l.split()] for l in sys.argv[1].splitlines() if l.strip()]
+ones, twos, engs = ([json.loads(l) for l in a.splitlines() if l.strip()] for a in sys.argv[2:5])
+for i, (o, a, b, c) in enumerate(zip(ossl, ones, twos, engs), 1):
+    print(f"round {i}: openssl sign {o[0]:.0f}/s verify {o[1]:.0f}/s sha256 {o[2] / 1e6:.0f} MB/s; pec "
+          + ", ".join(f"{k} {v:.0f}/s" for d in (a,) for k, v in d.items() if v is not None)
+          + "; 2 threads " + ", ".join(f"{k} {v:.0f}/s" for k, v in b.items() if v is not None)
+          + "; 4 threads " + ", ".join(f"{k} {v:.0f}/s" for k, v in c.items() if v is not None))
+def best(runs):
+    keys = {k for r in runs for k in r}
+    return {k: max((r[k] for r in runs if r.get(k) is not None), default=None) for k in sorted(keys)}
+rsa_sign, rsa_verify, sha = (max(o[i] for o in ossl) for i in range(3))
+one, two, eng = best(ones), best(twos), best(engs)
+print(f"best of {len(ossl)} rounds:")
 print(f"openssl: rsa2048 sign {rsa_sign:.0f}/s verify {rsa_verify:.0f}/s; sha256 16 KiB blocks {sha / 1e6:.0f} MB/s")
 print("pec bench (1 thread):", ", ".join(f"{k} {v:.1f}/s" if v is not None else f"{k} n/a" for k, v in one.items()))
 rows, ok = [], True
