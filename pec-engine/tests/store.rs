@@ -108,7 +108,12 @@ impl NowUtc for ManualClock {
 
 /// Submits `n` messages to Luigi at Alpha on `alpha` (2n timers); returns their identifiers.
 fn submit_many(alpha: &pec_engine::Engine, n: usize) -> Vec<String> {
-    (0..n)
+    submit_range(alpha, 0..n)
+}
+
+/// [`submit_many`] for the originals numbered `range` (distinct numbers, distinct messages).
+fn submit_range(alpha: &pec_engine::Engine, range: std::ops::Range<usize>) -> Vec<String> {
+    range
         .map(|i| {
             let orig = original(MARIO, &[LUIGI], &[], &format!("m{i}"), "x");
             let out =
@@ -414,10 +419,12 @@ fn checkpoints_run_in_the_background() {
     let clock = Arc::new(ManualClock::new(world().start));
     let alpha = engine(0, &db, clock);
     let before = std::fs::metadata(&db).unwrap().len();
-    // well past CHECKPOINT_PAGES pages of log
-    submit_many(&alpha, 120);
+    // submissions until the log passes CHECKPOINT_PAGES pages and the thread copies it back
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut sent = 0;
     while std::fs::metadata(&db).unwrap().len() < before + 1024 * 1024 {
+        submit_range(&alpha, sent..sent + 40);
+        sent += 40;
         let wal = std::fs::metadata(dir.path().join("ckpt.db-wal")).map(|m| m.len()).unwrap_or(0);
         let now = std::fs::metadata(&db).unwrap().len();
         assert!(
