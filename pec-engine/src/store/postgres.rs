@@ -10,7 +10,7 @@
 //! last) and another node fires it, once. Dedupe is by unique keys (`ON CONFLICT DO
 //! NOTHING`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use pec_core::build::Timeout;
@@ -228,7 +228,11 @@ impl Store for PgStore {
                 return Err(EngineError::Store("postgresql: not connected".into()));
             };
             let mut tx = client.transaction().map_err(db)?;
-            let mut t = PgTx { tx: CachedTx { tx: &mut tx, statements }, holder: &holder };
+            let mut t = PgTx {
+                tx: CachedTx { tx: &mut tx, statements },
+                holder: &holder,
+                held: HashSet::new(),
+            };
             f(&mut t)?;
             tx.commit().map_err(db)
         })();
@@ -246,6 +250,8 @@ impl Store for PgStore {
 struct PgTx<'a, 'b> {
     tx: CachedTx<'a, 'b>,
     holder: &'a str,
+    /// The advisory locks this transaction holds (until it ends).
+    held: HashSet<String>,
 }
 
 /// A transaction whose queries use the connection's prepared statements (prepared on first
@@ -312,21 +318,33 @@ fn seal_row(r: &postgres::Row) -> Seal {
 }
 
 impl PgTx<'_, '_> {
-    /// Waits for the transaction-scoped advisory lock `name`.
+    /// Waits for the transaction-scoped advisory lock `name` (a lock this transaction holds
+    /// already is held until it ends: not asked for again).
     fn lock(&mut self, name: &str) -> Result<(), EngineError> {
+        if self.held.contains(name) {
+            return Ok(());
+        }
         self.tx
             .execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&name])
             .map_err(db)?;
+        self.held.insert(name.to_string());
         Ok(())
     }
 
     /// Tries the transaction-scoped advisory lock `name` without waiting.
     fn try_lock(&mut self, name: &str) -> Result<bool, EngineError> {
+        if self.held.contains(name) {
+            return Ok(true);
+        }
         let row = self
             .tx
             .query_one("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", &[&name])
             .map_err(db)?;
-        Ok(row.get(0))
+        let got: bool = row.get(0);
+        if got {
+            self.held.insert(name.to_string());
+        }
+        Ok(got)
     }
 
     /// Whether any pending timer is due at `now` (locked or not).
