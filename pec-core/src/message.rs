@@ -479,12 +479,13 @@ impl<'a> SignedMessage<'a> {
                     let sig_bytes = &body[parts[1].clone()];
                     let sig_headers = Headers::parse(sig_bytes, limits)?;
                     let sig_body = sig_bytes.get(sig_headers.body_start..).unwrap_or_default();
-                    let encoding = sig_headers
-                        .value("Content-Transfer-Encoding")
-                        .map(|v| v.trim().to_ascii_lowercase());
-                    let signature = match encoding.as_deref() {
-                        Some("base64") => crate::mime::decode_base64(sig_body).unwrap_or_default(),
-                        _ => sig_body.to_vec(),
+                    let base64 = sig_headers
+                        .get("Content-Transfer-Encoding")
+                        .is_some_and(|f| f.with_unfolded(|v| v.eq_ignore_ascii_case("base64")));
+                    let signature = if base64 {
+                        crate::mime::decode_base64(sig_body).unwrap_or_default()
+                    } else {
+                        sig_body.to_vec()
                     };
                     let from = decoded_from(&headers);
                     return Ok(SignedMessage {

@@ -72,7 +72,8 @@ impl<'a> Headers<'a> {
     /// # Errors
     /// Limits exceeded.
     pub fn parse(input: &'a [u8], limits: &Limits) -> Result<Headers<'a>> {
-        let mut fields: Vec<HeaderField<'a>> = Vec::new();
+        // room for a MIME part's few fields and most messages' (no regrowth on the way)
+        let mut fields: Vec<HeaderField<'a>> = Vec::with_capacity(16);
         let mut pos = 0usize;
         let len = input.len();
         // mbox "From " line
