@@ -2,7 +2,7 @@
 //! RSA PKCS#1 v1.5 signatures (aws-lc-rs, constant-time).
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
@@ -172,29 +172,50 @@ fn parsed_key(
     public_key: &[u8],
 ) -> Option<Arc<ParsedPublicKey>> {
     type Slots = [Option<Arc<ParsedPublicKey>>; 4];
-    type Cache = RwLock<HashMap<Vec<u8>, Slots>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    const MAX_KEYS: usize = 256;
+    static CACHE: LazyLock<DerCache<Slots, 256>> = LazyLock::new(DerCache::default);
     let slot = match alg {
         DigestAlgorithm::Sha1 => 0,
         DigestAlgorithm::Sha256 => 1,
         DigestAlgorithm::Sha384 => 2,
         DigestAlgorithm::Sha512 => 3,
     };
-    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
-    if let Ok(map) = cache.read()
-        && let Some(k) = map.get(public_key).and_then(|s| s[slot].as_ref())
-    {
-        return Some(Arc::clone(k));
+    if let Some(k) = CACHE.get(public_key, |s| s[slot].clone()) {
+        return Some(k);
     }
     let parsed = Arc::new(ParsedPublicKey::new(algorithm, public_key).ok()?);
-    if let Ok(mut map) = cache.write() {
-        if map.len() >= MAX_KEYS && !map.contains_key(public_key) {
-            map.clear();
-        }
-        map.entry(public_key.to_vec()).or_default()[slot] = Some(Arc::clone(&parsed));
-    }
+    CACHE.update(public_key, |s| s[slot] = Some(Arc::clone(&parsed)));
     Some(parsed)
+}
+
+/// Values derived from DER objects that come back again and again (a provider's public key,
+/// a signer's certificates), keyed by the DER itself and looked up borrowed: a hit allocates
+/// nothing. At most `CAP` entries; a full cache is emptied. `Send + Sync`.
+#[derive(Debug)]
+pub(crate) struct DerCache<V, const CAP: usize> {
+    map: RwLock<HashMap<Vec<u8>, V>>,
+}
+
+impl<V, const CAP: usize> Default for DerCache<V, CAP> {
+    fn default() -> Self {
+        DerCache { map: RwLock::new(HashMap::new()) }
+    }
+}
+
+impl<V: Default, const CAP: usize> DerCache<V, CAP> {
+    /// What `read` takes from the entry of `der`, if there is one.
+    pub(crate) fn get<R>(&self, der: &[u8], read: impl FnOnce(&V) -> Option<R>) -> Option<R> {
+        self.map.read().ok()?.get(der).and_then(read)
+    }
+
+    /// Changes the entry of `der` with `write` (a new entry starts as `V::default()`).
+    pub(crate) fn update(&self, der: &[u8], write: impl FnOnce(&mut V)) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= CAP && !map.contains_key(der) {
+                map.clear();
+            }
+            write(map.entry(der.to_vec()).or_default());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -238,5 +259,20 @@ mod tests {
     fn parsed_keys_are_cached_per_key_and_digest() {
         // not a key: nothing is cached, the verification fails without a panic
         assert!(!verify_rsa_pkcs1(DigestAlgorithm::Sha256, b"not a key", b"m", b"s"));
+    }
+
+    #[test]
+    fn der_values_are_found_borrowed_and_stay_bounded() {
+        let cache = DerCache::<Option<u32>, 2>::default();
+        assert_eq!(cache.get(b"a", |v| *v), None);
+        cache.update(b"a", |v| *v = Some(1));
+        cache.update(b"b", |v| *v = Some(2));
+        assert_eq!(cache.get(b"a", |v| *v), Some(1));
+        // a third key empties the full cache first
+        cache.update(b"c", |v| *v = Some(3));
+        assert_eq!((cache.get(b"a", |v| *v), cache.get(b"c", |v| *v)), (None, Some(3)));
+        // an entry is changed in place, not counted again
+        cache.update(b"c", |v| *v = Some(4));
+        assert_eq!(cache.get(b"c", |v| *v), Some(4));
     }
 }

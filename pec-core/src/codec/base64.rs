@@ -120,10 +120,9 @@ fn decode_lines(body: &[u8], out: &mut Vec<u8>) -> bool {
         at += stride;
     }
     let rest = body.get(at..).unwrap_or_default();
-    let start = out.len();
-    out.resize(start + text.len() / 4 * 3 + rest.len() / 4 * 3 + 3, 0);
-    let Some((head, tail)) = out.get_mut(start..).map(|o| o.split_at_mut(text.len() / 4 * 3))
-    else {
+    let (start, decoded) = (out.len(), text.len() / 4 * 3);
+    out.resize(start + decoded + rest.len() / 4 * 3 + 3, 0);
+    let Some((head, tail)) = out.get_mut(start..).map(|o| o.split_at_mut(decoded)) else {
         return false;
     };
     if base64_simd::STANDARD_NO_PAD.decode(&text, base64_simd::Out::from_slice(head)).is_err() {
@@ -132,7 +131,7 @@ fn decode_lines(body: &[u8], out: &mut Vec<u8>) -> bool {
     }
     match decode_plain_into(rest, tail) {
         Some(n) => {
-            out.truncate(start + text.len() / 4 * 3 + n);
+            out.truncate(start + decoded + n);
             true
         }
         None => {

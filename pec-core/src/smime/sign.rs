@@ -5,8 +5,7 @@
 //! `rsaEncryption`, signed attributes `contentType` (id-data), `signingTime` and
 //! `messageDigest`, DER-sorted as a SET OF.
 
-use std::collections::HashMap;
-use std::sync::{OnceLock, RwLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -23,7 +22,7 @@ use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 
 use super::oid;
-use crate::crypto::{self, DigestAlgorithm};
+use crate::crypto::{self, DerCache, DigestAlgorithm};
 use crate::error::{CertificateError, Error, Result, SignatureError};
 use crate::signer::Signer;
 
@@ -70,22 +69,12 @@ fn der_err(what: &'static str) -> impl Fn(der::Error) -> Error {
 /// kept decoded (keyed by its DER, looked up borrowed; bounded, cleared when full), so only its
 /// first signature pays for the decoding and the check.
 fn decode_certificate(der: &[u8], what: &str) -> Result<Certificate> {
-    type Cache = RwLock<HashMap<Vec<u8>, Certificate>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    const MAX_CERTIFICATES: usize = 64;
-    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
-    if let Ok(map) = cache.read()
-        && let Some(cert) = map.get(der)
-    {
-        return Ok(cert.clone());
+    static CACHE: LazyLock<DerCache<Option<Certificate>, 64>> = LazyLock::new(DerCache::default);
+    if let Some(cert) = CACHE.get(der, Clone::clone) {
+        return Ok(cert);
     }
     let cert = decode_canonical(der, what)?;
-    if let Ok(mut map) = cache.write() {
-        if map.len() >= MAX_CERTIFICATES && !map.contains_key(der) {
-            map.clear();
-        }
-        map.insert(der.to_vec(), cert.clone());
-    }
+    CACHE.update(der, |e| *e = Some(cert.clone()));
     Ok(cert)
 }
 

@@ -198,9 +198,8 @@ impl PgStore {
             self.client = None;
         }
         if self.client.is_none() {
+            // statements are prepared per connection: a new one prepares them anew
             self.statements.clear();
-        }
-        if self.client.is_none() {
             let mut config: postgres::Config = self.url.parse().map_err(db)?;
             config.connect_timeout(std::time::Duration::from_secs(5));
             config.application_name(&format!("pec-engine {}", self.holder));
