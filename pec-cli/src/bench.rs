@@ -2,6 +2,7 @@
 //! of the hot paths, on the test kit's generated PKI (no files, no network). The workloads
 //! are `pec_testkit::workload` (the same as `cargo bench -p pec-core --bench core`):
 //! `sign-envelope-10k`, `sign-envelope-1m`, `verify-envelope-10k`, `verify-envelope-1m`,
+//! `verify-floor-10k` (the verification's unavoidable SHA-256 and RSA verification alone),
 //! `parse-10k`, `index-lookup` (a 20 000-domain providers index), and `engine-access`
 //! (submissions through the provider engine's access point: two signatures and a durable
 //! SQLite commit each, PostgreSQL too when `PEC_BENCH_PG` names a database; see

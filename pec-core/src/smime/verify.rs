@@ -226,7 +226,9 @@ fn parse_signer_info(si: Tlv<'_>) -> BerResult<SignerInfoView<'_>> {
     Ok(SignerInfoView { sid, digest_alg, signed_attrs, signature_alg, signature })
 }
 
-fn parse_certificate(raw: &[u8]) -> BerResult<CertView<'_>> {
+/// The parts of a certificate that [`CertView`] names; the subjectKeyIdentifier extension is
+/// looked for only when `want_ski` (a SignerIdentifier by issuer and serial never needs it).
+fn parse_certificate(raw: &[u8], want_ski: bool) -> BerResult<CertView<'_>> {
     let cert = Tlv::parse_exact(raw)?.expect(tag::SEQUENCE, "certificate is not a SEQUENCE")?;
     let tbs = cert.children().next_required("empty certificate")?;
     let tbs = tbs.expect(tag::SEQUENCE, "tbsCertificate is not a SEQUENCE")?;
@@ -245,8 +247,15 @@ fn parse_certificate(raw: &[u8]) -> BerResult<CertView<'_>> {
         Some((0, key)) => key,
         _ => return Err(Malformed("subjectPublicKey has unused bits")),
     };
+    let ski = if want_ski { find_ski(&mut it)? } else { None };
+    Ok(CertView { issuer: issuer.raw, serial: serial.content, spki_alg, public_key, ski })
+}
+
+/// The subjectKeyIdentifier among the fields after subjectPublicKeyInfo (extension
+/// identifiers compared by their encoding: none is decoded).
+fn find_ski<'a>(rest: &mut super::ber::Children<'a>) -> BerResult<Option<&'a [u8]>> {
     let mut ski = None;
-    for t in it.by_ref().take(8) {
+    for t in rest.take(8) {
         let t = t?;
         if t.tag != tag::CTX3 {
             continue;
@@ -255,7 +264,8 @@ fn parse_certificate(raw: &[u8]) -> BerResult<CertView<'_>> {
         for ext in exts.children().take(MAX_ITEMS) {
             let ext = ext?;
             let mut e = ext.children();
-            if oid_of(e.next_required("extension without id")?)? != oid::SUBJECT_KEY_IDENTIFIER {
+            let id = e.next_required("extension without id")?.expect(tag::OID, "bad extnID")?;
+            if id.content != oid::SUBJECT_KEY_IDENTIFIER.as_bytes() {
                 continue;
             }
             let mut value = e.next_required("extension without value")?;
@@ -267,7 +277,7 @@ fn parse_certificate(raw: &[u8]) -> BerResult<CertView<'_>> {
             ski = Some(inner.expect(tag::OCTET_STRING, "bad SubjectKeyIdentifier")?.content);
         }
     }
-    Ok(CertView { issuer: issuer.raw, serial: serial.content, spki_alg, public_key, ski })
+    Ok(ski)
 }
 
 fn parse_attrs<'a>(signed_attrs: Tlv<'a>) -> BerResult<Attrs<'a>> {
@@ -455,7 +465,7 @@ fn cms_weaknesses(report: &mut VerificationReport, si: &SignerInfoView<'_>, cert
 
 fn find_signer<'a>(certs: &[&'a [u8]], sid: &Sid<'_>) -> Option<(&'a [u8], CertView<'a>)> {
     certs.iter().find_map(|&raw| {
-        let view = parse_certificate(raw).ok()?;
+        let view = parse_certificate(raw, matches!(sid, Sid::Ski(_))).ok()?;
         let hit = match sid {
             Sid::IssuerSerial { issuer, serial } => {
                 view.issuer == *issuer && view.serial == *serial
