@@ -8,7 +8,10 @@
 //! - `parse-path-*`: the parse half alone, what `verify_message` reads before verifying:
 //!   `SignedMessage::parse` (the two halves of `multipart/signed`, the signature's base64),
 //!   then the signed content's MIME tree and its `daticert.xml`;
-//! - `verify-message-*`: both, `verify_message` itself.
+//! - `verify-message-*`: both, `verify_message` itself;
+//! - `verify-floor-*`: what no verification can skip, one SHA-256 over the signed bytes and
+//!   one RSA verification (`pec_testkit::workload::Floor`): `verify-message` minus this is
+//!   everything pec adds to the cryptography.
 #![allow(clippy::unwrap_used)] // benches may unwrap
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
@@ -21,7 +24,7 @@ use pec_core::message::SignedMessage;
 use pec_core::mime::Entity;
 use pec_core::smime::{Verdict, verify_detached};
 use pec_core::verify_message;
-use pec_testkit::workload::Workloads;
+use pec_testkit::workload::{Floor, Workloads};
 
 /// The parse half of `verify_message`: locate the signed parts, then read the signed
 /// daticert (the first part named `daticert.xml`, as the envelopes built here name it).
@@ -67,6 +70,8 @@ fn benches(c: &mut Criterion) {
         g.bench_function(format!("verify-message-{label}"), |b| {
             b.iter(|| black_box(verify_message(black_box(env), &w.opts).unwrap().verdict))
         });
+        let floor = Floor::of(env).unwrap();
+        g.bench_function(format!("verify-floor-{label}"), |b| b.iter(|| floor.once().unwrap()));
         g.finish();
     }
 }
