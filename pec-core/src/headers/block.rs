@@ -19,25 +19,41 @@ pub struct HeaderField<'a> {
     pub range: Range<usize>,
 }
 
+/// `b` as text (valid UTF-8 checked by the fast validator; otherwise invalid sequences
+/// replaced), trimmed.
+fn lossy_trimmed(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.trim().to_string(),
+        Err(_) => String::from_utf8_lossy(b).trim().to_string(),
+    }
+}
+
 impl HeaderField<'_> {
     /// The value unfolded (line breaks removed), leading/trailing whitespace trimmed, raw
     /// (not RFC 2047-decoded); non-UTF-8 bytes replaced.
     pub fn unfolded(&self) -> String {
-        // valid UTF-8 (the usual case) is checked by the fast validator, not chunk by chunk
-        let lossy = |b: &[u8]| match std::str::from_utf8(b) {
-            Ok(s) => s.trim().to_string(),
-            Err(_) => String::from_utf8_lossy(b).trim().to_string(),
-        };
-        if memchr::memchr2(b'\r', b'\n', self.raw_value).is_none() {
-            return lossy(self.raw_value);
+        let raw = self.raw_value;
+        if memchr::memchr2(b'\r', b'\n', raw).is_none() {
+            return lossy_trimmed(raw);
         }
-        let mut out = Vec::with_capacity(self.raw_value.len());
-        for &b in self.raw_value {
-            if b != b'\r' && b != b'\n' {
-                out.push(b);
+        // one buffer: the runs between line-break bytes copied in, then trimmed in place
+        let mut out = Vec::with_capacity(raw.len());
+        let mut at = 0;
+        while let Some(p) = memchr::memchr2(b'\r', b'\n', raw.get(at..).unwrap_or_default()) {
+            out.extend_from_slice(raw.get(at..at + p).unwrap_or_default());
+            at += p + 1;
+        }
+        out.extend_from_slice(raw.get(at..).unwrap_or_default());
+        match String::from_utf8(out) {
+            Ok(mut s) => {
+                let end = s.trim_end().len();
+                s.truncate(end);
+                let start = s.len() - s.trim_start().len();
+                s.drain(..start);
+                s
             }
+            Err(e) => lossy_trimmed(e.as_bytes()),
         }
-        lossy(&out)
     }
 
     /// `f` of [`HeaderField::unfolded`], borrowed from the input when the value is one line of
@@ -187,5 +203,29 @@ pub(crate) fn line_end(input: &[u8], pos: usize) -> usize {
     match input.get(pos..).and_then(|s| memchr::memchr(b'\n', s)) {
         Some(p) => pos + p + 1,
         None => input.len(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    fn field(raw: &[u8]) -> HeaderField<'_> {
+        HeaderField { name: "X", raw_value: raw, range: 0..raw.len() }
+    }
+
+    #[test]
+    fn unfolding_drops_line_breaks_and_trims() {
+        assert_eq!(field(b" a b ").unfolded(), "a b");
+        assert_eq!(field(b" a;\r\n\tb=c \r\n ").unfolded(), "a;\tb=c");
+        assert_eq!(field(b"\r\n a\nb\rc\r\n").unfolded(), "abc");
+        assert_eq!(field(b"\r\n").unfolded(), "");
+        // Unicode whitespace is trimmed as str::trim does
+        assert_eq!(field("\u{a0}a\r\n b\u{3000}".as_bytes()).unfolded(), "a b");
+        // invalid UTF-8 replaced, then trimmed
+        assert_eq!(field(b" a\xff\r\n b ").unfolded(), "a\u{fffd} b");
+        assert_eq!(field(b" a\r\n\tb ").with_unfolded(str::to_string), "a\tb");
+        assert_eq!(field(b" a ").with_unfolded(str::to_string), "a");
     }
 }

@@ -27,9 +27,9 @@ impl Default for ContentType {
 impl ContentType {
     /// Parses a header value such as `multipart/signed; protocol="..."; boundary=abc`.
     pub fn parse(value: &str) -> ContentType {
-        let parts = split_params(value);
-        let mime_type = parts.first().map(|p| p.trim().to_ascii_lowercase()).unwrap_or_default();
-        let params = parse_params(parts.get(1..).unwrap_or_default());
+        let mut parts = ParamParts::of(value);
+        let mime_type = parts.next().map(|p| p.trim().to_ascii_lowercase()).unwrap_or_default();
+        let params = parse_params(parts);
         let mime_type = if mime_type.contains('/') { mime_type } else { "text/plain".into() };
         ContentType { mime_type, params }
     }
@@ -45,37 +45,59 @@ impl ContentType {
     }
 }
 
-/// Splits a structured header value on `;` outside quotes and comments.
-fn split_params(value: &str) -> Vec<Cow<'_, str>> {
-    if !value.contains('(') {
-        return split_params_fast(value);
-    }
-    split_params_slow(value).into_iter().map(Cow::Owned).collect()
+/// The pieces of a structured header value split on `;` outside quotes and comments: borrowed
+/// from the value, one after the other, when it holds no comment (the common case: nothing
+/// allocated); otherwise split up front with the comments dropped.
+enum ParamParts<'a> {
+    /// No comment: a byte scan from `at` (past the end when done).
+    Plain { value: &'a str, at: usize },
+    /// With comments.
+    Commented(std::vec::IntoIter<String>),
 }
 
-/// The common case (no comments): byte scan, one allocation per parameter.
-fn split_params_fast(value: &str) -> Vec<Cow<'_, str>> {
-    let b = value.as_bytes();
-    let mut out = Vec::with_capacity(4);
-    let (mut start, mut in_quote) = (0usize, false);
-    // only `;`, `"` and `\` matter: jump from one to the next
-    let mut i = 0;
-    while let Some(p) = memchr::memchr3(b';', b'"', b'\\', b.get(i..).unwrap_or_default()) {
-        let at = i + p;
-        i = at + 1;
-        match b.get(at) {
-            // a quoted pair: the next character is taken as it is
-            Some(b'\\') if in_quote => i += 1,
-            Some(b'"') => in_quote = !in_quote,
-            Some(b';') if !in_quote => {
-                out.push(Cow::Borrowed(value.get(start..at).unwrap_or_default()));
-                start = at + 1;
-            }
-            _ => {}
+impl<'a> ParamParts<'a> {
+    fn of(value: &'a str) -> ParamParts<'a> {
+        if value.contains('(') {
+            ParamParts::Commented(split_params_slow(value).into_iter())
+        } else {
+            ParamParts::Plain { value, at: 0 }
         }
     }
-    out.push(Cow::Borrowed(value.get(start..).unwrap_or_default()));
-    out
+}
+
+impl<'a> Iterator for ParamParts<'a> {
+    type Item = Cow<'a, str>;
+
+    fn next(&mut self) -> Option<Cow<'a, str>> {
+        match self {
+            ParamParts::Commented(it) => it.next().map(Cow::Owned),
+            ParamParts::Plain { value, at } => {
+                let start = *at;
+                let rest = value.get(start..)?;
+                let b = rest.as_bytes();
+                let mut in_quote = false;
+                // only `;`, `"` and `\` matter: jump from one to the next
+                let mut i = 0;
+                while let Some(p) = memchr::memchr3(b';', b'"', b'\\', b.get(i..).unwrap_or_default())
+                {
+                    let hit = i + p;
+                    i = hit + 1;
+                    match b.get(hit) {
+                        // a quoted pair: the next character is taken as it is
+                        Some(b'\\') if in_quote => i += 1,
+                        Some(b'"') => in_quote = !in_quote,
+                        Some(b';') if !in_quote => {
+                            *at = start + hit + 1;
+                            return rest.get(..hit).map(Cow::Borrowed);
+                        }
+                        _ => {}
+                    }
+                }
+                *at = value.len() + 1;
+                Some(Cow::Borrowed(rest))
+            }
+        }
+    }
 }
 
 fn split_params_slow(value: &str) -> Vec<String> {
@@ -135,7 +157,7 @@ fn unquote(v: &str) -> String {
     }
 }
 
-fn parse_params(parts: &[Cow<'_, str>]) -> Vec<(String, String)> {
+fn parse_params<'p>(parts: impl Iterator<Item = Cow<'p, str>>) -> Vec<(String, String)> {
     let mut simple: Vec<(String, String)> = Vec::new();
     // RFC 2231: name*0=, name*1*=, name*=charset''value
     let mut continued: Vec<(String, usize, bool, String)> = Vec::new();
@@ -230,5 +252,53 @@ fn decode_charset(bytes: &[u8], charset: &str) -> String {
 /// as [`ContentType::params`].
 pub(crate) fn parameters(value: &str) -> Vec<(String, String)> {
     let after = value.find(';').map(|i| &value[i + 1..]).unwrap_or("");
-    parse_params(&split_params(after))
+    parse_params(ParamParts::of(after))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    /// The pieces as the splitter gives them, owned.
+    fn pieces(v: &str) -> Vec<String> {
+        ParamParts::of(v).map(Cow::into_owned).collect()
+    }
+
+    #[test]
+    fn pieces_split_on_semicolons_outside_quotes() {
+        assert_eq!(pieces(""), [""]);
+        assert_eq!(pieces("text/plain"), ["text/plain"]);
+        assert_eq!(pieces("a;"), ["a", ""]);
+        assert_eq!(pieces(";;"), ["", "", ""]);
+        assert_eq!(pieces("a; b=\"x;y\"; c=d"), ["a", " b=\"x;y\"", " c=d"]);
+        // a quoted pair: the escaped quote does not end the string, the `;` after it is inside
+        assert_eq!(pieces(r#"a; b="x\";y"; c"#), ["a", r#" b="x\";y""#, " c"]);
+        // an unterminated quote runs to the end
+        assert_eq!(pieces("a; b=\"x; c=d"), ["a", " b=\"x; c=d"]);
+        // a backslash outside quotes is a character like another
+        assert_eq!(pieces(r"a; b=x\; c"), ["a", r" b=x\", " c"]);
+        // comments are dropped, `;` inside them ignored
+        assert_eq!(pieces("a (x; y); b=c (z)"), ["a ", " b=c "]);
+    }
+
+    #[test]
+    fn parse_reads_type_and_parameters() {
+        let ct = ContentType::parse(
+            "Multipart/Signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; \
+             boundary=\"----=_pec_4c32\"",
+        );
+        assert_eq!(ct.mime_type, "multipart/signed");
+        assert_eq!(ct.param("protocol"), Some("application/pkcs7-signature"));
+        assert_eq!(ct.param("MICALG"), Some("sha-256"));
+        assert_eq!(ct.param("boundary"), Some("----=_pec_4c32"));
+        assert_eq!(ct.params.len(), 3);
+        assert_eq!(ContentType::parse("nonsense; x=1").mime_type, "text/plain");
+        let ct = ContentType::parse("application/xml; name*0=\"dati\"; name*1=\"cert.xml\"");
+        assert_eq!(ct.param("name"), Some("daticert.xml"));
+        assert_eq!(parameters("attachment; filename=\"a;b.pdf\""), [(
+            "filename".to_string(),
+            "a;b.pdf".to_string()
+        )]);
+    }
 }
