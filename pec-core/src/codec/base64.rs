@@ -108,24 +108,55 @@ fn decode_lines(body: &[u8], out: &mut Vec<u8>) -> bool {
         Some(&[b'\n']) => !crlf,
         _ => false,
     };
-    let mut text = Vec::with_capacity(body.len());
-    let mut at = 0;
-    // whole lines, the padded one excepted (left to the scalar reader, which checks the
-    // bits padding leaves)
-    while let Some(line) = body.get(at..at + len) {
-        if !ends_line(at) || line.last() == Some(&b'=') {
-            break;
+    with_scratch(|text| {
+        let mut at = 0;
+        // whole lines, the padded one excepted (left to the scalar reader, which checks the
+        // bits padding leaves)
+        while let Some(line) = body.get(at..at + len) {
+            if !ends_line(at) || line.last() == Some(&b'=') {
+                break;
+            }
+            text.extend_from_slice(line);
+            at += stride;
         }
-        text.extend_from_slice(line);
-        at += stride;
-    }
-    let rest = body.get(at..).unwrap_or_default();
+        decode_gathered(text, body.get(at..).unwrap_or_default(), out)
+    })
+}
+
+/// Largest gathering buffer a thread keeps between calls (a 1 MiB body's is let go).
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+thread_local! {
+    /// The gathering buffer of [`decode_lines`], reused: one allocation per thread, not two
+    /// of several KiB per decoded part (allocations that size bypass malloc's per-thread
+    /// cache).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `f` on an empty buffer: the thread's kept one, or a new one if that is in use.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut kept) => {
+            kept.clear();
+            let r = f(&mut kept);
+            if kept.capacity() > SCRATCH_KEPT {
+                *kept = Vec::new();
+            }
+            r
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+/// Decodes `text` (whole lines gathered, no padding) with SIMD, then `rest` with
+/// [`decode_plain_into`], appending to `out`; on failure `out` is left as it was.
+fn decode_gathered(text: &[u8], rest: &[u8], out: &mut Vec<u8>) -> bool {
     let (start, decoded) = (out.len(), text.len() / 4 * 3);
     out.resize(start + decoded + rest.len() / 4 * 3 + 3, 0);
     let Some((head, tail)) = out.get_mut(start..).map(|o| o.split_at_mut(decoded)) else {
         return false;
     };
-    if base64_simd::STANDARD_NO_PAD.decode(&text, base64_simd::Out::from_slice(head)).is_err() {
+    if base64_simd::STANDARD_NO_PAD.decode(text, base64_simd::Out::from_slice(head)).is_err() {
         out.truncate(start);
         return false;
     }

@@ -528,11 +528,23 @@ fn verify_cms(
                         None => report.add_reason(Reason::ContentMismatch),
                     }
                     // RFC 5652 §5.4: the DER of the SET OF as received, with the SET tag.
-                    let mut signed = raw.raw.to_vec();
+                    // (a copy on the stack when it fits, as PEC's few attributes do)
+                    let mut small = [0u8; 512];
+                    let mut large = Vec::new();
+                    let signed: &mut [u8] = match small.get_mut(..raw.raw.len()) {
+                        Some(buf) => {
+                            buf.copy_from_slice(raw.raw);
+                            buf
+                        }
+                        None => {
+                            large.extend_from_slice(raw.raw);
+                            &mut large
+                        }
+                    };
                     if let Some(first) = signed.first_mut() {
                         *first = tag::SET;
                     }
-                    crypto::verify_rsa_pkcs1(hash, cert.public_key, &signed, &si.signature)
+                    crypto::verify_rsa_pkcs1(hash, cert.public_key, signed, &si.signature)
                 }
                 _ => {
                     // No signed attributes: the signature is over the content itself.
