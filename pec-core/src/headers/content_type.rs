@@ -78,7 +78,8 @@ impl<'a> Iterator for ParamParts<'a> {
                 let mut in_quote = false;
                 // only `;`, `"` and `\` matter: jump from one to the next
                 let mut i = 0;
-                while let Some(p) = memchr::memchr3(b';', b'"', b'\\', b.get(i..).unwrap_or_default())
+                while let Some(p) =
+                    memchr::memchr3(b';', b'"', b'\\', b.get(i..).unwrap_or_default())
                 {
                     let hit = i + p;
                     i = hit + 1;
@@ -296,9 +297,9 @@ mod tests {
         assert_eq!(ContentType::parse("nonsense; x=1").mime_type, "text/plain");
         let ct = ContentType::parse("application/xml; name*0=\"dati\"; name*1=\"cert.xml\"");
         assert_eq!(ct.param("name"), Some("daticert.xml"));
-        assert_eq!(parameters("attachment; filename=\"a;b.pdf\""), [(
-            "filename".to_string(),
-            "a;b.pdf".to_string()
-        )]);
+        assert_eq!(
+            parameters("attachment; filename=\"a;b.pdf\""),
+            [("filename".to_string(), "a;b.pdf".to_string())]
+        );
     }
 }
