@@ -130,9 +130,10 @@ struct Attrs<'a> {
 }
 
 /// The identifiers every PEC signature carries (SignedData, data, the signed attributes,
-/// SHA-256, RSA, the SubjectKeyIdentifier of each certificate): recognised by their encoding,
-/// which [`ObjectIdentifier::from_bytes`] would give back unchanged.
-const COMMON_OIDS: [ObjectIdentifier; 9] = [
+/// SHA-256, RSA): recognised by their encoding, which [`ObjectIdentifier::from_bytes`] would
+/// give back unchanged. (Certificate extensions never come here: [`find_ski`] compares their
+/// identifiers by encoding.)
+const COMMON_OIDS: [ObjectIdentifier; 8] = [
     oid::ID_SIGNED_DATA,
     oid::ID_DATA,
     oid::CONTENT_TYPE,
@@ -141,7 +142,6 @@ const COMMON_OIDS: [ObjectIdentifier; 9] = [
     oid::ID_SHA256,
     oid::RSA_ENCRYPTION,
     oid::SHA256_WITH_RSA,
-    oid::SUBJECT_KEY_IDENTIFIER,
 ];
 
 fn oid_of(t: Tlv<'_>) -> BerResult<ObjectIdentifier> {
