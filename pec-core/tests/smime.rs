@@ -527,6 +527,47 @@ _______________________________________________\r\nlista mailing list\r\n\
     assert!(signature_ok(&r), "mailing list: {:?}", r.reasons);
 }
 
+/// `openssl cms -sign -keyid`: the SignerInfo names its signer by subjectKeyIdentifier, not by
+/// issuer and serial; the signer is found among the embedded certificates by that extension.
+#[test]
+fn signer_identified_by_subject_key_identifier_verifies() {
+    let Some(pki) = pki() else { return };
+    let dir = TempDir::new("keyid");
+    std::fs::write(dir.path("in.txt"), b"Content-Type: text/plain\r\n\r\nprova\r\n").unwrap();
+    openssl_ok(
+        &dir,
+        &format!(
+            "cms -sign -keyid -md sha256 -in in.txt -out keyid.eml -signer {} -inkey {} -certfile {}",
+            pki.file("leaf.pem"),
+            pki.file("leaf.key"),
+            pki.file("inter.pem"),
+        ),
+    );
+    let msg = lf_to_crlf(&std::fs::read(dir.path("keyid.eml")).unwrap());
+    let (signed, der) = find_signed(&msg).expect("multipart/signed");
+    // the SignerIdentifier is the [0] subjectKeyIdentifier choice: the leaf's SKI octets
+    // appear in the SignerInfo tagged 0x80
+    let leaf = pki.read("leaf.der");
+    let ski = leaf.windows(5).position(|w| w == [0x06, 0x03, 0x55, 0x1d, 0x0e]).map(|at| {
+        // extnID, then OCTET STRING { OCTET STRING (20) }
+        let v = &leaf[at + 5..];
+        v[4..4 + usize::from(v[3])].to_vec()
+    });
+    let ski = ski.expect("the test leaf has a subjectKeyIdentifier");
+    let mut tagged = vec![0x80, u8::try_from(ski.len()).unwrap()];
+    tagged.extend_from_slice(&ski);
+    assert!(der.windows(tagged.len()).any(|w| w == tagged), "not signed with -keyid");
+    let r = verify_detached(&signed, &der, None, &VerifyOptions::default());
+    assert!(signature_ok(&r), "{:?}", r.reasons);
+    assert!(r.signer.is_some());
+    // the same SignerInfo with the SKI altered names no embedded certificate
+    let mut wrong = der.clone();
+    let at = wrong.windows(tagged.len()).position(|w| w == tagged).unwrap();
+    wrong[at + 2] ^= 0xff;
+    let r = verify_detached(&signed, &wrong, None, &VerifyOptions::default());
+    assert_eq!(r.reasons, vec![Reason::MalformedSignature]);
+}
+
 // ---------------------------------------------------------------------------------------
 // negative cases
 
